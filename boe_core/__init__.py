@@ -1,0 +1,21 @@
+"""BoE Explorer core: adapters, policies, the decoding loop and traces.
+
+    from boe_core import load_model, generate
+    model = load_model("kjv")
+    trace = generate(model, "In the beginning", gen_length=32, policy="boe", steps=32)
+    print(model.decode(trace.final_canvas[0]))
+"""
+from .branch import TrajectoryDiff, branch, diff
+from .config import BoEConfig, DecodeConfig
+from .errors import ConfigError
+from .fidelity import Fidelity, spearman, tis_fidelity
+from .models import MDMAdapter, TinyMDMAdapter, load_model, shipped_models
+from .policies import POLICIES, get_policy
+from .sampler import DecodeState, generate, init_state, iterate, state_at, step
+from .trace import StepRecord, Trace
+
+__all__ = [
+    "BoEConfig", "ConfigError", "DecodeConfig", "DecodeState", "Fidelity", "MDMAdapter", "POLICIES",
+    "StepRecord", "TinyMDMAdapter", "Trace", "TrajectoryDiff", "branch", "diff", "generate", "get_policy",
+    "init_state", "iterate", "load_model", "shipped_models", "spearman", "state_at", "step", "tis_fidelity",
+]

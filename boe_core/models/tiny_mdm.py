@@ -1,0 +1,164 @@
+"""TinyMDM: the project's own small bidirectional transformer for masked diffusion.
+
+Pre-norm blocks, learned absolute positions, tied input/output embeddings. The *input embedding*
+that BoE differentiates against is the token-embedding output (positions are added after), the
+same convention the Hugging Face adapters use.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class TinyMDMConfig:
+    vocab_size: int
+    max_length: int = 128
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    mlp_ratio: int = 4
+    dropout: float = 0.0
+    model_type: str = "tiny_mdm"
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TinyMDMConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _attention(q, k, v, key_padding_mask, active):
+    """Dense SDPA, or ActiveQueryAttention when the BoE scorer passes an active-row set."""
+    if active is not None:
+        from kernels import active_query_attention
+
+        return active_query_attention(q, k, v, active=active, key_padding_mask=key_padding_mask)
+    attn_mask = None
+    if key_padding_mask is not None:
+        attn_mask = key_padding_mask[:, None, None, :]
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: TinyMDMConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads = cfg.n_heads
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, cfg.mlp_ratio * d), nn.GELU(), nn.Linear(cfg.mlp_ratio * d, d))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, key_padding_mask=None, active=None):
+        B, L, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, L, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        a = _attention(q, k, v, key_padding_mask, active).transpose(1, 2).reshape(B, L, d)
+        x = x + self.drop(self.proj(a))
+        return x + self.drop(self.mlp(self.ln2(x)))
+
+
+class TinyMDM(nn.Module):
+    def __init__(self, cfg: TinyMDMConfig):
+        super().__init__()
+        self.config = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos_emb = nn.Embedding(cfg.max_length, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.tok_emb
+
+    def hidden(self, embeds, key_padding_mask=None, active=None):
+        """Final hidden states (B, L, d) from token embeddings (B, L, d)."""
+        L = embeds.shape[1]
+        if L > self.config.max_length:
+            raise ValueError(f"sequence length {L} exceeds max_length={self.config.max_length}")
+        x = embeds + self.pos_emb.weight[:L]
+        for blk in self.blocks:
+            x = blk(x, key_padding_mask, active)
+        return self.ln_f(x)
+
+    def head(self, h):
+        """Logits from hidden states; tied with the input embedding (no extra parameters)."""
+        return h @ self.tok_emb.weight.t()
+
+    def forward(self, input_ids=None, inputs_embeds=None, key_padding_mask=None, active=None):
+        if inputs_embeds is None:
+            inputs_embeds = self.tok_emb(input_ids)
+        return self.head(self.hidden(inputs_embeds, key_padding_mask, active))
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # --- persistence -----------------------------------------------------------------------
+    def save_pretrained(self, path) -> None:
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(path / WEIGHTS_NAME), metadata={"format": "pt"})
+
+    @classmethod
+    def from_pretrained(cls, path, device="cpu", dtype=torch.float32) -> "TinyMDM":
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        cfg_file = path / CONFIG_NAME
+        if not cfg_file.is_file():
+            raise FileNotFoundError(f"model path {str(path)!r} has no {CONFIG_NAME}")
+        cfg = TinyMDMConfig.from_dict(json.loads(cfg_file.read_text()))
+        model = cls(cfg)
+        model.load_state_dict(load_file(str(path / WEIGHTS_NAME)))
+        return model.to(device=device, dtype=dtype).eval()
+
+
+def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.Generator,
+             maskable: torch.Tensor | None = None, key_padding_mask=None, eps: float = 1e-3):
+    """The MDM training objective: mask each sequence at a random ratio t ~ U(eps, 1), predict the
+    masked tokens, weight by 1/t (the ELBO weighting). Logits are computed only at masked positions,
+    which is several times cheaper on CPU than a full (B, L, V) head.
+
+    maskable: bool (B, L), positions that may be masked (e.g. not padding).
+    Returns (loss, accuracy on masked tokens).
+    """
+    B, L = ids.shape
+    t = torch.rand(B, 1, generator=generator, device=ids.device) * (1 - eps) + eps
+    masked = torch.rand(B, L, generator=generator, device=ids.device) < t
+    if maskable is not None:
+        masked &= maskable
+    noisy = ids.masked_fill(masked, mask_id)
+    h = model.hidden(model.tok_emb(noisy), key_padding_mask=key_padding_mask)
+    logits = model.head(h[masked]).float()
+    target = ids[masked]
+    nll = F.cross_entropy(logits, target, reduction="none")
+    weight = (1.0 / t).expand(B, L)[masked]
+    denom = maskable.sum() if maskable is not None else torch.tensor(B * L)
+    loss = (nll * weight).sum() / denom.clamp_min(1)
+    acc = (logits.argmax(-1) == target).float().mean() if target.numel() else torch.tensor(math.nan)
+    return loss, acc

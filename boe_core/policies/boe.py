@@ -1,0 +1,64 @@
+"""Backward-on-Entropy steering: rank candidates by the Token Influence Score
+
+    TIS_i = -<dF/de_i, e~_i - e_[MASK]>,   F = sum_{j in probes} H(pi_j),
+
+a first-order estimate of how much revealing i lowers the entropy of the positions that stay
+masked. One backward pass scores every candidate at once.
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import Policy, PolicyResult, StepContext
+from .objective import probe_entropy, soft_embeddings
+from .selection import candidates, fallback_rows, probes, selection_score, with_fallback
+
+
+def aqa_rows(ctx_adapter, cfg, rows: torch.Tensor):
+    """The active row set for ActiveQueryAttention, or None for a dense backward."""
+    return rows if (cfg.use_aqa and ctx_adapter.supports_active_rows) else None
+
+
+def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
+    """(TIS (B, N) float32 at candidates, ||g|| (B, N) float32, forwards used beyond the main one)."""
+    adapter, cfg = ctx.adapter, ctx.cfg
+    soft = soft_embeddings(adapter, ctx.stats.log_probs[cand], cfg.tau_s)
+    extra = 0
+    with torch.enable_grad():
+        if cfg.linearize_at == "current":
+            if ctx.graph is None:
+                raise RuntimeError("linearize_at='current' needs the step's grad-enabled forward")
+            e, h = ctx.graph
+        else:  # "surrogate": linearise at the canvas with candidates softly written in
+            base = adapter.embed(ctx.ids).detach().clone()
+            base[cand] = soft.to(base.dtype)
+            e = base.requires_grad_(True)
+            h = adapter.hidden(e, ctx.attention_mask, aqa_rows(adapter, cfg, cand | probe))
+            extra = 1
+        F = probe_entropy(adapter, h, probe).sum()
+        (g,) = torch.autograd.grad(F, e)
+    acc = torch.promote_types(g.dtype, torch.float32)  # bf16 models: reduce in float32
+    g = g.to(acc)
+    delta_e = soft.to(acc) - adapter.embedding_matrix()[adapter.mask_id].to(acc)
+    tis = torch.full(ctx.ids.shape, float("nan"), dtype=acc, device=g.device)
+    tis[cand] = -(g[cand] * delta_e).sum(-1)
+    return tis, g.norm(dim=-1), extra
+
+
+class BoEPolicy(Policy):
+    name = "boe"
+    description = "Backward-on-Entropy: candidates ranked by the gradient-estimated future entropy drop"
+
+    def grad_forward(self, cfg):
+        return cfg.linearize_at == "current"
+
+    def score(self, ctx: StepContext) -> PolicyResult:
+        cand = candidates(ctx)
+        probe = probes(ctx, cand)
+        fb = fallback_rows(ctx, cand, probe)
+        if bool(fb.all()):
+            return PolicyResult(with_fallback(ctx, ctx.stats.confidence.double(), fb), fb, cand, probe)
+        tis, gnorm, extra = token_influence(ctx, cand, probe)
+        s = selection_score(ctx, torch.nan_to_num(tis.double(), nan=0.0), cand)
+        return PolicyResult(with_fallback(ctx, s, fb), fb, cand, probe, tis, gnorm,
+                            extra_forwards=extra, backwards=1)

@@ -1,0 +1,206 @@
+"""The decoding loop: a pure ``step(state) -> (state, record)`` and a generator over it.
+
+The CLI, the explorer and the tests all drive this same loop. Everything runs under ``no_grad``;
+only the BoE scorer opens a grad scope (and the step's main forward when BoE linearises at the
+current canvas, so that forward is reused instead of repeated).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .canvas import check_canvas, prompt_canvas
+from .config import DecodeConfig
+from .errors import ConfigError
+from .numerics import token_stats
+from .policies import StepContext, get_policy
+from .policies.boe import aqa_rows
+from .policies.selection import top_mask
+from .schedule import Schedule, plan
+from .trace import StepRecord, Trace
+
+
+@dataclass
+class DecodeState:
+    canvas: torch.Tensor  # (B, N) int64
+    fixed: torch.Tensor  # (B, N) bool
+    attention_mask: torch.Tensor | None
+    schedule: Schedule
+    step: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.schedule.total_steps
+
+
+def step_seed(seed: int, step: int) -> int:
+    """Each step draws from its own generator, so any step can be replayed from its canvas alone."""
+    return (seed * 1_000_003 + step * 7919 + 1) % (2**63 - 1)
+
+
+def init_state(adapter, canvas: torch.Tensor, config: DecodeConfig, attention_mask=None) -> DecodeState:
+    """Validate everything and plan the schedule, before any model compute."""
+    config.validate()
+    canvas = check_canvas(adapter, canvas, attention_mask).to(adapter.device)
+    if attention_mask is not None:
+        attention_mask = attention_mask.to(device=adapter.device, dtype=torch.bool).reshape(canvas.shape)
+    masked = canvas == adapter.mask_id
+    if attention_mask is not None:
+        masked &= attention_mask
+    schedule = plan(masked.cpu(), config.steps, config.block_length)
+    if config.policy in ("boe", "lookahead") and config.boe.r is not None:
+        b_max = int(schedule.counts.max())
+        if config.boe.r < b_max:
+            raise ConfigError("r", config.boe.r, f"must be >= the tokens committed per step b = {b_max}")
+    return DecodeState(canvas, ~masked, attention_mask, schedule, 0)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState, StepRecord]:
+    if state.done:
+        raise ValueError(f"decoding is finished ({state.schedule.total_steps} steps)")
+    _sync(adapter.device)
+    t0 = time.perf_counter()
+    policy = get_policy(config.policy)
+    cfg = config.boe
+    ids, am = state.canvas, state.attention_mask
+    B, N = ids.shape
+    masked = ids == adapter.mask_id
+    if am is not None:
+        masked &= am
+    k = state.schedule.step_block[state.step]
+    s, e = state.schedule.blocks[k]
+    eligible = torch.zeros_like(masked)
+    eligible[:, s:e] = masked[:, s:e]
+    b = state.schedule.counts[:, state.step].to(ids.device)
+    T = state.schedule.total_steps
+    gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, state.step))
+
+    graph = None
+    if policy.grad_forward(cfg):
+        with torch.enable_grad():
+            emb = adapter.embed(ids).detach().requires_grad_(True)
+            h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked))
+        logits = adapter.head(h.detach())
+        graph = (emb, h)
+    else:
+        logits = adapter.logits(ids, am)
+    stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record)
+    ctx = StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph)
+    res = policy.score(ctx)
+    del graph, ctx
+
+    # Commit the top-b eligible positions; ties (and rows short of finite scores) break by confidence.
+    order_conf = torch.where(eligible, stats.confidence.double(), torch.full_like(res.scores, -np.inf))
+    key = torch.where(torch.isfinite(res.scores), res.scores, torch.full_like(res.scores, -1e300))
+    key = torch.where(eligible, key, torch.full_like(key, -np.inf))
+    first = torch.sort(order_conf, dim=1, descending=True, stable=True).indices
+    chosen_sorted = top_mask(key.gather(1, first), eligible.gather(1, first), b)
+    chosen = torch.zeros_like(eligible).scatter(1, first, chosen_sorted)
+    new_canvas = torch.where(chosen, stats.proposals, ids)
+    _sync(adapter.device)
+    wall = time.perf_counter() - t0
+
+    record = _record(state, config, k, T, masked, eligible, stats, res, chosen, new_canvas, b, wall)
+    return replace(state, canvas=new_canvas, step=state.step + 1), record
+
+
+def _np(x, where=None, fill=np.nan, dtype=np.float32):
+    a = x.detach().to("cpu").numpy().astype(dtype)
+    if where is not None:
+        a = np.where(where, a, np.array(fill, dtype=dtype))
+    return a
+
+
+def _record(state, config, k, T, masked, eligible, stats, res, chosen, new_canvas, b, wall) -> StepRecord:
+    m = masked.cpu().numpy()
+    el = eligible.cpu().numpy()
+    B, N = m.shape
+    nan = np.full((B, N), np.nan, np.float32)
+    falses = np.zeros((B, N), bool)
+    return StepRecord(
+        step=state.step, block=k, t=T - state.step, policy=config.policy,
+        canvas_before=_np(state.canvas, dtype=np.int64), canvas_after=_np(new_canvas, dtype=np.int64),
+        masked=m, eligible=el,
+        proposals=_np(stats.proposals, m, -1, np.int64),
+        confidence=_np(stats.confidence, m), margin=_np(stats.margin, m), entropy=_np(stats.entropy, m),
+        topk_ids=np.where(m[..., None], _np(stats.topk_ids, dtype=np.int64), -1),
+        topk_probs=np.where(m[..., None], _np(stats.topk_probs), np.float32(0)),
+        score=_np(res.scores, el & np.isfinite(res.scores.cpu().numpy())),
+        tis=nan if res.tis is None else _np(res.tis),
+        grad_norm=nan if res.grad_norm is None else _np(res.grad_norm),
+        candidates=falses if res.candidates is None else res.candidates.cpu().numpy(),
+        probes=falses if res.probes is None else res.probes.cpu().numpy(),
+        chosen=chosen.cpu().numpy(), fallback=res.fallback.cpu().numpy().astype(bool),
+        n_commit=b.cpu().numpy().astype(np.int64),
+        n_forward=1 + res.extra_forwards, n_backward=res.backwards, wall_time=wall,
+    )
+
+
+def iterate(adapter, state: DecodeState, config: DecodeConfig) -> Iterator[StepRecord]:
+    """Yield one StepRecord per step until the canvas is fully decoded."""
+    while not state.done:
+        state, record = step(adapter, state, config)
+        yield record
+
+
+def new_trace(adapter, state: DecodeState, config: DecodeConfig, meta=None) -> Trace:
+    return Trace(model=adapter.name, config=config.to_dict(), initial_canvas=state.canvas.cpu().numpy(),
+                 fixed=state.fixed.cpu().numpy(),
+                 attention_mask=None if state.attention_mask is None else state.attention_mask.cpu().numpy(),
+                 schedule=state.schedule.to_dict(), mask_id=adapter.mask_id, meta=dict(meta or {}))
+
+
+def fill_vocab(adapter, trace: Trace) -> Trace:
+    """Store the strings of every token id the trace mentions, so it replays without the model."""
+    ids = {int(i) for i in np.unique(trace.initial_canvas)}
+    for r in trace.records:
+        ids.update(int(i) for i in np.unique(r.canvas_after))
+        ids.update(int(i) for i in np.unique(r.topk_ids) if i >= 0)
+    trace.id_to_token.update({i: adapter.id_to_token(i) for i in sorted(ids) if i not in trace.id_to_token})
+    return trace
+
+
+def generate(adapter, prompt=None, *, gen_length: int = 32, canvas=None, attention_mask=None,
+             config: DecodeConfig | None = None, meta=None,
+             callback: Callable[[StepRecord], None] | None = None, **overrides) -> Trace:
+    """Decode a prompt (followed by `gen_length` masks) or an explicit canvas; return the Trace.
+
+    Keyword overrides go to the config (``policy="boe"``, ``steps=16``, ``rho=0.5`` ...).
+    """
+    config = (config or DecodeConfig())
+    if overrides:
+        config = config.replace(**overrides)
+    if (prompt is None) == (canvas is None):
+        raise ConfigError("prompt", prompt, "give exactly one of prompt or canvas")
+    if canvas is None:
+        canvas, attention_mask = prompt_canvas(adapter, prompt, gen_length)
+    elif not torch.is_tensor(canvas):
+        canvas = torch.as_tensor(canvas, dtype=torch.long)
+    state = init_state(adapter, canvas, config, attention_mask)
+    trace = new_trace(adapter, state, config, meta)
+    for record in iterate(adapter, state, config):
+        trace.records.append(record)
+        if callback is not None:
+            callback(record)
+    return fill_vocab(adapter, trace)
+
+
+def state_at(adapter, trace: Trace, at_step: int) -> DecodeState:
+    """The decoding state right before step `at_step` of a trace (its canvas and schedule)."""
+    if not isinstance(at_step, int) or not (0 <= at_step < trace.num_steps):
+        raise ConfigError("at_step", at_step, f"must be an integer in [0, {trace.num_steps})")
+    dev = adapter.device
+    am = None if trace.attention_mask is None else torch.as_tensor(trace.attention_mask, device=dev)
+    return DecodeState(torch.as_tensor(trace.records[at_step].canvas_before, device=dev),
+                       torch.as_tensor(trace.fixed, device=dev), am,
+                       Schedule.from_dict(trace.schedule), at_step)

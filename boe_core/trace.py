@@ -1,0 +1,208 @@
+"""Typed results: one StepRecord per decoding step, a Trace per run.
+
+Arrays are numpy, shaped (B, N) over batch rows and canvas positions unless said otherwise;
+float fields hold NaN where a value does not apply (e.g. the entropy of a committed position).
+JSON is lossless: float32 values survive the round trip bit for bit.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = "boe-explorer/trace"
+SCHEMA_VERSION = 1
+
+_ARRAY_FIELDS = ("canvas_before", "canvas_after", "masked", "eligible", "proposals", "confidence",
+                 "margin", "entropy", "topk_ids", "topk_probs", "score", "tis", "grad_norm",
+                 "candidates", "probes", "chosen", "fallback", "n_commit")
+
+
+@dataclass
+class StepRecord:
+    step: int  # global step index, 0-based
+    block: int
+    t: int  # diffusion time, T .. 1
+    policy: str
+    canvas_before: np.ndarray  # int64
+    canvas_after: np.ndarray  # int64
+    masked: np.ndarray  # bool: masked before this step
+    eligible: np.ndarray  # bool: masked and in the current block
+    proposals: np.ndarray  # int64, -1 where not masked
+    confidence: np.ndarray  # float32
+    margin: np.ndarray  # float32
+    entropy: np.ndarray  # float32, nats
+    topk_ids: np.ndarray  # (B, N, k) int64
+    topk_probs: np.ndarray  # (B, N, k) float32
+    score: np.ndarray  # float32: the policy's selection score (NaN where not eligible)
+    tis: np.ndarray  # float32: Token Influence Score of candidates (BoE), NaN elsewhere
+    grad_norm: np.ndarray  # float32: ||dF/de_i|| (BoE), NaN when not computed
+    candidates: np.ndarray  # bool
+    probes: np.ndarray  # bool
+    chosen: np.ndarray  # bool: committed at this step
+    fallback: np.ndarray  # (B,) bool: fell back to confidence order
+    n_commit: np.ndarray  # (B,) int64
+    n_forward: int  # forward passes per sequence
+    n_backward: int  # backward passes per sequence
+    wall_time: float  # seconds
+
+    @property
+    def masked_entropy(self) -> np.ndarray:
+        """(B,) total entropy of the positions masked before this step."""
+        return np.nansum(np.where(self.masked, self.entropy, np.nan), axis=1)
+
+    def to_dict(self) -> dict:
+        d = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            d[f.name] = _encode_array(v) if isinstance(v, np.ndarray) else v
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StepRecord":
+        kw = {}
+        for f in fields(cls):
+            if f.name not in d:
+                raise ValueError(f"trace step record is missing field {f.name!r}")
+            v = d[f.name]
+            kw[f.name] = _decode_array(v, f.name) if f.name in _ARRAY_FIELDS else v
+        return cls(**kw)
+
+
+@dataclass
+class Trace:
+    model: str
+    config: dict
+    initial_canvas: np.ndarray  # (B, N) int64
+    fixed: np.ndarray  # (B, N) bool: never changed (prompt, clues)
+    attention_mask: np.ndarray | None  # (B, N) bool, True = real token
+    schedule: dict
+    mask_id: int
+    records: list[StepRecord] = field(default_factory=list)
+    id_to_token: dict[int, str] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def final_canvas(self) -> np.ndarray:
+        return self.records[-1].canvas_after if self.records else self.initial_canvas
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.records)
+
+    def masked_entropy_curve(self) -> np.ndarray:
+        """(steps, B) total masked entropy before each step."""
+        return np.stack([r.masked_entropy for r in self.records]) if self.records else np.zeros((0, 1))
+
+    def tokens(self, ids) -> list[str]:
+        return [self.id_to_token.get(int(i), f"<{int(i)}>") for i in ids]
+
+    def cost(self) -> dict:
+        return {"forwards": sum(r.n_forward for r in self.records),
+                "backwards": sum(r.n_backward for r in self.records),
+                "wall_time": sum(r.wall_time for r in self.records)}
+
+    # --- exports ----------------------------------------------------------------------------
+    def to_pandas(self):
+        """One row per (step, batch row, position)."""
+        import pandas as pd
+
+        frames = []
+        for r in self.records:
+            B, N = r.canvas_before.shape
+            row, pos = np.meshgrid(np.arange(B), np.arange(N), indexing="ij")
+            frames.append(pd.DataFrame({
+                "step": r.step, "block": r.block, "t": r.t, "policy": r.policy,
+                "row": row.ravel(), "position": pos.ravel(),
+                "token_before": r.canvas_before.ravel(), "token_after": r.canvas_after.ravel(),
+                "masked": r.masked.ravel(), "eligible": r.eligible.ravel(),
+                "proposal": r.proposals.ravel(), "confidence": r.confidence.ravel(),
+                "margin": r.margin.ravel(), "entropy": r.entropy.ravel(), "score": r.score.ravel(),
+                "tis": r.tis.ravel(), "grad_norm": r.grad_norm.ravel(),
+                "candidate": r.candidates.ravel(), "probe": r.probes.ravel(), "chosen": r.chosen.ravel(),
+                "fallback": np.repeat(r.fallback, N), "n_forward": r.n_forward,
+                "n_backward": r.n_backward, "wall_time": r.wall_time,
+            }))
+        if not frames:
+            return pd.DataFrame()
+        df = pd.concat(frames, ignore_index=True)
+        tok = self.id_to_token
+        df["token_after_str"] = [tok.get(int(i), f"<{int(i)}>") for i in df["token_after"]]
+        return df
+
+    def to_parquet(self, path) -> None:
+        self.to_pandas().to_parquet(path, index=False)
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "version": SCHEMA_VERSION, "model": self.model, "config": self.config,
+                "initial_canvas": _encode_array(self.initial_canvas), "fixed": _encode_array(self.fixed),
+                "attention_mask": None if self.attention_mask is None else _encode_array(self.attention_mask),
+                "schedule": self.schedule, "mask_id": self.mask_id,
+                "records": [r.to_dict() for r in self.records],
+                "id_to_token": {str(k): v for k, v in self.id_to_token.items()}, "meta": self.meta}
+
+    def to_json(self, path=None) -> str:
+        s = json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        if path is not None:
+            Path(path).write_text(s)
+        return s
+
+    @classmethod
+    def from_dict(cls, d) -> "Trace":
+        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+            raise ValueError(f"not a BoE Explorer trace (expected schema {SCHEMA!r})")
+        if d.get("version") != SCHEMA_VERSION:
+            raise ValueError(f"trace version {d.get('version')!r} is not supported (expected {SCHEMA_VERSION})")
+        try:
+            am = d["attention_mask"]
+            return cls(model=str(d["model"]), config=dict(d["config"]),
+                       initial_canvas=_decode_array(d["initial_canvas"], "initial_canvas"),
+                       fixed=_decode_array(d["fixed"], "fixed"),
+                       attention_mask=None if am is None else _decode_array(am, "attention_mask"),
+                       schedule=dict(d["schedule"]), mask_id=int(d["mask_id"]),
+                       records=[StepRecord.from_dict(r) for r in d["records"]],
+                       id_to_token={int(k): str(v) for k, v in d.get("id_to_token", {}).items()},
+                       meta=dict(d.get("meta", {})))
+        except KeyError as e:
+            raise ValueError(f"trace is missing field {e.args[0]!r}") from None
+
+    @classmethod
+    def from_json(cls, s_or_path) -> "Trace":
+        if isinstance(s_or_path, Path) or (isinstance(s_or_path, str) and not s_or_path.lstrip().startswith("{")):
+            s_or_path = Path(s_or_path).read_text()
+        try:
+            d = json.loads(s_or_path)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"trace is not valid JSON: {e.msg} at line {e.lineno}") from None
+        return cls.from_dict(d)
+
+
+_DTYPES = {"int64", "bool", "float32", "float64"}
+
+
+def _encode_array(a: np.ndarray) -> dict:
+    dt = str(a.dtype)
+    if dt not in _DTYPES:
+        a, dt = a.astype(np.float32 if a.dtype.kind == "f" else np.int64), ("float32" if a.dtype.kind == "f" else "int64")
+    flat = a.ravel().tolist()
+    if a.dtype.kind == "f":  # JSON has no NaN/inf: encode them as strings
+        flat = [x if math.isfinite(x) else ("nan" if x != x else ("inf" if x > 0 else "-inf")) for x in flat]
+    return {"dtype": dt, "shape": list(a.shape), "data": flat}
+
+
+def _decode_array(d, name="array") -> np.ndarray:
+    if not isinstance(d, dict) or not {"dtype", "shape", "data"} <= set(d):
+        raise ValueError(f"trace field {name!r} is not an encoded array")
+    if d["dtype"] not in _DTYPES:
+        raise ValueError(f"trace field {name!r} has unsupported dtype {d['dtype']!r}")
+    data = d["data"]
+    if d["dtype"].startswith("float"):
+        data = [float(x) if isinstance(x, str) else x for x in data]
+    a = np.asarray(data, dtype=d["dtype"])
+    try:
+        return a.reshape(d["shape"])
+    except ValueError:
+        raise ValueError(f"trace field {name!r}: {a.size} values do not fit shape {d['shape']}") from None

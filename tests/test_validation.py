@@ -1,0 +1,97 @@
+"""Invalid settings are refused before any compute, naming the field and the value."""
+import math
+
+import pytest
+import torch
+
+from boe_core import ConfigError, DecodeConfig, generate
+
+
+def _refused(tiny, field, **kw):
+    kw.setdefault("gen_length", 8)
+    with pytest.raises(ConfigError) as e:
+        generate(tiny, kw.pop("prompt", "ab"), **kw)
+    assert e.value.field == field, str(e.value)
+    assert field in str(e.value)
+    return str(e.value)
+
+
+def test_block_length_must_divide(tiny):
+    assert "must divide the generation length 8" in _refused(tiny, "block_length", block_length=3)
+
+
+def test_too_few_steps_for_blocks(tiny):
+    assert "4 blocks" in _refused(tiny, "steps", block_length=2, steps=3)
+
+
+def test_r_below_b(tiny):
+    assert "b = 4" in _refused(tiny, "r", steps=2, policy="boe", r=2)
+
+
+@pytest.mark.parametrize("rho", [0.0, 1.5, -0.1, math.nan])
+def test_rho_range(tiny, rho):
+    _refused(tiny, "rho", policy="boe", rho=rho)
+
+
+@pytest.mark.parametrize("temperature", [-1.0, math.nan, math.inf, 1e6])
+def test_temperature(tiny, temperature):
+    _refused(tiny, "temperature", temperature=temperature)
+
+
+def test_prompt_longer_than_context(tiny):
+    msg = _refused(tiny, "prompt", prompt="a" * 60, gen_length=8)
+    assert "context of 64" in msg
+
+
+def test_unknown_policy_lists_known(tiny):
+    msg = _refused(tiny, "policy", policy="greedy")
+    for name in ("boe", "confidence", "lookahead", "margin", "entropy", "random"):
+        assert name in msg
+
+
+@pytest.mark.parametrize("field,value", [("steps", 0), ("steps", 2.5), ("seed", -1), ("gen_length", 0),
+                                         ("linearize_at", "middle"), ("probe_scope", "all"),
+                                         ("gamma", -1.0), ("tau_s", 0.0)])
+def test_other_fields(tiny, field, value):
+    _refused(tiny, field, **{field: value})
+
+
+def test_model_without_mask_token():
+    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, models
+
+    from boe_core.models.hf_masked_lm import HFMaskedLMAdapter
+
+    tk = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")))
+    cfg = BertConfig(vocab_size=2, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8)
+    with pytest.raises(ConfigError, match="model=.*no mask token"):
+        HFMaskedLMAdapter(BertForMaskedLM(cfg), tk)
+
+
+def test_unknown_model_name():
+    from boe_core import load_model
+
+    with pytest.raises(ConfigError, match="model='nope'"):
+        load_model("nope")
+
+
+def test_no_mask_in_canvas(tiny):
+    with pytest.raises(ConfigError, match="canvas"):
+        generate(tiny, canvas=torch.tensor([[3, 4, 5]]))
+
+
+def test_token_ids_out_of_range(tiny):
+    with pytest.raises(ConfigError, match="canvas=999"):
+        generate(tiny, canvas=torch.tensor([[999, tiny.mask_id]]))
+
+
+def test_config_from_dict_rejects_unknown_field():
+    with pytest.raises(ConfigError, match="config='bogus'"):
+        DecodeConfig.from_dict({"bogus": 1})
+
+
+def test_cli_reports_bad_setting(capsys):
+    from boe_core.cli import main
+
+    assert main(["generate", "--policy", "nope", "--prompt", "x"]) == 2
+    assert "policy='nope'" in capsys.readouterr().err
