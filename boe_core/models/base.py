@@ -23,6 +23,7 @@ class MDMAdapter:
     #: whether ``hidden`` accepts an ``active`` row set (ActiveQueryAttention)
     supports_active_rows: bool = False
     max_length: int | None = None
+    task: str = "text"  # how the explorer shows the canvas: "text" or "sudoku"
     #: tokens the model expects around the text (BERT: [CLS] ... [SEP])
     prefix_ids: list = []
     suffix_ids: list = []

@@ -28,6 +28,7 @@ class TinyMDMConfig:
     n_heads: int = 4
     mlp_ratio: int = 4
     dropout: float = 0.0
+    task: str = "text"  # "text" or "sudoku": tells the explorer how to show the canvas
     model_type: str = "tiny_mdm"
 
     def __post_init__(self):
