@@ -1,18 +1,16 @@
 """Check BoE's first-order claim on one step: TIS vs the exact one-step entropy drop."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from .config import DecodeConfig
-from .numerics import token_stats
-from .policies import StepContext
-from .policies.boe import aqa_rows, token_influence
+from .policies.boe import token_influence
 from .policies.lookahead import exact_entropy_drop
 from .policies.selection import candidates, probes
-from .sampler import state_at, step_seed
+from .sampler import build_context, state_at
 from .trace import Trace
 
 
@@ -54,23 +52,12 @@ def tis_fidelity(adapter, trace: Trace, at_step: int, row: int = 0, **overrides)
     """Recompute, at the canvas before `at_step`, the BoE candidates, their TIS (with the trace's
     BoE settings, whatever policy made the trace) and their exact entropy drops (|C| forwards)."""
     config = DecodeConfig.from_dict(trace.config).replace(**overrides)
-    cfg = config.boe
     state = state_at(adapter, trace, at_step)
-    ids, am = state.canvas[row:row + 1], None if state.attention_mask is None else state.attention_mask[row:row + 1]
-    masked = ids == adapter.mask_id
-    if am is not None:
-        masked &= am
-    s, e = state.schedule.blocks[state.schedule.step_block[at_step]]
-    eligible = torch.zeros_like(masked)
-    eligible[:, s:e] = masked[:, s:e]
-    T = state.schedule.total_steps
-    gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, at_step))
-    with torch.enable_grad():
-        emb = adapter.embed(ids).detach().requires_grad_(True)
-        h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked))
-    stats = token_stats(adapter.head(h.detach()), adapter.suppressed_ids, config.temperature, gen, 2)
-    b = state.schedule.counts[row:row + 1, at_step].to(ids.device)
-    ctx = StepContext(adapter, ids, am, masked, eligible, b, T - at_step, T, stats, cfg, gen, (emb, h))
+    one = slice(row, row + 1)
+    state = replace(state, canvas=state.canvas[one], fixed=state.fixed[one],
+                    attention_mask=None if state.attention_mask is None else state.attention_mask[one],
+                    schedule=replace(state.schedule, counts=state.schedule.counts[one]))
+    ctx = build_context(adapter, state, config, grad_forward=True)
     cand = candidates(ctx)
     probe = probes(ctx, cand)
     pos = cand[0].nonzero().flatten().tolist()

@@ -64,16 +64,11 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-@torch.no_grad()
-def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState, StepRecord]:
-    if state.done:
-        raise ValueError(f"decoding is finished ({state.schedule.total_steps} steps)")
-    _sync(adapter.device)
-    t0 = time.perf_counter()
-    policy = get_policy(config.policy)
+def build_context(adapter, state: DecodeState, config: DecodeConfig, grad_forward: bool) -> StepContext:
+    """Run the step's forward and gather what a policy sees. With ``grad_forward`` the forward keeps
+    an autograd graph from the input embeddings (sparse over masked rows under AQA)."""
     cfg = config.boe
     ids, am = state.canvas, state.attention_mask
-    B, N = ids.shape
     masked = ids == adapter.mask_id
     if am is not None:
         masked &= am
@@ -84,9 +79,8 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     b = state.schedule.counts[:, state.step].to(ids.device)
     T = state.schedule.total_steps
     gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, state.step))
-
     graph = None
-    if policy.grad_forward(cfg):
+    if grad_forward:
         with torch.enable_grad():
             emb = adapter.embed(ids).detach().requires_grad_(True)
             h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked))
@@ -95,9 +89,21 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     else:
         logits = adapter.logits(ids, am)
     stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record)
-    ctx = StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph)
+    return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph)
+
+
+@torch.no_grad()
+def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState, StepRecord]:
+    if state.done:
+        raise ValueError(f"decoding is finished ({state.schedule.total_steps} steps)")
+    _sync(adapter.device)
+    t0 = time.perf_counter()
+    policy = get_policy(config.policy)
+    ctx = build_context(adapter, state, config, policy.grad_forward(config.boe))
+    ids, eligible, stats, b = ctx.ids, ctx.eligible, ctx.stats, ctx.b
+    k, T, masked = state.schedule.step_block[state.step], ctx.T, ctx.masked
     res = policy.score(ctx)
-    del graph, ctx
+    ctx.graph = None  # free the autograd graph before recording
 
     # Commit the top-b eligible positions; ties (and rows short of finite scores) break by confidence.
     order_conf = torch.where(eligible, stats.confidence.double(), torch.full_like(res.scores, -np.inf))

@@ -134,3 +134,35 @@ def test_dream_without_mask_token_is_refused():
     m = StandIn(mask_token_id=None)
     with pytest.raises(ConfigError, match="no mask token"):
         DreamAdapter(m, _tok(), dtype=torch.float32)
+
+
+def test_hf_aqa_attention_interface(bert):
+    """BERT runs ActiveQueryAttention through transformers' attention interface: the forward is
+    unchanged and the gradient keeps only active query rows."""
+    from boe_core.models import hf_aqa
+
+    assert bert.supports_active_rows
+    ids = torch.tensor([[2, 5, 6, 4, 4, 4, 3], [2, 7, 4, 4, 4, 3, 0]])
+    am = ids != 0
+    with torch.no_grad():
+        dense = bert.hidden(bert.embed(ids), am, None)
+        sparse = bert.hidden(bert.embed(ids), am, ids == 4)
+    torch.testing.assert_close(sparse[am], dense[am], atol=1e-5, rtol=1e-5)
+    with torch.enable_grad():
+        e = bert.embed(ids).detach().requires_grad_(True)
+        active = torch.zeros_like(am)
+        active[:, 3] = True
+        out = bert.hidden(e, am, active)
+        out[:, 3].sum().backward()
+    g_sparse = e.grad.clone()
+    with torch.enable_grad():
+        e2 = bert.embed(ids).detach().requires_grad_(True)
+        bert.hidden(e2, am, torch.ones_like(am))[:, 3].sum().backward()
+    with torch.enable_grad():
+        e3 = bert.embed(ids).detach().requires_grad_(True)
+        bert.hidden(e3, am, None)[:, 3].sum().backward()
+    # every row active = the dense graph; one active row still reaches every input through
+    # keys and values, but drops the other rows' query paths
+    torch.testing.assert_close(e2.grad, e3.grad, atol=1e-5, rtol=1e-4)
+    assert torch.isfinite(g_sparse).all() and g_sparse.abs().sum() > 0
+    assert not torch.allclose(g_sparse, e3.grad)

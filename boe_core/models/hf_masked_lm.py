@@ -40,7 +40,10 @@ class HFAdapter(MDMAdapter):
         return self.model(input_ids=ids, **kw).logits
 
     def hidden(self, embeds, attention_mask=None, active=None):
-        with replace_module_output(self.model.get_input_embeddings(), embeds):
+        from .hf_aqa import active_rows
+
+        with replace_module_output(self.model.get_input_embeddings(), embeds), \
+                active_rows(active if self.supports_active_rows else None):
             return self._call(self._dummy_ids(embeds, attention_mask), attention_mask)
 
     def encode(self, text):
@@ -59,6 +62,10 @@ class HFMaskedLMAdapter(HFAdapter):
         special = [i for i in getattr(tokenizer, "all_special_ids", []) if i is not None]
         super().__init__(model, tokenizer, mask_id=getattr(tokenizer, "mask_token_id", None), name=name,
                          device=device, dtype=dtype, extra_suppressed=special)
+        from .hf_aqa import enable
+
+        # Sparse backward where the model dispatches attention through transformers' interface.
+        self.supports_active_rows = enable(self.model)
         # BERT-style models expect [CLS] ... [SEP] around the text.
         self.prefix_ids = [tokenizer.cls_token_id] if getattr(tokenizer, "cls_token_id", None) is not None else []
         self.suffix_ids = [tokenizer.sep_token_id] if getattr(tokenizer, "sep_token_id", None) is not None else []

@@ -19,8 +19,9 @@ def aqa_rows(ctx_adapter, cfg, rows: torch.Tensor):
     return rows if (cfg.use_aqa and ctx_adapter.supports_active_rows) else None
 
 
-def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
-    """(TIS (B, N) float32 at candidates, ||g|| (B, N) float32, forwards used beyond the main one)."""
+def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
+    """g = dF/de at the linearisation point: (g (B, N, d), soft embeddings of the candidates (|C|, d),
+    forwards used beyond the step's main one)."""
     adapter, cfg = ctx.adapter, ctx.cfg
     soft = soft_embeddings(adapter, ctx.stats.log_probs[cand], cfg.tau_s)
     extra = 0
@@ -37,9 +38,15 @@ def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
             extra = 1
         F = probe_entropy(adapter, h, probe).sum()
         (g,) = torch.autograd.grad(F, e)
+    return g, soft, extra
+
+
+def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
+    """(TIS (B, N) at candidates, NaN elsewhere; ||g|| (B, N); extra forwards)."""
+    g, soft, extra = entropy_gradient(ctx, cand, probe)
     acc = torch.promote_types(g.dtype, torch.float32)  # bf16 models: reduce in float32
     g = g.to(acc)
-    delta_e = soft.to(acc) - adapter.embedding_matrix()[adapter.mask_id].to(acc)
+    delta_e = soft.to(acc) - ctx.adapter.embedding_matrix()[ctx.adapter.mask_id].to(acc)
     tis = torch.full(ctx.ids.shape, float("nan"), dtype=acc, device=g.device)
     tis[cand] = -(g[cand] * delta_e).sum(-1)
     return tis, g.norm(dim=-1), extra
