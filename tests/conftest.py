@@ -2,12 +2,14 @@ import os
 import sys
 from pathlib import Path
 
-# Triton kernels are exercised on CPU through the interpreter; it must be set before triton loads.
-os.environ.setdefault("TRITON_INTERPRET", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
+import torch  # noqa: E402  (importing torch does not import triton)
+
+# Without a GPU, Triton kernels run through the CPU interpreter; it must be set before triton loads.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
