@@ -23,6 +23,9 @@ class BoEConfig:
     linearize_at: str = "current"
     probe_scope: str = "canvas"
     use_aqa: bool = True  # sparse backward through ActiveQueryAttention where the model supports it
+    # ... but only while the active rows are at most this fraction of the canvas: above it the
+    # dense backward is both exact and cheaper (AQA recomputes the active rows). 1.0 = always.
+    aqa_max_active: float = 0.5
 
     def validate(self) -> "BoEConfig":
         if self.r is not None and (not isinstance(self.r, int) or isinstance(self.r, bool) or self.r < 1):
@@ -33,6 +36,10 @@ class BoEConfig:
             v = getattr(self, name)
             if not _finite(v) or v < 0:
                 raise ConfigError(name, v, "must be a finite number >= 0")
+        if not isinstance(self.use_aqa, bool):
+            raise ConfigError("use_aqa", self.use_aqa, "must be true or false")
+        if not _finite(self.aqa_max_active) or not (0 < self.aqa_max_active <= 1):
+            raise ConfigError("aqa_max_active", self.aqa_max_active, "must be in (0, 1]")
         if not _finite(self.tau_s) or self.tau_s <= 0:
             raise ConfigError("tau_s", self.tau_s, "must be a finite number > 0")
         if self.linearize_at not in LINEARIZE_OPTIONS:

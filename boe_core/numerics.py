@@ -15,10 +15,13 @@ def suppress(logits: torch.Tensor, ids) -> torch.Tensor:
 
 
 def entropy_from_logits(logits32: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy (nats) along the last axis, float32, safe with -inf logits."""
+    """Shannon entropy (nats) along the last axis, safe with -inf logits (0 log 0 = 0).
+
+    Differentiable: written as -sum p log p with log p zeroed where p = 0, since entr()'s
+    derivative is infinite there and would turn the gradient into NaN."""
     logp = torch.log_softmax(logits32, dim=-1)
     p = logp.exp()
-    return -(p * torch.where(p > 0, logp, torch.zeros_like(logp))).sum(-1)
+    return -(p * logp.masked_fill(p == 0, 0.0)).sum(-1)
 
 
 def gumbel_argmax(logits32: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
@@ -33,26 +36,50 @@ def gumbel_argmax(logits32: torch.Tensor, temperature: float, generator: torch.G
 
 @dataclass
 class TokenStats:
-    """Per-position statistics of one forward pass (all float32, shape (B, N) unless noted)."""
+    """Per-position statistics of one forward pass, shaped (B, N) (float32 or wider).
 
-    logits: torch.Tensor  # (B, N, V) float32 with suppressed ids at -inf
-    log_probs: torch.Tensor  # (B, N, V)
+    Only the requested rows (the masked positions) are computed; elsewhere floats are 0 and
+    proposals -1. ``log_probs`` is compact, (rows, V): use ``log_probs_at`` to index it.
+    """
+
+    log_probs: torch.Tensor  # (M, V) for the M computed rows, suppressed ids at -inf
+    row_index: torch.Tensor  # (B, N) int64: row of log_probs for each position, -1 if not computed
     proposals: torch.Tensor  # (B, N) int64
     confidence: torch.Tensor  # p(proposal)
     margin: torch.Tensor  # p(top1) - p(top2)
-    entropy: torch.Tensor
+    entropy: torch.Tensor  # nats
     topk_ids: torch.Tensor  # (B, N, k)
     topk_probs: torch.Tensor  # (B, N, k)
 
+    def log_probs_at(self, where: torch.Tensor) -> torch.Tensor:
+        """(n, V) log-probabilities of the positions in the bool mask `where` (a subset of rows)."""
+        idx = self.row_index[where]
+        if bool((idx < 0).any()):
+            raise ValueError("log_probs_at: some positions were not computed (not masked)")
+        return self.log_probs[idx]
 
-def token_stats(logits, suppressed_ids, temperature, generator, topk=5) -> TokenStats:
+
+def token_stats(logits, suppressed_ids, temperature, generator, topk=5, rows=None) -> TokenStats:
+    """Statistics of `logits`: (B, N, V), or (M, V) for the positions where the (B, N) bool `rows`
+    is True (cheaper: prompt and committed positions need no softmax)."""
     lg = suppress(logits, suppressed_ids)
+    if rows is None:
+        rows = torch.ones(lg.shape[:-1], dtype=torch.bool, device=lg.device)
+        lg = lg.reshape(-1, lg.shape[-1])
     logp = torch.log_softmax(lg, dim=-1)
     p = logp.exp()
-    ent = -(p * torch.where(p > 0, logp, torch.zeros_like(logp))).sum(-1)
     k = max(2, min(topk, lg.shape[-1]))
     top_p, top_i = p.topk(k, dim=-1)
-    proposals = gumbel_argmax(lg, temperature, generator)
-    conf = p.gather(-1, proposals.unsqueeze(-1)).squeeze(-1)
-    return TokenStats(lg, logp, proposals, conf, top_p[..., 0] - top_p[..., 1], ent,
-                      top_i[..., :topk], top_p[..., :topk])
+    prop = gumbel_argmax(lg, temperature, generator)
+    conf = p.gather(-1, prop.unsqueeze(-1)).squeeze(-1)
+
+    def scatter(values, fill):
+        out = torch.full((*rows.shape, *values.shape[1:]), fill, dtype=values.dtype, device=values.device)
+        out[rows] = values
+        return out
+
+    row_index = torch.full(rows.shape, -1, dtype=torch.long, device=lg.device)
+    row_index[rows] = torch.arange(lg.shape[0], device=lg.device)
+    return TokenStats(logp, row_index, scatter(prop, -1), scatter(conf, 0.0),
+                      scatter(top_p[:, 0] - top_p[:, 1], 0.0), scatter(torch.special.entr(p).sum(-1), 0.0),
+                      scatter(top_i[:, :topk], -1), scatter(top_p[:, :topk], 0.0))

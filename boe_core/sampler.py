@@ -84,11 +84,11 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, grad_forwar
         with torch.enable_grad():
             emb = adapter.embed(ids).detach().requires_grad_(True)
             h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked))
-        logits = adapter.head(h.detach())
+        logits = adapter.head(h.detach()[masked])
         graph = (emb, h)
     else:
-        logits = adapter.logits(ids, am)
-    stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record)
+        logits = adapter.head(adapter.hidden(adapter.embed(ids), am)[masked])
+    stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record, masked)
     return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph)
 
 

@@ -43,7 +43,7 @@ def test_hf_injection_matches_plain_forward(bert):
 
 
 def test_hf_masked_lm_decodes_with_boe(bert):
-    tr = generate(bert, "a b c", gen_length=8, steps=4, policy="boe", r=4, use_aqa=True)
+    tr = generate(bert, "a b c", gen_length=8, steps=4, policy="boe", r=4, use_aqa=True, aqa_max_active=1.0)
     final = tr.final_canvas[0]
     assert final[0] == 2 and final[-1] == 3  # [CLS] ... [SEP] kept
     assert final[1:4].tolist() == [5, 6, 7]

@@ -18,7 +18,7 @@ def _fd_check(model, linearize_at):
     cand, probe = torch.as_tensor(rec.candidates), torch.as_tensor(rec.probes)
     with torch.no_grad():
         stats = token_stats(model.logits(ids), model.suppressed_ids, 0.0, None)
-        soft = soft_embeddings(model, stats.log_probs[cand], 1.0)
+        soft = soft_embeddings(model, stats.log_probs_at(cand), 1.0)
         e0 = model.embed(ids)
         if linearize_at == "surrogate":
             e0 = e0.clone()
@@ -47,7 +47,8 @@ def test_tis_is_directional_derivative_surrogate(tiny64):
 @pytest.mark.parametrize("linearize_at", ["current", "surrogate"])
 @pytest.mark.parametrize("use_aqa", [False, True])
 def test_weights_never_get_grad(tiny, linearize_at, use_aqa):
-    generate(tiny, "ab", gen_length=10, steps=5, policy="boe", linearize_at=linearize_at, use_aqa=use_aqa)
+    generate(tiny, "ab", gen_length=10, steps=5, policy="boe", linearize_at=linearize_at, use_aqa=use_aqa,
+             aqa_max_active=1.0)
     for p in tiny.model.parameters():
         assert p.grad is None and not p.requires_grad
 
@@ -91,7 +92,7 @@ def test_lookahead_delta_matches_direct_recomputation(tiny):
 
 def test_aqa_full_active_set_matches_dense_gradient(tiny):
     a = generate(tiny, "ab", gen_length=10, steps=5, policy="boe", use_aqa=False).records[0]
-    b = generate(tiny, "ab", gen_length=10, steps=5, policy="boe", use_aqa=True).records[0]
+    b = generate(tiny, "ab", gen_length=10, steps=5, policy="boe", use_aqa=True, aqa_max_active=1.0).records[0]
     # the forward is exact under AQA, so proposals and candidates agree
     assert np.array_equal(a.proposals, b.proposals) and np.array_equal(a.candidates, b.candidates)
     # all masked rows are active with linearize_at="current": AQA drops only prompt-row query paths

@@ -14,16 +14,21 @@ from .objective import probe_entropy, soft_embeddings
 from .selection import candidates, fallback_rows, probes, selection_score, with_fallback
 
 
-def aqa_rows(ctx_adapter, cfg, rows: torch.Tensor):
-    """The active row set for ActiveQueryAttention, or None for a dense backward."""
-    return rows if (cfg.use_aqa and ctx_adapter.supports_active_rows) else None
+def aqa_rows(adapter, cfg, rows: torch.Tensor):
+    """The active row set for ActiveQueryAttention, or None for a dense backward (AQA off, not
+    supported by the model, or too many active rows for the sparse backward to pay off)."""
+    if not (cfg.use_aqa and adapter.supports_active_rows):
+        return None
+    if float(rows.float().mean()) > cfg.aqa_max_active:
+        return None
+    return rows
 
 
 def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
     """g = dF/de at the linearisation point: (g (B, N, d), soft embeddings of the candidates (|C|, d),
     forwards used beyond the step's main one)."""
     adapter, cfg = ctx.adapter, ctx.cfg
-    soft = soft_embeddings(adapter, ctx.stats.log_probs[cand], cfg.tau_s)
+    soft = soft_embeddings(adapter, ctx.stats.log_probs_at(cand), cfg.tau_s)
     extra = 0
     with torch.enable_grad():
         if cfg.linearize_at == "current":

@@ -1,0 +1,88 @@
+"""Time one decoding step per policy on a random-init TinyMDM (issue: core engine, "Measure").
+
+    python benchmarks/bench_step.py                  # the shipped text model's size, L = 128
+    python benchmarks/bench_step.py --threads 1 --repeats 3
+
+Each policy decodes the same canvas (prompt + masks, L positions in all) end to end; the figure is
+the median per-step wall time over all steps and repeats. Prints a markdown table with ratios to
+the confidence step and the machine it ran on.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from boe_core import generate  # noqa: E402
+from boe_core.models.tiny_adapter import TinyMDMAdapter  # noqa: E402
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig  # noqa: E402
+from boe_core.tokenization import char_tokenizer  # noqa: E402
+
+VARIANTS = [
+    ("confidence", dict(policy="confidence")),
+    ("boe current (default: AQA when <= 50% rows active)", dict(policy="boe", linearize_at="current")),
+    ("boe current (AQA always)", dict(policy="boe", linearize_at="current", aqa_max_active=1.0)),
+    ("boe current (dense)", dict(policy="boe", linearize_at="current", use_aqa=False)),
+    ("boe surrogate (default)", dict(policy="boe", linearize_at="surrogate")),
+    ("boe surrogate (AQA always)", dict(policy="boe", linearize_at="surrogate", aqa_max_active=1.0)),
+    ("boe surrogate (dense)", dict(policy="boe", linearize_at="surrogate", use_aqa=False)),
+    ("lookahead r=8", dict(policy="lookahead", r=8)),
+]
+
+
+def random_model(vocab, d_model, n_layers, n_heads, length):
+    symbols = [chr(0x4E00 + i) for i in range(vocab - 2)]  # any distinct single characters
+    tok = char_tokenizer(symbols, {"mask_token": "[MASK]", "pad_token": "[PAD]"})
+    torch.manual_seed(0)
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=length, d_model=d_model, n_layers=n_layers,
+                        n_heads=n_heads)
+    return TinyMDMAdapter(TinyMDM(cfg), tok, name=f"random-d{d_model}-l{n_layers}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--vocab", type=int, default=4096)
+    p.add_argument("--d-model", type=int, default=192)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--length", type=int, default=128, help="canvas length L")
+    p.add_argument("--prompt", type=int, default=16, help="prompt tokens (the rest is masked)")
+    p.add_argument("--tokens-per-step", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    model = random_model(a.vocab, a.d_model, a.layers, a.heads, a.length)
+    gen = a.length - a.prompt
+    steps = gen // a.tokens_per_step
+    canvas = torch.full((1, a.length), model.mask_id)
+    canvas[0, :a.prompt] = torch.randint(2, model.tokenizer.vocab_size, (a.prompt,), generator=torch.Generator().manual_seed(0))
+    generate(model, canvas=canvas, steps=4, policy="boe")  # warm-up
+    rows = []
+    for label, kw in VARIANTS:
+        times = []
+        for rep in range(a.repeats):
+            tr = generate(model, canvas=canvas, steps=steps, seed=rep, **kw)
+            times += [r.wall_time for r in tr.records]
+        cost = tr.cost()
+        rows.append((label, statistics.median(times), cost["forwards"] / steps, cost["backwards"] / steps))
+    base = rows[0][1]
+    params = model.model.num_parameters()
+    print(f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), "
+          f"torch {torch.__version__}; TinyMDM d={a.d_model} layers={a.layers} heads={a.heads} vocab={a.vocab} "
+          f"({params / 1e6:.2f}M params), L={a.length} ({a.prompt} prompt + {gen} masked), "
+          f"{a.tokens_per_step} tokens/step, {steps} steps x {a.repeats} repeats\n")
+    print("| policy | median step (ms) | x confidence | forwards/step | backwards/step |")
+    print("|---|---|---|---|---|")
+    for label, t, f, b in rows:
+        print(f"| {label} | {t * 1e3:.2f} | {t / base:.2f} | {f:.1f} | {b:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
