@@ -15,13 +15,15 @@ def suppress(logits: torch.Tensor, ids) -> torch.Tensor:
 
 
 def entropy_from_logits(logits32: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy (nats) along the last axis, safe with -inf logits (0 log 0 = 0).
-
-    Differentiable: written as -sum p log p with log p zeroed where p = 0, since entr()'s
-    derivative is infinite there and would turn the gradient into NaN."""
+    """Shannon entropy (nats) along the last axis, safe with -inf logits (0 log 0 = 0)."""
     logp = torch.log_softmax(logits32, dim=-1)
-    p = logp.exp()
-    return -(p * logp.masked_fill(p == 0, 0.0)).sum(-1)
+    return entropy_from_log_probs(logp, logp.exp())
+
+
+def entropy_from_log_probs(logp: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """-sum p log p. Clamping log p (instead of entr(), which takes another log and whose
+    derivative is infinite at p = 0) keeps 0 * log 0 = 0 and gradients finite."""
+    return -(p * logp.clamp(min=torch.finfo(logp.dtype).min)).sum(-1)
 
 
 def gumbel_argmax(logits32: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
@@ -81,5 +83,5 @@ def token_stats(logits, suppressed_ids, temperature, generator, topk=5, rows=Non
     row_index = torch.full(rows.shape, -1, dtype=torch.long, device=lg.device)
     row_index[rows] = torch.arange(lg.shape[0], device=lg.device)
     return TokenStats(logp, row_index, scatter(prop, -1), scatter(conf, 0.0),
-                      scatter(top_p[:, 0] - top_p[:, 1], 0.0), scatter(torch.special.entr(p).sum(-1), 0.0),
+                      scatter(top_p[:, 0] - top_p[:, 1], 0.0), scatter(entropy_from_log_probs(logp, p), 0.0),
                       scatter(top_i[:, :topk], -1), scatter(top_p[:, :topk], 0.0))
