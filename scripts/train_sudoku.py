@@ -1,0 +1,291 @@
+#!/usr/bin/env python
+"""Train the shipped Sudoku TinyMDM with the MDM objective (`mdm_loss`) on CPU.
+
+Data: a seeded pool of random complete grids; every batch applies fresh random validity-preserving
+symmetries (digit relabelling, row/col/band/stack permutations, transpose). All 81 cells are
+maskable; the model sees no puzzle structure beyond the MDM masking.
+
+    # measure seconds/step for a few sizes (1 thread)
+    python scripts/train_sudoku.py --bench
+    # the real run (time budget, resumable), exports to assets/models/sudoku at the end
+    nohup python scripts/train_sudoku.py --minutes 60 > runs/sudoku/nohup.out 2>&1 &
+    python scripts/train_sudoku.py --minutes 60 --resume      # continue after an interruption
+    python scripts/train_sudoku.py --export-only              # export runs/sudoku/ckpt.pt now
+
+The LR schedule is linear warmup then cosine over "progress" = max(step/--steps,
+train_seconds/(--minutes*60)), so a time budget gets a full cosine even on a shared CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss  # noqa: E402
+from boe_core.tasks import sudoku as S  # noqa: E402
+
+
+def get_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run-dir", default=str(ROOT / "runs" / "sudoku"))
+    ap.add_argument("--export-dir", default=str(ROOT / "assets" / "models" / "sudoku"))
+    ap.add_argument("--val", default=str(ROOT / "assets" / "data" / "sudoku" / "heldout_val.jsonl"))
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--n-layers", type=int, default=6)
+    ap.add_argument("--n-heads", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.05)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=None, help="step budget (schedule length)")
+    ap.add_argument("--minutes", type=float, default=None, help="training-time budget (schedule length)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pool-size", type=int, default=20000, help="number of base solution grids")
+    ap.add_argument("--struct-init", type=int, default=1,
+                    help="1: initialise position embeddings as row+column+box vectors (default)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--eval-every", type=int, default=500, help="steps between val decodes (0 = off)")
+    ap.add_argument("--eval-n", type=int, default=50)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--bench", action="store_true", help="time a few model sizes and exit")
+    a = ap.parse_args(argv)
+    if not (a.bench or a.export_only) and a.steps is None and a.minutes is None:
+        ap.error("give --steps and/or --minutes")
+    return a
+
+
+def make_pool(n: int, seed: int, cache: Path | None) -> torch.Tensor:
+    if cache is not None and cache.is_file():
+        d = torch.load(cache)
+        if d["seed"] == seed and d["grids"].shape[0] == n:
+            return d["grids"]
+    rng = random.Random(1_000_000 + seed)
+    grids = torch.tensor([S.parse_grid(S.random_solution(rng)) for _ in range(n)], dtype=torch.long)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"seed": seed, "grids": grids}, cache)
+    return grids
+
+
+def struct_init_(model: TinyMDM, g: torch.Generator, std: float = 0.02) -> None:
+    """Position embedding of cell i = row[r] + col[c] + box[b] (random vectors): cells of the same
+    unit start out similar, which the attention can use from step 0. Only an initialisation."""
+    d = model.config.d_model
+    row, col, box = (torch.randn(9, d, generator=g) * std for _ in range(3))
+    pe = torch.stack([row[S.ROW[i]] + col[S.COL[i]] + box[S.BOX[i]] for i in range(81)])
+    with torch.no_grad():
+        model.pos_emb.weight[:81] = pe
+
+
+def lr_at(a, step: int, progress: float) -> float:
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    p = min(1.0, max(0.0, progress))
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def progress_of(a, step: int, secs: float) -> float:
+    ps = [0.0]
+    if a.steps:
+        ps.append(step / a.steps)
+    if a.minutes:
+        ps.append(secs / (a.minutes * 60))
+    return max(ps)
+
+
+def build(a, tok):
+    extra = {"task": "sudoku"} if "task" in TinyMDMConfig.__dataclass_fields__ else {}
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=a.d_model,
+                        n_layers=a.n_layers, n_heads=a.n_heads, **extra)
+    g = torch.Generator().manual_seed(a.seed)
+    torch.manual_seed(a.seed)
+    model = TinyMDM(cfg)
+    if a.struct_init:
+        struct_init_(model, g)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
+                             {"params": other, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.98))
+    return model, opt
+
+
+def batch(pool, a, g, lut):
+    idx = torch.randint(0, pool.shape[0], (a.batch_size,), generator=g)
+    return lut[S.augment_batch(pool[idx], g)]
+
+
+def evaluate(model, tok, rows, order="confidence"):
+    ids = torch.stack([S.puzzle_to_canvas(r["puzzle"], tok)[0] for r in rows])
+    out, _ = S.simple_decode(model, ids, tok, order=order)
+    grids = [S.canvas_to_grid(x, tok) for x in out]
+    sols = [r["solution"] for r in rows]
+    model.train()
+    return S.solve_rate(grids, sols), S.cell_accuracy(grids, sols, [r["puzzle"] for r in rows])
+
+
+def export(model, tok, a, info: dict) -> None:
+    out = Path(a.export_dir)
+    model.save_pretrained(out)
+    tok.save(out)
+    (out / "training_info.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def bench(a, tok):
+    lut = S.digit_lookup(tok)
+    pool = make_pool(512, a.seed, None)
+    for d, L, h in [(128, 4, 4), (128, 6, 4), (160, 6, 4), (192, 6, 6), (128, 8, 4)]:
+        for bs in (64, 128):
+            b = argparse.Namespace(**{**vars(a), "d_model": d, "n_layers": L, "n_heads": h, "batch_size": bs})
+            model, opt = build(b, tok)
+            g = torch.Generator().manual_seed(0)
+            ts = []
+            for i in range(6):
+                t0 = time.perf_counter()
+                loss, acc = mdm_loss(model, batch(pool, b, g, lut), tok.mask_id, g)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                ts.append(time.perf_counter() - t0)
+            mb = model.num_parameters() * 4 / 2**20
+            print(f"d={d} L={L} heads={h} bs={bs} params={model.num_parameters()/1e6:.2f}M ({mb:.1f} MB) "
+                  f"sec/step={sum(ts[2:]) / len(ts[2:]):.3f}", flush=True)
+
+
+def main(argv=None):
+    a = get_args(argv)
+    torch.set_num_threads(a.threads)
+    tok = S.sudoku_tokenizer()
+    if a.bench:
+        return bench(a, tok)
+    run = Path(a.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run / "ckpt.pt"
+    log = open(run / "train.log", "a")
+
+    def say(msg):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        log.write(line + "\n")
+        log.flush()
+        tqdm.write(line)
+
+    model, opt = build(a, tok)
+    g = torch.Generator().manual_seed(a.seed + 1)
+    step, secs = 0, 0.0
+    if (a.resume or a.export_only) and ckpt_path.is_file():
+        ck = torch.load(ckpt_path, weights_only=False)
+        saved = ck["args"]
+        for k in ("d_model", "n_layers", "n_heads", "batch_size", "lr", "min_lr_frac", "weight_decay",
+                  "warmup", "seed", "pool_size", "struct_init", "threads"):
+            setattr(a, k, saved[k])  # the run's own hyper-parameters; --minutes/--steps may change
+        model, opt = build(a, tok)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        g.set_state(ck["gen"])
+        torch.set_rng_state(ck["torch_rng"])
+        step, secs = ck["step"], ck["train_seconds"]
+        say(f"resumed from {ckpt_path} at step {step} ({secs / 60:.1f} train-min)")
+    elif a.export_only:
+        sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
+
+    def save_ckpt():
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": g.get_state(),
+                    "torch_rng": torch.get_rng_state(), "step": step, "train_seconds": secs,
+                    "args": vars(a), "config": asdict(model.config)}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    def info():
+        return {"steps": step, "train_minutes": round(secs / 60, 2), "batch_size": a.batch_size,
+                "lr": a.lr, "seed": a.seed, "pool_size": a.pool_size, "struct_init": bool(a.struct_init),
+                "params": model.num_parameters(), "machine": f"CPU, {a.threads} thread(s)",
+                "last": last}
+
+    last: dict = {}
+    if a.export_only:
+        prev = Path(a.export_dir) / "training_info.json"
+        old = json.loads(prev.read_text()) if prev.is_file() else {}
+        if old.get("steps") == step:  # same checkpoint: keep the metrics the training run recorded
+            last = old.get("last", {})
+        export(model, tok, a, {**info(), "note": "exported with --export-only"})
+        say(f"exported step {step} to {a.export_dir}")
+        return
+
+    pool = make_pool(a.pool_size, a.seed, run / f"pool_{a.seed}_{a.pool_size}.pt")
+    lut = S.digit_lookup(tok)
+    val_rows = []
+    if a.eval_every and Path(a.val).is_file():
+        val_rows = [json.loads(l) for l in Path(a.val).read_text().splitlines() if l.strip()][: a.eval_n]
+    say(f"model d={a.d_model} L={a.n_layers} heads={a.n_heads} params={model.num_parameters()} "
+        f"bs={a.batch_size} lr={a.lr} steps={a.steps} minutes={a.minutes} threads={a.threads} pool={pool.shape[0]}")
+    model.train()
+    last_ck = time.time()
+    run_loss = run_acc = 0.0
+    n_run = 0
+    t_log = time.time()
+    bar = tqdm(total=a.steps, initial=step, dynamic_ncols=True, desc="sudoku")
+    while progress_of(a, step, secs) < 1.0:
+        t0 = time.time()
+        lr = lr_at(a, step, progress_of(a, step, secs))
+        for pg in opt.param_groups:
+            pg["lr"] = lr
+        loss, acc = mdm_loss(model, batch(pool, a, g, lut), tok.mask_id, g)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        secs += time.time() - t0
+        run_loss += loss.item()
+        run_acc += acc.item()
+        n_run += 1
+        bar.update(1)
+        if step % a.log_every == 0:
+            sps = (time.time() - t_log) / n_run
+            last = {"step": step, "loss": run_loss / n_run, "masked_acc": run_acc / n_run}
+            bar.set_postfix(loss=f"{last['loss']:.3f}", acc=f"{last['masked_acc']:.3f}")
+            say(f"step {step} loss {last['loss']:.4f} masked_acc {last['masked_acc']:.4f} lr {lr:.2e} "
+                f"sec/step {sps:.3f} train_min {secs / 60:.1f}")
+            run_loss = run_acc = 0.0
+            n_run = 0
+            t_log = time.time()
+        if val_rows and step % a.eval_every == 0:
+            te = time.time()
+            sr, ca = evaluate(model, tok, val_rows)
+            last.update({"val_solve_rate": sr, "val_cell_acc": ca})
+            say(f"step {step} VAL(n={len(val_rows)}, confidence, 1 cell/step) solve_rate {sr:.3f} "
+                f"cell_acc {ca:.4f} ({time.time() - te:.1f}s)")
+            t_log += time.time() - te
+        if time.time() - last_ck > a.ckpt_minutes * 60:
+            save_ckpt()
+            last_ck = time.time()
+    bar.close()
+    save_ckpt()
+    if val_rows:
+        sr, ca = evaluate(model, tok, val_rows)
+        last.update({"val_solve_rate": sr, "val_cell_acc": ca})
+        say(f"final step {step} VAL solve_rate {sr:.3f} cell_acc {ca:.4f}")
+    say(f"done: {step} steps, {secs / 60:.1f} train-min; checkpoint {ckpt_path}")
+    if not a.no_export:
+        export(model, tok, a, info())
+        say(f"exported to {a.export_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Sudoku task: generator uniqueness, symmetries, verifier, canvas layout, first_error_step."""
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from boe_core.tasks import sudoku as S
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A fixed valid grid (rows are shifts of 123456789) and a unique-solution puzzle made from it.
+GRID = "".join("".join(str((r * 3 + r // 3 + c) % 9 + 1) for c in range(9)) for r in range(9))
+
+
+@pytest.fixture(scope="module")
+def generated():
+    rng = random.Random(1234)
+    return [S.generate_puzzle(rng, target_clues=t) for t in (36, 38, 40, 30, 45)]
+
+
+def test_fixed_grid_is_valid():
+    assert S.verify(GRID).ok
+
+
+def test_generated_puzzles_have_exactly_one_solution(generated):
+    for (puzzle, solution), target in zip(generated, (36, 38, 40, 30, 45)):
+        assert S.verify(solution).ok
+        assert S.n_clues(puzzle) == target
+        assert S.count_solutions(puzzle, limit=10) == 1
+        assert S.solve(puzzle) == solution
+        assert S.verify(solution, puzzle).ok          # clues agree with the solution
+
+
+def test_counting_solver_detects_multiple_and_zero():
+    assert S.count_solutions("0" * 81, limit=2) == 2
+    three_rows = GRID[:27] + "0" * 54              # consistent but far from unique
+    assert S.count_solutions(three_rows, limit=2) == 2
+    assert S.count_solutions(three_rows, limit=5) == 5
+    assert S.solve(three_rows) is None
+    assert S.count_solutions(GRID) == 1
+    bad = "11" + "0" * 79
+    assert S.count_solutions(bad) == 0
+
+
+def test_heldout_files_if_present():
+    p = ROOT / "assets" / "data" / "sudoku" / "heldout_test.jsonl"
+    if not p.is_file():
+        pytest.skip("held-out data not generated")
+    rows = [json.loads(l) for l in p.read_text().splitlines()[:5]]
+    for r in rows:
+        assert r["clues"] >= 36 and S.n_clues(r["puzzle"]) == r["clues"]
+        assert S.count_solutions(r["puzzle"]) == 1 and S.solve(r["puzzle"]) == r["solution"]
+
+
+def test_examples_are_unique():
+    for e in S.load_examples():
+        assert S.count_solutions(e["puzzle"]) == 1
+        assert S.solve(e["puzzle"]) == e["solution"]
+
+
+def test_symmetries_preserve_validity_and_uniqueness(generated):
+    rng = random.Random(7)
+    puzzle, solution = generated[0]
+    for _ in range(20):
+        sym = S.random_symmetry(rng)
+        s2, p2 = sym.apply(solution), sym.apply(puzzle)
+        assert S.verify(s2, p2).ok
+        assert S.n_clues(p2) == S.n_clues(puzzle)
+        assert S.solve(p2) == s2
+    # each elementary transform alone
+    ident = S.Symmetry(tuple(range(9)), tuple(range(9)), tuple(range(10)), False)
+    assert ident.apply(GRID) == GRID
+    transposed = S.Symmetry(tuple(range(9)), tuple(range(9)), tuple(range(10)), True).apply(GRID)
+    assert transposed == "".join(GRID[c * 9 + r] for r in range(9) for c in range(9))
+    assert S.verify(transposed).ok
+    swap_bands = S.Symmetry((3, 4, 5, 0, 1, 2, 6, 7, 8), tuple(range(9)), tuple(range(10)))
+    assert S.verify(swap_bands.apply(GRID)).ok
+    relabel = S.Symmetry(tuple(range(9)), tuple(range(9)), (0, 2, 1, 3, 4, 5, 6, 7, 8, 9))
+    assert S.verify(relabel.apply(GRID)).ok and relabel.apply(GRID) != GRID
+
+
+def test_batched_augmentation_keeps_validity():
+    g = torch.Generator().manual_seed(0)
+    base = torch.tensor([S.parse_grid(GRID)] * 16)
+    out = S.augment_batch(base, g)
+    assert out.shape == (16, 81)
+    grids = [S.grid_to_str(r.tolist()) for r in out]
+    assert all(S.verify(x).ok for x in grids)
+    assert len(set(grids)) > 1
+
+
+def test_verifier_reports_each_kind():
+    puzzle = GRID[:40] + "0" * 41
+    assert S.verify(GRID, puzzle, GRID).ok
+    assert S.verify(GRID[:80]).kinds == {S.LENGTH}
+    assert S.CHARACTER in S.verify("x" + GRID[1:]).kinds
+    # a clue changed (cell 0 is a clue) -> also a row/col/box duplicate and differs from solution
+    d = str(int(GRID[0]) % 9 + 1)
+    rep = S.verify(d + GRID[1:], puzzle, GRID)
+    assert {S.CLUE_CHANGED, S.ROW_DUP, S.COL_DUP, S.BOX_DUP, S.WRONG} <= rep.kinds
+    # a non-clue cell changed: no clue_changed
+    g = list(GRID)
+    g[80] = str(int(g[80]) % 9 + 1)
+    rep = S.verify("".join(g), puzzle, GRID)
+    assert S.CLUE_CHANGED not in rep.kinds and S.WRONG in rep.kinds and S.ROW_DUP in rep.kinds
+    # only a column duplicate: swap two cells within a row (row still a permutation)
+    g = list(GRID)
+    g[0], g[1] = g[1], g[0]
+    rep = S.verify("".join(g))
+    assert S.COL_DUP in rep.kinds and S.ROW_DUP not in rep.kinds and S.BOX_DUP not in rep.kinds
+    # only a box duplicate: swap rows 2 and 3 (different bands)... rows stay permutations,
+    # columns stay permutations, boxes break
+    rows = [GRID[r * 9:(r + 1) * 9] for r in range(9)]
+    rows[2], rows[3] = rows[3], rows[2]
+    rep = S.verify("".join(rows))
+    assert rep.kinds == {S.BOX_DUP}
+    # row duplicate only (swap two cells in a column)
+    g = list(GRID)
+    g[0], g[9] = g[9], g[0]
+    assert S.ROW_DUP in S.verify("".join(g)).kinds
+    # unfilled, with '.' blanks
+    rep = S.verify("." + GRID[1:], None, GRID)
+    assert rep.kinds == {S.UNFILLED}
+    assert rep.violations[0].cells == (0,)
+    assert not rep.ok and "unfilled" in rep.summary()
+
+
+def test_canvas_round_trip():
+    tok = S.sudoku_tokenizer()
+    assert tok.vocab_size == 11 and tok.mask_id is not None and tok.pad_id is not None
+    assert tok.encode("123") == S.digit_ids(tok)[:3]
+    puzzle = GRID[:30] + "." * 20 + GRID[50:]
+    ids, fixed = S.puzzle_to_canvas(puzzle, tok)
+    assert ids.shape == (81,) and ids.dtype == torch.long and fixed.dtype == torch.bool
+    assert int(fixed.sum()) == 61
+    assert bool((ids[~fixed] == tok.mask_id).all())
+    assert S.canvas_to_grid(ids, tok) == S.normalize_grid(puzzle)
+    assert S.canvas_to_grid(ids, tok, blank=".") == puzzle
+    full, fixed_full = S.puzzle_to_canvas(GRID, tok)
+    assert bool(fixed_full.all()) and S.canvas_to_grid(full, tok) == GRID
+    assert tok.decode(full.tolist()) == GRID
+    with pytest.raises(ValueError):
+        S.puzzle_to_canvas(GRID[:80], tok)
+
+
+def test_first_error_step_on_hand_built_commits():
+    tok = S.sudoku_tokenizer()
+    did = S.digit_ids(tok)
+    puzzle = "0" * 3 + GRID[3:]          # cells 0,1,2 blank
+    sol = GRID
+    right = [(did[int(sol[i]) - 1]) for i in range(3)]
+    commits = [([0], [right[0]]), ([1, 2], [right[1], right[2]])]
+    assert S.first_error_step(commits, sol, puzzle, tok) is None
+    # wrong digit at step 1
+    wrong = did[int(sol[2]) % 9]
+    commits = [([0], [right[0]]), ([1], [right[1]]), ([2], [wrong])]
+    assert S.first_error_step(commits, sol, puzzle, tok) == 2
+    e = S.first_error(commits, sol, puzzle, tok)
+    assert (e.step, e.position, e.reason) == (2, 2, S.WRONG)
+    # without a solution: a rule violation is caught (duplicate with a clue in the row)
+    dup = did[int(GRID[3]) - 1]           # digit of clue cell 3 (same row as cell 0)
+    e = S.first_error([([0], [dup])], None, puzzle, tok)
+    assert e.step == 0 and e.reason in (S.ROW_DUP, S.COL_DUP, S.BOX_DUP)
+    # rule check against commits of the same step (no puzzle, no solution)
+    e = S.first_error([([5], ["7"]), ([0, 1], ["3", "3"])])
+    assert e.step == 1 and e.position == 1 and e.reason == S.ROW_DUP
+    # digit characters, dict form and tensors are accepted
+    commits = [{"positions": torch.tensor([0]), "tokens": torch.tensor([right[0]])},
+               ([1], [sol[1]]), (2, sol[2])]
+    assert S.first_error_step(commits, sol, puzzle, tok) is None
+    # committing [MASK] or overwriting a clue is an error
+    assert S.first_error([([0], [tok.mask_id])], sol, puzzle, tok).reason == "not_a_digit"
+    assert S.first_error([([40], ["1" if sol[40] != "1" else "2"])], sol, puzzle, tok).reason == "clue_overwritten"
+    assert S.first_error_step([], sol, puzzle) is None
+
+
+def test_simple_decode_commits_feed_first_error_step():
+    # an untrained model: just checks shapes and the commit format
+    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+
+    tok = S.sudoku_tokenizer()
+    torch.manual_seed(0)
+    model = TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=32, n_layers=1, n_heads=2))
+    puzzle = "0" * 4 + GRID[4:]
+    ids, fixed = S.puzzle_to_canvas(puzzle, tok)
+    for order in ("confidence", "random"):
+        out, commits = S.simple_decode(model, ids[None], tok, order=order,
+                                       generator=torch.Generator().manual_seed(0))
+        assert len(commits[0]) == 4 and bool((out[0][fixed] == ids[fixed]).all())
+        grid = S.canvas_to_grid(out[0], tok)
+        assert "0" not in grid
+        step = S.first_error_step(commits[0], GRID, puzzle, tok)
+        assert step is None or 0 <= step < 4
+        assert (step is None) == (grid == GRID)
