@@ -171,7 +171,10 @@ class Trace:
 
     @classmethod
     def from_json(cls, s_or_path) -> "Trace":
-        if isinstance(s_or_path, Path) or (isinstance(s_or_path, str) and not s_or_path.lstrip().startswith("{")):
+        """Parse a trace from JSON text or from a file path (a Path, or a str naming an existing file)."""
+        if isinstance(s_or_path, Path) or (isinstance(s_or_path, str) and len(s_or_path) < 4096
+                                           and not s_or_path.lstrip().startswith(("{", "["))
+                                           and Path(s_or_path).is_file()):
             s_or_path = Path(s_or_path).read_text()
         try:
             d = json.loads(s_or_path)

@@ -37,6 +37,8 @@ def test_pandas_and_parquet(trace, tmp_path):
 
 @pytest.mark.parametrize("bad,msg", [
     ("{not json", "not valid JSON"),
+    ("[1, 2]", "not a BoE Explorer trace"),
+    ("plain text", "not valid JSON"),
     (json.dumps({"schema": "other"}), "not a BoE Explorer trace"),
     (json.dumps({"schema": "boe-explorer/trace", "version": 99}), "version"),
     (json.dumps({"schema": "boe-explorer/trace", "version": 1}), "missing field"),

@@ -1,0 +1,99 @@
+"""CSS of the explorer (passed to `launch(css=...)`)."""
+
+CSS = r"""
+.gradio-container { max-width: 1500px !important; }
+#boe-header h1 { margin: 0 0 2px 0; font-size: 1.6rem; }
+#boe-header p { margin: 0; color: var(--body-text-color-subdued); }
+.boe-controls button { min-width: 0 !important; }
+
+/* canvas: tokens as chips */
+.boe-canvas { padding: 10px 4px; }
+.boe-empty { color: #6b7280; font-style: italic; padding: 24px; text-align: center;
+  border: 1px dashed #d1d5db; border-radius: 10px; }
+.canvas-title { font-weight: 600; margin-bottom: 8px; color: #374151; }
+.chips { display: flex; flex-wrap: wrap; gap: 5px 3px; line-height: 1.2; }
+.tok { position: relative; display: inline-block; padding: 3px 6px; border-radius: 6px; font-size: 15px;
+  font-family: ui-monospace, SFMono-Regular, Menlo, monospace; border: 1px solid #e5e7eb; background: #fff;
+  color: #111827; cursor: default; white-space: pre; }
+.tok.sp { margin-left: 7px; }
+.tok.prompt { background: #eef1f5; color: #4b5563; border-color: #e2e6ec; }
+.tok.prev { background: #ffffff; border-color: #c7d2fe; }
+.tok.new { background: #22c55e; color: #fff; border: 2px solid #15803d; font-weight: 700; }
+.tok.mask { background: #f9fafb; border: 1.5px dashed #9ca3af; color: #9ca3af; }
+.tok.mask .ghost, .cell .ghost { opacity: .55; font-style: italic; }
+.tok.special { font-size: 11px; letter-spacing: .03em; }
+.tok.diverge, .cell.diverge { outline: 3px solid #d946ef; outline-offset: 1px; z-index: 2; }
+.tok.new[style] { border: 2.5px solid #15803d; }
+
+/* tooltips (hover a chip or a cell) */
+[data-tip]:hover::after { content: attr(data-tip); position: absolute; left: 0; top: calc(100% + 6px); z-index: 50;
+  background: #111827; color: #f9fafb; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace;
+  white-space: pre; padding: 8px 10px; border-radius: 8px; box-shadow: 0 6px 20px rgba(0,0,0,.25);
+  pointer-events: none; font-weight: 400; font-style: normal; min-width: 180px; }
+
+/* Sudoku grid */
+.boe-sudoku { display: flex; flex-direction: column; align-items: center; }
+.sdk { display: grid; grid-template-columns: repeat(9, 46px); grid-template-rows: repeat(9, 46px);
+  border: 3px solid #1f2937; border-radius: 6px; background: #fff; width: max-content; }
+.sdk .cell { position: relative; display: flex; align-items: center; justify-content: center; font-size: 22px;
+  font-family: Inter, system-ui, sans-serif; border-right: 1px solid #d1d5db; border-bottom: 1px solid #d1d5db;
+  color: #1d4ed8; background: #fff; }
+.sdk .cell:nth-child(9n) { border-right: none; }
+.sdk .cell:nth-last-child(-n+9) { border-bottom: none; }
+.sdk .cell.br { border-right: 3px solid #1f2937; }
+.sdk .cell.bb { border-bottom: 3px solid #1f2937; }
+.sdk .cell.clue { background: #eef1f5; color: #111827; font-weight: 700; }
+.sdk .cell.prev { color: #1d4ed8; }
+.sdk .cell.new { background: #22c55e; color: #fff; font-weight: 700; box-shadow: inset 0 0 0 2px #15803d; }
+.sdk .cell.mask { color: #9ca3af; font-size: 15px; }
+.sdk .cell.err-rule { box-shadow: inset 0 0 0 3px #dc2626; }
+.sdk .cell.err-sol::before { content: ""; position: absolute; top: 0; right: 0; border-style: solid;
+  border-width: 0 12px 12px 0; border-color: transparent #dc2626 transparent transparent; }
+.sdk .cell.err-sol { color: #b91c1c; text-decoration: line-through; text-decoration-thickness: 2px; }
+.sdk .cell.new.err-sol { color: #fff; background: #dc2626; }
+
+/* grid editor (sidebar) */
+.sdk.sdk-edit { grid-template-columns: repeat(9, 32px); grid-template-rows: repeat(9, 32px); margin: 4px auto; }
+.sdk-edit input.cell { width: 100%; height: 100%; box-sizing: border-box; text-align: center; font-size: 17px;
+  font-weight: 700; color: #111827; background: #fff; border: none; border-right: 1px solid #d1d5db;
+  border-bottom: 1px solid #d1d5db; border-radius: 0; padding: 0; outline: none; caret-color: #4f46e5; }
+.sdk-edit input.cell:nth-child(9n) { border-right: none; }
+.sdk-edit input.cell:nth-last-child(-n+9) { border-bottom: none; }
+.sdk-edit input.cell.br { border-right: 3px solid #1f2937; }
+.sdk-edit input.cell.bb { border-bottom: 3px solid #1f2937; }
+.sdk-edit input.cell:focus { background: #eef2ff; box-shadow: inset 0 0 0 2px #6366f1; }
+.hint-text p { font-size: 12px; color: #6b7280; margin: 2px 0 0 0; text-align: center; }
+
+/* legend */
+.boe-legend { display: flex; flex-wrap: wrap; gap: 6px 16px; align-items: center; font-size: 13px; color: #374151;
+  margin-top: 10px; padding-top: 8px; border-top: 1px solid #f3f4f6; }
+.lg-item { display: inline-flex; align-items: center; gap: 6px; }
+.lg-sw { width: 16px; height: 16px; border-radius: 4px; display: inline-block; border: 1px solid #e5e7eb; }
+.lg-fixed { background: #eef1f5; } .lg-prev { background: #fff; border-color: #93a5f5; }
+.lg-new { background: #22c55e; border-color: #15803d; } .lg-mask { background: #f9fafb; border: 1.5px dashed #9ca3af; }
+.lg-rule { background: #fff; box-shadow: inset 0 0 0 3px #dc2626; } .lg-sol { background: #fee2e2; border-color: #dc2626; }
+.lg-bar { width: 120px; height: 10px; border-radius: 5px; display: inline-block; border: 1px solid #e5e7eb; }
+.lg-num { font-family: ui-monospace, monospace; font-size: 12px; color: #6b7280; }
+
+/* status badges */
+.boe-status { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 13px; }
+.boe-status .commits { flex-basis: 100%; color: #374151; margin-top: 2px; }
+.badge { display: inline-block; padding: 2px 9px; border-radius: 999px; background: #eef2ff; color: #3730a3;
+  border: 1px solid #e0e7ff; white-space: nowrap; }
+.badge.strong { background: #4f46e5; color: #fff; border-color: #4f46e5; font-weight: 600; }
+.badge.muted { background: #f3f4f6; color: #4b5563; border-color: #e5e7eb; }
+.badge.ok { background: #dcfce7; color: #166534; border-color: #bbf7d0; }
+.badge.bad { background: #fee2e2; color: #991b1b; border-color: #fecaca; }
+.badge.warn { background: #fef3c7; color: #92400e; border-color: #fde68a; }
+.badge.run { background: #e0f2fe; color: #075985; border-color: #bae6fd; }
+.badge.policy { background: #ede9fe; color: #5b21b6; border-color: #ddd6fe; }
+.badge.policy.alt { background: #ffedd5; color: #9a3412; border-color: #fed7aa; }
+.badge.diverge { background: #fae8ff; color: #86198f; border-color: #f5d0fe; }
+.boe-messages .msg { padding: 6px 10px; border-radius: 8px; margin: 4px 0; font-size: 13px; }
+.boe-messages .msg.info { background: #eff6ff; color: #1e40af; }
+.boe-messages .msg.warn { background: #fffbeb; color: #92400e; }
+.compare-pane { padding: 4px; }
+.compare-pane .sdk { grid-template-columns: repeat(9, 38px); grid-template-rows: repeat(9, 38px); }
+.compare-pane .sdk .cell { font-size: 18px; }
+@media (max-width: 1100px) { .sdk { grid-template-columns: repeat(9, 36px); grid-template-rows: repeat(9, 36px); } }
+"""

@@ -1,0 +1,152 @@
+"""Explorer benchmarks (CPU): server-side time per step, start-up time to the first page, and the
+server's memory (RSS) after many generations.
+
+    python benchmarks/bench_app.py                       # default model, 100 generations
+    python benchmarks/bench_app.py --generations 20 --model kjv
+
+1. time per step: the Run handler in-process (boe_core step + rendering the canvas, status and
+   step data; the heavy plots are throttled to one refresh per second), per policy;
+2. `python app.py` -> first page: a fresh server process, polling GET / until it answers;
+3. RSS: that same server after N small generations through gradio_client (4 sessions in parallel).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def inputs_for(model: str, steps: int, policy: str) -> dict:
+    from app import handlers as H
+    from app.session import BOE_DEFAULTS
+
+    d = H.default_inputs(model)
+    v = dict(model=model, prompt=d["prompt"], gen_length=steps, puzzle=d["puzzle"], policy=policy, steps=steps,
+             block_length=0, temperature=0.0, seed=0, **BOE_DEFAULTS)
+    v["r"] = 0
+    return v
+
+
+def bench_steps(model: str, steps: int, repeats: int) -> None:
+    import torch
+
+    from app import handlers as H, models
+
+    torch.set_num_threads(1)
+    models.get_adapter(model)
+    print(f"== server-side time per step: model={model}, {steps} steps, torch threads=1")
+    for policy in ("confidence", "boe"):
+        list(H.run(None, **inputs_for(model, steps, policy)))  # warm-up
+        per_update, compute = [], []
+        for _ in range(repeats):
+            gen = H.run(None, **inputs_for(model, steps, policy))
+            out = next(gen)  # the planned canvas
+            t = time.perf_counter()
+            for out in gen:
+                now = time.perf_counter()
+                per_update.append(now - t)
+                t = now
+            compute += [r.wall_time for r in out[0].trace.records]
+        print(f"  {policy:<10} step compute (boe_core) median {1000 * statistics.median(compute):7.1f} ms | "
+              f"handler per streamed step (compute + render) median {1000 * statistics.median(per_update):7.1f} ms, "
+              f"p90 {1000 * sorted(per_update)[int(0.9 * len(per_update))]:7.1f} ms")
+
+
+def bench_server(model: str | None, generations: int, steps: int) -> None:
+    from gradio_client import Client
+
+    from app.testing import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "app.py", "--port", str(port)] + (["--model", model] if model else [])
+    print(f"== start-up: {' '.join(cmd[1:])}")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            try:
+                body = urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - t0 > 180:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.05)
+        first_page = time.perf_counter() - t0
+        print(f"  time from `python app.py` to the first page: {first_page:.2f} s ({len(body)} bytes)")
+        c = Client(url, verbose=False)
+        kw = {"steps": steps} if (model or "sudoku") == "sudoku" else {"steps": steps, "gen_length": steps}
+        c.predict(**kw, api_name="/run")
+        rss0 = rss_mib(proc.pid)
+        print(f"  RSS after 1 generation: {rss0:.0f} MiB")
+        done, errors, lock = [0], [], threading.Lock()
+
+        def worker(n):
+            cl = Client(url, verbose=False)
+            for _ in range(n):
+                try:
+                    cl.predict(**kw, api_name="/run")
+                except Exception as e:  # counted
+                    errors.append(e)
+                with lock:
+                    done[0] += 1
+
+        t = time.perf_counter()
+        per = [generations // 4 + (1 if i < generations % 4 else 0) for i in range(4)]
+        ths = [threading.Thread(target=worker, args=(n,)) for n in per]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+        dt = time.perf_counter() - t
+        rss1 = rss_mib(proc.pid)
+        print(f"  {done[0]} generations ({steps} steps each, 4 sessions in parallel) in {dt:.1f} s, "
+              f"{len(errors)} errors")
+        print(f"  RSS after {done[0] + 1} generations: {rss1:.0f} MiB (+{rss1 - rss0:.0f} MiB)")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None, help="default: the app's default (sudoku, else kjv)")
+    ap.add_argument("--steps", type=int, default=None, help="steps per generation (default: sudoku 36, kjv 24)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--generations", type=int, default=100)
+    ap.add_argument("--gen-steps", type=int, default=6, help="steps of each generation in the RSS run")
+    ap.add_argument("--skip-server", action="store_true")
+    a = ap.parse_args()
+    from app import models
+
+    model = a.model or models.default_model()
+    if model is None:
+        raise SystemExit("no model: ship assets/models/sudoku or kjv, or pass --model")
+    steps = a.steps or (36 if models.task_of(model) == "sudoku" else 24)
+    bench_steps(model, steps, a.repeats)
+    if not a.skip_server:
+        bench_server(a.model, a.generations, a.gen_steps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Bad input gives a clear message (the ConfigError / UserError text as a gr.Error, never a
+traceback), at the handler level and through gradio_client; the server keeps serving."""
+import json
+
+import gradio as gr
+import pytest
+import torch
+
+from app import handlers as H
+from app import models
+from app.session import BOE_DEFAULTS, Session
+from app.testing import default_model_or_reason, live_server
+from app.ui import guard
+
+
+@pytest.fixture(scope="module")
+def names(tmp_path_factory):
+    """(text model, sudoku model): the shipped ones, or small random stand-ins for whichever is
+    not shipped (these cases only check validation, which happens before any model compute)."""
+    from boe_core import shipped_models
+    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+    from boe_core.tasks.sudoku import sudoku_tokenizer
+    from boe_core.tokenization import char_tokenizer
+
+    torch.set_num_threads(1)
+    shipped, extra = shipped_models(), []
+    text = "kjv" if "kjv" in shipped else None
+    sudoku = "sudoku" if "sudoku" in shipped else None
+    root = tmp_path_factory.mktemp("models")
+    if text is None:
+        tok = char_tokenizer(list("abcdefghij "), {"mask_token": "[MASK]", "pad_token": "[PAD]"})
+        TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=64, d_model=16, n_layers=1, n_heads=2)) \
+            .save_pretrained(root / "text")
+        tok.save(root / "text")
+        text = str(root / "text")
+        extra.append(text)
+    if sudoku is None:
+        tok = sudoku_tokenizer()
+        TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=16, n_layers=1, n_heads=2,
+                              task="sudoku")).save_pretrained(root / "sudoku")
+        tok.save(root / "sudoku")
+        sudoku = str(root / "sudoku")
+        extra.append(sudoku)
+    models.configure(extra=extra)
+    yield text, sudoku
+    models.configure()
+
+
+def inputs(model, **over):
+    v = dict(model=model, prompt="In the beginning", gen_length=8, puzzle=H.examples()[0]["puzzle"],
+             policy="boe", steps=8, block_length=0, temperature=0.0, seed=0, **{k: BOE_DEFAULTS[k] for k in BOE_DEFAULTS})
+    v["r"] = 0
+    v.update(over)
+    return v
+
+
+def expect_error(fn, *args, match, **kw):
+    """Call a guarded handler (consuming generators); it must raise gr.Error naming `match`."""
+    with pytest.raises(gr.Error) as ei:
+        out = guard(fn)(*args, **kw)
+        if hasattr(out, "__next__"):
+            list(out)
+    msg = str(ei.value.message if hasattr(ei.value, "message") else ei.value)
+    assert match.lower() in msg.lower(), msg
+    assert "Traceback" not in msg and "File \"" not in msg
+    return msg
+
+
+TEXT_CASES = [  # (id, overrides, expected words in the message)
+    ("empty-prompt", {"prompt": ""}, "prompt"),
+    ("blank-prompt", {"prompt": "   \n "}, "empty"),
+    ("huge-prompt", {"prompt": "a" * 25_000}, "longer than"),
+    ("nul-in-prompt", {"prompt": "In the\x00 beginning"}, "control characters"),
+    ("escape-in-prompt", {"prompt": "\x1b[31mred"}, "U+001B"),
+    ("prompt-over-context", {"prompt": "and " * 4000}, "context"),
+    ("prompt-not-text", {"prompt": 123}, "prompt"),
+    ("gen-length-zero", {"gen_length": 0}, "gen_length"),
+    ("gen-length-negative", {"gen_length": -5}, "gen_length"),
+    ("gen-length-fraction", {"gen_length": 2.5}, "whole number"),
+    ("gen-length-missing", {"gen_length": None}, "gen_length"),
+    ("gen-length-huge", {"gen_length": 10**9}, "too large"),
+    ("steps-zero", {"steps": 0}, "steps"),
+    ("steps-negative", {"steps": -3}, "steps"),
+    ("steps-huge", {"steps": 10**6}, "too large"),
+    ("steps-over-masks", {"steps": 9}, "at most the number of masked"),
+    ("steps-not-number", {"steps": "many"}, "whole number"),
+    ("block-not-dividing", {"block_length": 3}, "block_length"),
+    ("block-negative", {"block_length": -2}, "block_length"),
+    ("temperature-nan", {"temperature": float("nan")}, "temperature"),
+    ("temperature-negative", {"temperature": -1.0}, "temperature"),
+    ("temperature-huge", {"temperature": 1e9}, "too large"),
+    ("temperature-inf", {"temperature": float("inf")}, "temperature"),
+    ("temperature-text", {"temperature": "hot"}, "temperature"),
+    ("seed-negative", {"seed": -1}, "seed"),
+    ("rho-zero", {"rho": 0.0}, "rho"),
+    ("rho-above-one", {"rho": 2.0}, "rho"),
+    ("r-below-b", {"r": 2, "steps": 2}, "r="),
+    ("tau-zero", {"tau_s": 0.0}, "tau_s"),
+    ("lam-nan", {"lam": float("nan")}, "lam"),
+    ("linearize-unknown", {"linearize_at": "sideways"}, "linearize_at"),
+    ("policy-unknown", {"policy": "greedy"}, "unknown policy"),
+    ("model-unknown", {"model": "gpt-17"}, "unknown model"),
+    ("model-none", {"model": None}, "model"),
+]
+
+
+@pytest.mark.parametrize("case,over,match", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+def test_bad_text_inputs(names, case, over, match):
+    text, _ = names
+    kw = inputs(text)
+    kw.update(over)
+    expect_error(H.run, None, **kw, match=match)
+
+
+SUDOKU_CASES = [
+    ("puzzle-empty", "", "empty"),
+    ("puzzle-short", "123", "81 cells"),
+    ("puzzle-letters", "x" * 81, "invalid characters"),
+    ("puzzle-duplicate-clue", "11" + "0" * 79, "breaks a Sudoku rule"),
+    ("puzzle-full", None, "no blank"),
+    ("puzzle-huge", "0" * 10_000, "too long"),
+    ("puzzle-unsolvable", "123456780" + "000000009" + "0" * 63, "no solution"),
+]
+
+
+@pytest.mark.parametrize("case,puzzle,match", SUDOKU_CASES, ids=[c[0] for c in SUDOKU_CASES])
+def test_bad_puzzles(names, case, puzzle, match):
+    _, sudoku = names
+    if puzzle is None:
+        puzzle = H.examples()[0]["solution"]
+    expect_error(H.step, None, **inputs(sudoku, puzzle=puzzle, steps=4), match=match)
+
+
+def test_non_latin_prompt_runs_with_a_warning(names):
+    text, _ = names
+    sess = Session()
+    out = H.step(sess, **inputs(text, prompt="起初神创造天地 В начале"))
+    assert out[8] == "" or "Latin" in out[8] or sess.trace is not None
+    assert sess.trace is not None and sess.trace.num_steps == 1
+
+
+@pytest.fixture()
+def good_trace(names, tmp_path):
+    _, sudoku = names
+    sess = Session()
+    list(H.run(sess, **inputs(sudoku, steps=2)))
+    return sess, H.export_trace(sess, "json")
+
+
+def _write(tmp_path, name, data):
+    p = tmp_path / name
+    (p.write_bytes if isinstance(data, bytes) else p.write_text)(data)
+    return str(p)
+
+
+def test_bad_trace_uploads(good_trace, tmp_path, monkeypatch):
+    _, path = good_trace
+    good = json.loads(open(path).read())
+    cases = [
+        (None, "no file"),
+        (_write(tmp_path, "a.json", "{not json"), "not valid JSON"),
+        (_write(tmp_path, "b.json", json.dumps({"schema": "something-else"})), "not a BoE Explorer trace"),
+        (_write(tmp_path, "c.json", "[1, 2, 3]"), "not a BoE Explorer trace"),
+        (_write(tmp_path, "d.json", json.dumps({**good, "version": 99})), "version"),
+        (_write(tmp_path, "e.json", json.dumps({k: v for k, v in good.items() if k != "records"})), "missing"),
+        (_write(tmp_path, "f.parquet", b"PAR1\x00\x00"), "parquet"),
+        (_write(tmp_path, "g.json", b"\xff\xfe\x00garbage\x80"), "UTF-8"),
+        (_write(tmp_path, "h.json", "[" * 100_000 + "]" * 100_000), "not valid"),
+        (_write(tmp_path, "i.json", json.dumps({**good, "records": []})), "no steps"),
+        (_write(tmp_path, "j.json", json.dumps({**good, "records": ["x"]})), "not a valid trace"),
+    ]
+    bad_shape = json.loads(json.dumps(good))
+    bad_shape["records"][0]["entropy"] = {"dtype": "float32", "shape": [1, 3], "data": [0.0, 1.0, 2.0]}
+    cases.append((_write(tmp_path, "k.json", json.dumps(bad_shape)), "shape"))
+    bad_dtype = json.loads(json.dumps(good))
+    bad_dtype["records"][0]["chosen"]["dtype"] = "float32"
+    cases.append((_write(tmp_path, "l.json", json.dumps(bad_dtype)), "dtype"))
+    for f, match in cases:
+        expect_error(H.import_trace, None, f, "none", match=match)
+    monkeypatch.setattr(H, "MAX_UPLOAD_BYTES", 100)
+    expect_error(H.import_trace, None, path, "none", match="too large")
+
+
+def test_actions_without_a_trace_or_with_bad_values(good_trace):
+    sess, _ = good_trace
+    expect_error(H.branch, None, "confidence", 0, match="nothing to branch")
+    expect_error(H.fidelity, None, 0, match="nothing to check")
+    expect_error(H.export_trace, None, "json", match="nothing to export")
+    expect_error(H.branch, sess, "confidence", 999, match="at_step")
+    expect_error(H.branch, sess, "no-such-policy", 0, match="unknown preset")
+    expect_error(H.select, sess, "x", "none", match="whole number")
+    expect_error(H.set_overlay, sess, "rainbow", match="overlay")
+    expect_error(H.export_trace, sess, "xml", match="format")
+
+
+def test_loaded_trace_of_unknown_model_is_replay_only(good_trace, tmp_path):
+    _, path = good_trace
+    d = json.loads(open(path).read())
+    d["model"] = "model-not-here"
+    p = _write(tmp_path, "m.json", json.dumps(d))
+    out = H.import_trace(None, p, "none")
+    sess = out[0]
+    assert sess.trace.num_steps == 2
+    expect_error(H.branch, sess, "confidence", 0, match="can only be replayed")
+
+
+def test_server_reports_errors_and_keeps_serving():
+    name, why = default_model_or_reason()
+    if name is None:
+        pytest.fail(why)
+    from gradio_client import Client, handle_file
+
+    with live_server() as url:
+        bad = Client(url, verbose=False)
+        for kw, match in (({"model": "no-such-model"}, "unknown model"), ({"steps": 0}, "steps"),
+                          ({"temperature": -1.0}, "temperature")):
+            with pytest.raises(Exception) as ei:
+                bad.predict(**kw, api_name="/run")
+            assert match in str(ei.value) and "Traceback" not in str(ei.value)
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write("{broken")
+        with pytest.raises(Exception) as ei:
+            bad.predict(file=handle_file(f.name), api_name="/import")
+        assert "not valid JSON" in str(ei.value)
+        good = Client(url, verbose=False)
+        kw = {"steps": 4} if name == "sudoku" else {"steps": 4, "gen_length": 4}
+        info = good.predict(**kw, api_name="/run")[7]
+        assert info["done"] and info["num_steps"] == 4
+        assert bad.predict(**kw, api_name="/run")[7]["done"]  # the failing session recovers too
