@@ -5,10 +5,8 @@
    ONE forward pass, argmax (no iterative decoding).
 2. Span infilling: a contiguous span of ratio r of each verse's tokens is masked
    (`make_infill_example`), the decoder fills it one token per step, exact match of the whole
-   span (and per-token accuracy). Decoder: the project's sampler (`boe_core.generate`, one
-   `DecodeConfig` per --policies entry, steps = span length) when it imports, else the built-in
-   confidence-order decoder (`confidence_fill`, special tokens suppressed). `--decoder builtin`
-   forces the latter.
+   span (and per-token accuracy). Decoder: the project's sampler (`boe_core.generate` via
+   `boe_core.tasks.kjv.sampler_fill`, one `DecodeConfig` per --policies entry, steps = span length).
 
   python scripts/eval_kjv.py                         # all 500 test verses masked acc, 200 infill each
   python scripts/eval_kjv.py --policies confidence margin entropy random boe --n-infill 100
@@ -28,28 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from boe_core import load_model  # noqa: E402
 from boe_core.models.tiny_mdm import TinyMDM  # noqa: E402
-from boe_core.tasks.kjv import (MASK_RATIOS, MODEL_DIR, confidence_fill, load_texts,  # noqa: E402
-                                masked_token_accuracy, span_infill)
+from boe_core.tasks.kjv import (MASK_RATIOS, MODEL_DIR, load_texts, masked_token_accuracy,  # noqa: E402
+                                sampler_fill, span_infill)
 from boe_core.tokenization import MDMTokenizer  # noqa: E402
-
-
-def sampler_fill(model_path: str, policy: str, seed: int):
-    """A fill function backed by the project's sampler, or None if it is not importable."""
-    try:
-        from boe_core import DecodeConfig, generate, load_model
-    except Exception as e:  # the sampler is developed in parallel; fall back cleanly
-        print(f"[eval_kjv] project sampler unavailable ({type(e).__name__}: {e}); using built-in decoder")
-        return None
-    adapter = load_model(model_path)
-
-    def fill(canvas, fixed):
-        n = int((~fixed).sum())
-        cfg = DecodeConfig(policy=policy, steps=n, seed=seed)
-        trace = generate(adapter, canvas=canvas[None].clone(), config=cfg)
-        return torch.as_tensor(trace.final_canvas[0])
-
-    return fill
 
 
 def main(argv=None):
@@ -59,7 +40,6 @@ def main(argv=None):
     ap.add_argument("--n-mask", type=int, default=500, help="verses for masked-token accuracy")
     ap.add_argument("--n-infill", type=int, default=200, help="verses per infill ratio")
     ap.add_argument("--infill-ratios", type=float, nargs="+", default=[0.1, 0.25, 0.5])
-    ap.add_argument("--decoder", choices=["auto", "sampler", "builtin"], default="auto")
     ap.add_argument("--policies", nargs="+", default=["confidence"], help="sampler policies to evaluate")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -79,17 +59,8 @@ def main(argv=None):
         result["masked_token_accuracy"][str(r)] = m
         print(f"masked acc @{r}: {m['accuracy']:.4f} ({m['n_tokens']} tokens, {m['n_verses']} verses)", flush=True)
 
-    decoders = []
-    if args.decoder in ("auto", "sampler"):
-        for p in args.policies:
-            f = sampler_fill(args.model, p, args.seed)
-            if f is None:
-                if args.decoder == "sampler":
-                    raise SystemExit("--decoder sampler: the project's sampler is not importable")
-                break
-            decoders.append((f"sampler:{p}", f))
-    if not decoders:
-        decoders.append(("builtin:confidence", lambda c, f: confidence_fill(model, tok, c, f)))
+    adapter = load_model(args.model)
+    decoders = [(f"sampler:{p}", sampler_fill(adapter, p, args.seed)) for p in args.policies]
 
     for name, fill in decoders:
         result["span_infill"][name] = {}

@@ -4,12 +4,11 @@
     python scripts/eval_sudoku.py                                   # shipped model, test split,
                                                                     # confidence + random, 1 cell/step
     python scripts/eval_sudoku.py --policies confidence,margin,entropy,random,boe --n 200
-    python scripts/eval_sudoku.py --model runs/sudoku/export --split val --builtin
+    python scripts/eval_sudoku.py --model runs/sudoku/export --split val
 
-Decoding uses the project's sampler (`boe_core.generate` with `canvas=`) when it is importable,
-with steps = (max blanks)/--per-step so that every row commits --per-step cells per step; with
---builtin (or when the sampler is missing) it uses `boe_core.tasks.sudoku.simple_decode`
-(confidence / margin / random order, argmax digit, [MASK]/[PAD] suppressed).
+Decoding uses the project's sampler (`boe_core.generate` with `canvas=`), with
+steps = (max blanks)/--per-step so that every row commits --per-step cells per step; the per-step
+commits for the first-error step come from `boe_core.tasks.sudoku.trace_commits`.
 """
 from __future__ import annotations
 
@@ -36,14 +35,6 @@ def load_rows(split: str, n: int | None):
     return rows[:n] if n else rows
 
 
-def sampler_available() -> bool:
-    try:
-        from boe_core import generate, load_model  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
 def decode_with_sampler(model_ref, rows, policy, per_step, seed, batch, threads):
     from boe_core import DecodeConfig, generate, load_model
 
@@ -57,29 +48,7 @@ def decode_with_sampler(model_ref, rows, policy, per_step, seed, batch, threads)
         steps = math.ceil(blanks / per_step)
         trace = generate(adapter, canvas=ids, config=DecodeConfig(policy=policy, steps=steps, seed=seed))
         finals += [torch.as_tensor(x) for x in trace.final_canvas]
-        for b in range(len(chunk)):
-            c = []
-            for rec in trace.records:
-                pos = rec.chosen[b].nonzero()[0].tolist()
-                if pos:
-                    c.append((pos, rec.canvas_after[b][pos].tolist()))
-            commits.append(c)
-    return finals, commits, tok
-
-
-def decode_builtin(model_ref, rows, policy, per_step, seed, batch):
-    from boe_core.models.tiny_mdm import TinyMDM
-    from boe_core.tokenization import MDMTokenizer
-
-    model = TinyMDM.from_pretrained(model_ref)
-    tok = MDMTokenizer.load(model_ref)
-    g = torch.Generator().manual_seed(seed)
-    finals, commits = [], []
-    for i in range(0, len(rows), batch):
-        ids = torch.stack([S.puzzle_to_canvas(r["puzzle"], tok)[0] for r in rows[i:i + batch]])
-        out, c = S.simple_decode(model, ids, tok, order=policy, per_step=per_step, generator=g)
-        finals += list(out)
-        commits += c
+        commits += [S.trace_commits(trace, b) for b in range(len(chunk))]
     return finals, commits, tok
 
 
@@ -114,21 +83,16 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--builtin", action="store_true", help="use the built-in decoder, not boe_core.generate")
     ap.add_argument("--json", default=None, help="write the results here")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     rows = load_rows(a.split, a.n)
-    use_sampler = not a.builtin and sampler_available()
-    print(f"model {a.model}  split {a.split} (n={len(rows)})  decoder "
-          f"{'boe_core.generate' if use_sampler else 'built-in simple_decode'}  {a.per_step} cell(s)/step")
+    print(f"model {a.model}  split {a.split} (n={len(rows)})  decoder boe_core.generate  "
+          f"{a.per_step} cell(s)/step")
     results = {}
     for policy in [p.strip() for p in a.policies.split(",") if p.strip()]:
         t0 = time.time()
-        if use_sampler:
-            finals, commits, tok = decode_with_sampler(a.model, rows, policy, a.per_step, a.seed, a.batch, a.threads)
-        else:
-            finals, commits, tok = decode_builtin(a.model, rows, policy, a.per_step, a.seed, a.batch)
+        finals, commits, tok = decode_with_sampler(a.model, rows, policy, a.per_step, a.seed, a.batch, a.threads)
         r = score(rows, finals, commits, tok)
         r["seconds"] = round(time.time() - t0, 1)
         results[policy] = r
@@ -140,7 +104,7 @@ def main(argv=None):
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({"model": a.model, "split": a.split, "per_step": a.per_step,
-                                            "decoder": "sampler" if use_sampler else "builtin",
+                                            "decoder": "sampler",
                                             "results": results}, indent=2) + "\n")
     return results
 

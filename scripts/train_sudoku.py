@@ -18,6 +18,7 @@ train_seconds/(--minutes*60)), so a time budget gets a full cosine even on a sha
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -33,7 +34,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from boe_core.models.tiny_adapter import TinyMDMAdapter  # noqa: E402
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss  # noqa: E402
+from boe_core.sampler import generate  # noqa: E402
 from boe_core.tasks import sudoku as S  # noqa: E402
 
 
@@ -132,11 +135,16 @@ def batch(pool, a, g, lut):
 
 
 def evaluate(model, tok, rows, order="confidence"):
+    """Decode `rows` with the project's sampler (`boe_core.generate`, policy `order`), one cell per
+    step: steps = the most blanks of any puzzle (rows with fewer blanks commit nothing in their
+    last steps). The adapter freezes the module it wraps, so it gets a copy: the training model
+    keeps its train mode and trainable parameters."""
     ids = torch.stack([S.puzzle_to_canvas(r["puzzle"], tok)[0] for r in rows])
-    out, _ = S.simple_decode(model, ids, tok, order=order)
-    grids = [S.canvas_to_grid(x, tok) for x in out]
+    adapter = TinyMDMAdapter(copy.deepcopy(model), tok, name="sudoku-train")
+    steps = int((ids == tok.mask_id).sum(1).max())
+    trace = generate(adapter, canvas=ids, policy=order, steps=steps, seed=0)
+    grids = [S.canvas_to_grid(x, tok) for x in trace.final_canvas]
     sols = [r["solution"] for r in rows]
-    model.train()
     return S.solve_rate(grids, sols), S.cell_accuracy(grids, sols, [r["puzzle"] for r in rows])
 
 

@@ -111,7 +111,8 @@ def test_span_infill_scoring(tok):
     assert res["exact_match"] == 1.0 and res["token_accuracy"] == 1.0
 
 
-def test_masked_accuracy_and_builtin_decoder_run(tok):
+def test_masked_accuracy_and_sampler_infill_run(tok):
+    from boe_core import generate, load_model
     from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
 
     torch.manual_seed(0)
@@ -119,7 +120,17 @@ def test_masked_accuracy_and_builtin_decoder_run(tok):
     texts = kjv.load_texts("val")[:8]
     m = kjv.masked_token_accuracy(model, tok, texts, 0.5, random.Random(0))
     assert 0.0 <= m["accuracy"] <= 1.0 and m["n_verses"] == 8 and m["n_tokens"] > 0
-    c, f, y = kjv.make_infill_example(texts[0], 0.5, tok, random.Random(0))
-    out = kjv.confidence_fill(model, tok, c, f)
+
+    # span infilling goes through the project's sampler: the shipped model, one short example
+    adapter = load_model("kjv")
+    text = min(texts, key=len)
+    c, f, y = kjv.make_infill_example(text, 0.3, adapter.tokenizer, random.Random(0))
+    n = int((~f).sum())
+    trace = generate(adapter, canvas=c[None], policy="confidence", steps=n, seed=0)
+    out = torch.as_tensor(trace.final_canvas[0])
     assert torch.equal(out[f], c[f])
-    assert not set(out[~f].tolist()) & set(tok.special_ids)
+    assert not bool((out == adapter.mask_id).any())
+    assert not set(out[~f].tolist()) & set(adapter.suppressed_ids)
+    # span_infill's default fill is that same sampler run (policy confidence, one token per step)
+    res = kjv.span_infill(adapter, adapter.tokenizer, [text], 0.3, random.Random(0))
+    assert res["n_verses"] == 1 and res["examples"][0]["filled"] == adapter.tokenizer.decode(out[~f].tolist())

@@ -176,21 +176,50 @@ def test_first_error_step_on_hand_built_commits():
     assert S.first_error_step([], sol, puzzle) is None
 
 
-def test_simple_decode_commits_feed_first_error_step():
-    # an untrained model: just checks shapes and the commit format
-    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+def test_trace_commits_of_a_sampler_run_feed_first_error_step():
+    # the shipped model, one puzzle, decoded by the project's sampler one cell per step
+    from boe_core import generate, load_model
 
-    tok = S.sudoku_tokenizer()
-    torch.manual_seed(0)
-    model = TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=32, n_layers=1, n_heads=2))
-    puzzle = "0" * 4 + GRID[4:]
+    adapter = load_model("sudoku")
+    tok = adapter.tokenizer
+    ex = S.EXAMPLES[0]
+    puzzle, sol = ex["puzzle"], ex["solution"]
     ids, fixed = S.puzzle_to_canvas(puzzle, tok)
-    for order in ("confidence", "random"):
-        out, commits = S.simple_decode(model, ids[None], tok, order=order,
-                                       generator=torch.Generator().manual_seed(0))
-        assert len(commits[0]) == 4 and bool((out[0][fixed] == ids[fixed]).all())
-        grid = S.canvas_to_grid(out[0], tok)
-        assert "0" not in grid
-        step = S.first_error_step(commits[0], GRID, puzzle, tok)
-        assert step is None or 0 <= step < 4
-        assert (step is None) == (grid == GRID)
+    n_blank = int((~fixed).sum())
+    trace = generate(adapter, canvas=ids[None], policy="confidence", steps=n_blank, seed=0)
+    commits = S.trace_commits(trace)
+    assert len(commits) == n_blank == trace.num_steps
+    assert all(len(p) == len(t) == 1 for p, t in commits)
+    assert sorted(p for ps, _ in commits for p in ps) == sorted((~fixed).nonzero().flatten().tolist())
+    final = trace.final_canvas[0]
+    assert all(int(final[p]) == t for ps, ts in commits for p, t in zip(ps, ts))
+    grid = S.canvas_to_grid(final, tok)
+    assert "0" not in grid and bool((torch.as_tensor(final)[fixed] == ids[fixed]).all())
+    step = S.first_error_step(commits, solution=sol)
+    assert step is None or 0 <= step < n_blank
+    assert (step is None) == (grid == sol)
+    assert S.first_error_step(commits, sol, puzzle, tok) == step
+    # a wrong digit injected at step 2 is reported there
+    p2 = commits[2][0][0]
+    wrong = S.digit_ids(tok)[(int(sol[p2]) % 9)]  # the digit after the right one
+    bad = commits[:2] + [([p2], [wrong])] + commits[3:]
+    e = S.first_error(bad, solution=sol)
+    assert e is not None and e.step <= 2
+    assert S.first_error_step(bad, solution=sol) == e.step
+
+
+def test_trace_commits_keeps_empty_steps_of_short_rows():
+    # rows with fewer blanks than steps commit nothing in their last steps; the list stays aligned
+    from boe_core import generate
+    from boe_core.models import TinyMDMAdapter
+
+    adapter = TinyMDMAdapter.random(symbols=S.DIGITS, max_length=81)
+    tok = adapter.tokenizer
+    sol = S.EXAMPLES[0]["solution"]
+    a = S.puzzle_to_canvas("0" * 3 + sol[3:], tok)[0]
+    b = S.puzzle_to_canvas("0" * 5 + sol[5:], tok)[0]
+    trace = generate(adapter, canvas=torch.stack([a, b]), policy="random", steps=5, seed=0)
+    ca, cb = S.trace_commits(trace, 0), S.trace_commits(trace, 1)
+    assert len(ca) == len(cb) == 5
+    assert [len(p) for p, _ in ca] == [1, 1, 1, 0, 0] and [len(p) for p, _ in cb] == [1] * 5
+    assert sorted(p for ps, _ in ca for p in ps) == [0, 1, 2]

@@ -10,14 +10,14 @@ Evaluation helpers (all deterministic given an `rng`, a `random.Random`):
 * `make_infill_example(text, ratio, tokenizer, rng)`: a span-infilling problem as a canvas the
   project's sampler can fill: a contiguous span of `ratio` of the verse's tokens is masked, all
   other positions are fixed.
-* `span_infill(...)`: exact match of the filled span, with a caller-supplied fill function or the
-  built-in confidence-order decoder `confidence_fill`.
+* `span_infill(...)`: exact match of the filled span. The span is filled by the project's sampler
+  (`boe_core.generate`, through `sampler_fill`), one token per step; a caller-supplied `fill`
+  (e.g. `sampler_fill` with another policy, or a scoring oracle in tests) replaces it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -91,8 +91,20 @@ def encode_verse(text: str, tokenizer) -> list[int]:
 
 
 def _max_len(model) -> int | None:
+    """The model's context length: a TinyMDM's `config.max_length` or an adapter's `max_length`."""
     cfg = getattr(model, "config", None)
-    return getattr(cfg, "max_length", None)
+    n = getattr(cfg, "max_length", None)
+    return n if n is not None else getattr(model, "max_length", None)
+
+
+def _as_adapter(model, tokenizer):
+    from ..models.base import MDMAdapter
+
+    if isinstance(model, MDMAdapter):
+        return model
+    from ..models.tiny_adapter import TinyMDMAdapter
+
+    return TinyMDMAdapter(model, tokenizer, name="kjv")
 
 
 def _fit(ids: list[int], max_length: int | None) -> list[int]:
@@ -169,32 +181,31 @@ def make_infill_example(text: str, ratio: float, tokenizer, rng: random.Random,
     return canvas, fixed, target
 
 
-@torch.no_grad()
-def confidence_fill(model, tokenizer, canvas_ids: torch.Tensor, fixed_mask: torch.Tensor) -> torch.Tensor:
-    """Built-in reference decoder: repeatedly run the model, commit the single masked position
-    whose argmax probability is highest (special tokens suppressed), until no [MASK] remains."""
-    x = canvas_ids.clone().long()
-    todo = (~fixed_mask.bool()) & (x == tokenizer.mask_id)
-    suppress = torch.tensor(tokenizer.special_ids, dtype=torch.long)
-    while bool(todo.any()):
-        logits = model(input_ids=x[None])[0].float()
-        logits[:, suppress] = -math.inf
-        prob, tok = logits.softmax(-1).max(-1)
-        prob = prob.masked_fill(~todo, -1.0)
-        i = int(prob.argmax())
-        x[i] = tok[i]
-        todo[i] = False
-    return x
+def sampler_fill(adapter, policy: str = "confidence", seed: int = 0, **overrides) -> Callable:
+    """`fill(canvas_ids, fixed_mask) -> ids` backed by the project's sampler: `boe_core.generate`
+    on the one-row canvas with `policy`, steps = the span length (one token per step) and `seed`;
+    further keyword overrides go to the DecodeConfig. Which tokens are never proposed is the
+    adapter's choice (its `suppressed_ids`)."""
+    from ..sampler import generate
+
+    def fill(canvas, fixed):
+        n = int((~fixed.bool()).sum())
+        trace = generate(adapter, canvas=canvas.view(1, -1).clone(), policy=policy, steps=n, seed=seed,
+                         **overrides)
+        return torch.as_tensor(trace.final_canvas[0])
+
+    return fill
 
 
 def span_infill(model, tokenizer, texts: Sequence[str], ratio: float, rng: random.Random,
                 fill: Callable | None = None) -> dict:
     """Span-infilling exact match over `texts`. `fill(canvas_ids, fixed_mask) -> ids` fills the
-    canvas (the project's sampler); default: `confidence_fill`.
+    canvas; default: the project's sampler with policy "confidence", one token per step
+    (`sampler_fill`), on `model` (an MDM adapter, or a raw TinyMDM, which is wrapped in a
+    `TinyMDMAdapter`, which puts it in eval mode and freezes its parameters).
     Returns {"ratio", "exact_match", "token_accuracy", "n_verses", "examples": [...first 3]}."""
     if fill is None:
-        def fill(c, f):
-            return confidence_fill(model, tokenizer, c, f)
+        fill = sampler_fill(_as_adapter(model, tokenizer))
     exact = tok_ok = tok_n = 0
     shown = []
     max_len = _max_len(model)

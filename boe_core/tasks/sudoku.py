@@ -14,7 +14,9 @@ What is here:
     band/stack permutations, transpose), also in a batched torch form for training,
   * a verifier that reports every kind of violation,
   * `puzzle_to_canvas` / `canvas_to_grid` and the tokenizer,
-  * metrics: `solve_rate`, `cell_accuracy`, `first_error_step` (pure, sampler-agnostic).
+  * metrics: `solve_rate`, `cell_accuracy`, `first_error_step` (pure, sampler-agnostic), and
+    `trace_commits`, which turns a Trace of the project's sampler (`boe_core.generate`) into the
+    per-step commits those metrics take. Nothing here decodes: the sampler is the only decoder.
 """
 from __future__ import annotations
 
@@ -499,7 +501,8 @@ def first_error(commits: Iterable, solution: str | None = None, puzzle: str | No
 
     commits: per decoding step, (positions, tokens) — or {"positions": ..., "tokens": ...} — where
     tokens are token ids (mapped with `tokenizer`, default the Sudoku tokenizer) or digit
-    characters. Steps are numbered from 0 in list order. Rule checks use the board made of the
+    characters (`trace_commits(trace, row)` gives this from a sampler Trace). Steps are numbered
+    from 0 in list order. Rule checks use the board made of the
     puzzle's clues, all earlier commits and the earlier commits of the same step. Pure: nothing is
     decoded here."""
     board = parse_grid(puzzle) if puzzle is not None else [0] * 81
@@ -526,6 +529,18 @@ def first_error(commits: Iterable, solution: str | None = None, puzzle: str | No
                     return CommitError(step, p, d, kind)
             board[p] = d
     return None
+
+
+def trace_commits(trace, row: int = 0) -> list[tuple[list[int], list[int]]]:
+    """The per-step commits of batch row `row` of a sampler Trace (`boe_core.generate`), as
+    [(positions, token ids), ...], one entry per decoding step in order (an entry is empty when the
+    row committed nothing at that step, e.g. a row with fewer blanks than the run has steps), so
+    list index == `StepRecord.step`. Ready for `first_error` / `first_error_step`. Pure."""
+    out = []
+    for rec in trace.records:
+        pos = [int(p) for p in rec.chosen[row].nonzero()[0]]
+        out.append((pos, [int(t) for t in rec.canvas_after[row][pos]]))
+    return out
 
 
 def first_error_step(commits: Iterable, solution: str | None = None, puzzle: str | None = None,
@@ -570,50 +585,3 @@ EXAMPLES: list[dict] = [
      "puzzle": "080000000000006400032970008504809100061300000000000050940100070026000005000530000",
      "solution": "689453721157286493432971568574829136261345987893617254945168372326794815718532649"},
 ]
-
-
-# --- a simple built-in decoder (for training-time eval; the project's sampler lives elsewhere) --
-@torch.no_grad()
-def simple_decode(model, ids: torch.Tensor, tokenizer=None, order: str = "confidence",
-                  per_step: int = 1, generator: torch.Generator | None = None):
-    """Fill every [MASK] of a batch of canvases (B, 81), `per_step` cells per step per row.
-
-    order: "confidence" (highest max-probability first), "margin" (top-1 minus top-2 prob) or
-    "random" (uniform among masked cells). The committed digit is always the argmax; [MASK]/[PAD]
-    and any non-digit token are suppressed. Returns (final ids (B, 81), commits) where commits[b]
-    is a list of per-step (positions, token ids), ready for `first_error_step`.
-    """
-    tok = tokenizer or _default_tokenizer()
-    if order not in ("confidence", "margin", "random"):
-        raise ValueError(f"order={order!r}: expected 'confidence', 'margin' or 'random'")
-    ids = ids.clone()
-    if ids.dim() == 1:
-        ids = ids[None]
-    B = ids.shape[0]
-    allowed = torch.full((tok.vocab_size,), float("-inf"))
-    allowed[digit_ids(tok)] = 0.0
-    commits: list[list] = [[] for _ in range(B)]
-    model.eval()
-    while True:
-        masked = ids == tok.mask_id
-        active = masked.any(1)
-        if not active.any():
-            break
-        rows = active.nonzero().squeeze(1)
-        logits = model(ids[rows]).float()[..., : tok.vocab_size] + allowed
-        probs = logits.softmax(-1)
-        top2 = probs.topk(2, dim=-1).values
-        pred = probs.argmax(-1)
-        if order == "confidence":
-            score = top2[..., 0]
-        elif order == "margin":
-            score = top2[..., 0] - top2[..., 1]
-        else:
-            score = torch.rand(probs.shape[:2], generator=generator)
-        score = score.masked_fill(~masked[rows], float("-inf"))
-        for r_i, b in enumerate(rows.tolist()):
-            k = min(per_step, int(masked[b].sum()))
-            pos = score[r_i].topk(k).indices
-            ids[b, pos] = pred[r_i, pos]
-            commits[b].append((pos.tolist(), pred[r_i, pos].tolist()))
-    return ids, commits
