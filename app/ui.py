@@ -10,7 +10,7 @@ import gradio as gr
 from boe_core import POLICIES, ConfigError
 
 from . import handlers as H
-from . import models, render
+from . import frontier, models, render
 from .about import ABOUT_MD
 from .session import BRANCH_DEFAULT, BOE_DEFAULTS, DEFAULT_PRESET, PRESETS, UserError
 
@@ -222,6 +222,16 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                                                  interactive=False, label="Candidates (by TIS)")
                         with gr.Accordion("Fidelity data (JSON)", open=False):
                             fid_info = gr.JSON(label="fidelity", show_label=False)
+                    with gr.Tab("Frontier", id="frontier"):
+                        gr.Markdown("Quality vs compute from the last sweep (`python -m boe_core.bench pareto`): "
+                                    "one line per policy over its step budgets; the dashed line is the Pareto "
+                                    "frontier. Compute counts a backward by its measured cost in forwards.")
+                        sweeps = frontier.sweep_files()
+                        fr_file = gr.Dropdown(sweeps, value=sweeps[0] if sweeps else None, label="Sweep",
+                                              elem_id="frontier-file")
+                        fr_fig, fr_msg = frontier.frontier_plot(sweeps[0] if sweeps else None)
+                        fr_note = gr.Markdown(fr_msg)
+                        fr_plot = gr.Plot(fr_fig, label="frontier", show_label=False)
                     with gr.Tab("About", id="about"):
                         gr.Markdown(ABOUT_MD)
         timer = gr.Timer(0.6, active=False)
@@ -233,6 +243,8 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         model_work = dict(concurrency_id="model", concurrency_limit=concurrency)
         private = dict(api_visibility="private")
 
+        fr_file.change(guard(frontier.frontier_plot), [fr_file], [fr_plot, fr_note], api_name="frontier",
+                       show_progress="minimal")
         run_evt = run_b.click(guard(H.run), [sess, *inputs, overlay], explore_out, api_name="run",
                               show_progress="minimal", **model_work)
         step_b.click(guard(H.step), [sess, *inputs, overlay], explore_out, api_name="step",

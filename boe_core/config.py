@@ -16,7 +16,9 @@ class BoEConfig:
 
     r: int | None = None  # candidates per step; None -> max(8, 4*b)
     rho: float = 0.25  # active fraction of masked positions used as entropy probes
-    gamma: float = 1.0  # confidence exponent in the selection score
+    # confidence exponent in the selection score; 2 was best in the Sudoku validation tuning
+    # (results/sudoku_tuned.json: solve rate 0.730 vs 0.675 at 1, 100 val puzzles)
+    gamma: float = 2.0
     lam: float = 0.2  # weight of the anti-collapse penalty
     h_max: float = 0.3  # anti-collapse entropy floor at t = T
     tau_s: float = 1.0  # soft-write temperature

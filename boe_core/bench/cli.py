@@ -1,0 +1,184 @@
+"""``python -m boe_core.bench pareto|tune|plot``: quality-vs-compute sweeps of decoding policies.
+
+    python -m boe_core.bench pareto --task sudoku --policies random confidence margin entropy \\
+        lookahead:r=4 lookahead:r=8 boe boe:linearize_at=surrogate --budgets 12 24 48 --split test
+    python -m boe_core.bench tune --task sudoku --budgets 12 24          # validation split only
+    accelerate launch --num_processes 4 -m boe_core.bench pareto ...     # sharded over processes
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError
+
+DEFAULT_POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4", "lookahead:r=8", "boe",
+                    "boe:linearize_at=surrogate"]
+
+
+def _common(p):
+    p.add_argument("--task", required=True, choices=["sudoku", "kjv-infill", "kjv-gen", "jsonl"])
+    p.add_argument("--model", default=None, help="shipped name, folder or hub id (default: the task's model)")
+    p.add_argument("--budgets", type=int, nargs="+", required=True, help="decoding step budgets")
+    p.add_argument("--limit", type=int, default=None, help="first N examples of the split")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="results CSV (default results/<task>_<pareto|tune>.csv)")
+    p.add_argument("--work-dir", default=None, help="per-batch shards and caches (default: see docs)")
+    p.add_argument("--device", default="auto", help="auto (the process's accelerate device), cpu, cuda:0 ...")
+    p.add_argument("--dtype", default=None)
+    p.add_argument("--allow-remote-code", action="store_true", help="needed for LLaDA / Dream")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process (0: leave)")
+    p.add_argument("--backward-cost", type=float, default=None, help="use this kappa instead of measuring it")
+    p.add_argument("--machine", default=None, help="machine description stored with the results")
+    p.add_argument("--gen-ppl-model", default=None,
+                   help="causal LM (a .gguf file, folder or hub id) for generative perplexity of text outputs")
+    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--offline-html", action="store_true", help="embed plotly.js in the HTML (4.5 MB) instead of the CDN link")
+    p.add_argument("--quiet", action="store_true")
+    g = p.add_argument_group("task options")
+    g.add_argument("--data", default=None, help="jsonl: the file (or a folder with val.jsonl/test.jsonl)")
+    g.add_argument("--prompt-field", default="prompt")
+    g.add_argument("--answer-field", default="answer")
+    g.add_argument("--extract", default="last-number", help="jsonl: last-number | strip | regex:PATTERN")
+    g.add_argument("--template", default="{prompt}", help="jsonl: prompt template, e.g. 'Q: {prompt}\\nA:'")
+    g.add_argument("--gen-length", type=int, default=None, help="jsonl / kjv-gen: tokens to generate")
+    g.add_argument("--mask-ratio", type=float, default=0.5, help="kjv-infill: span fraction of the verse")
+
+
+def _task(a):
+    from .tasks import make_task
+
+    return make_task(a.task, data=a.data, prompt_field=a.prompt_field, answer_field=a.answer_field,
+                     extract=a.extract, template=a.template, gen_length=a.gen_length, mask_ratio=a.mask_ratio)
+
+
+def _sweep(a, task, specs, split, out):
+    from .runner import Sweep
+
+    model = a.model or task.default_model
+    if model is None:
+        raise ConfigError("model", None, f"the {task.name} task needs --model")
+    return Sweep(task=task, model=model, specs=specs, budgets=a.budgets, split=split, limit=a.limit,
+                 batch_size=a.batch_size, seed=a.seed, out=Path(out), work_dir=a.work_dir, device=a.device,
+                 dtype=a.dtype, allow_remote_code=a.allow_remote_code, gen_ppl_model=a.gen_ppl_model,
+                 threads=a.threads or None, progress=not a.quiet, machine=a.machine,
+                 backward_cost=a.backward_cost)
+
+
+def _is_main():
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def _plots(out: Path, quiet: bool, offline: bool = False):
+    from .plot import write_html, write_png
+
+    html = write_html(out, out.with_suffix(".html"), offline=offline)
+    msg = [f"wrote {out}", f"wrote {html}"]
+    try:
+        how = write_png(out, out.with_suffix(".png"))
+        msg.append(f"wrote {out.with_suffix('.png')} ({how})")
+    except ImportError:
+        msg.append("no PNG: neither kaleido (with a browser) nor matplotlib is available")
+    if not quiet:
+        print("\n".join(msg), file=sys.stderr)
+
+
+def cmd_pareto(a):
+    from .runner import run_sweep
+    from .specs import parse_specs
+
+    specs = parse_specs(a.policies)
+    task = _task(a)
+    out = Path(a.out or f"results/{a.task}_pareto.csv")
+    df = run_sweep(_sweep(a, task, specs, a.split, out))
+    if _is_main():
+        _print_table(df, a)
+        if not a.no_plot:
+            _plots(out, a.quiet, a.offline_html)
+
+
+def cmd_tune(a):
+    from .runner import read_results, run_sweep
+    from .tune import combined_spec, grid_specs, parse_grid, rank_specs, write_tuned
+
+    if a.split != "val":
+        raise ConfigError("split", a.split, "tuning runs on the validation split only (the test split is for the frontier)")
+    grid = parse_grid(a.grid)
+    specs = grid_specs(grid, a.mode, a.policy)
+    task = _task(a)
+    out = Path(a.out or f"results/{a.task}_tune.csv")
+    sw = _sweep(a, task, specs, "val", out)
+    run_sweep(sw)
+    if a.mode == "oat":
+        df = read_results(out)
+        combo = combined_spec(df[df["policy"].isin([s.label for s in specs])], grid, a.policy)
+        if combo is not None and combo.label not in {s.label for s in specs}:
+            sw.specs = [combo]
+            run_sweep(sw)
+            specs.append(combo)
+    if _is_main():
+        df = read_results(out)
+        df = df[df["policy"].isin([s.label for s in specs]) & df["steps"].isin(a.budgets)]
+        ranked = rank_specs(df)
+        info = write_tuned(out.with_name(f"{a.task}_tuned.json"), a.task, "val", ranked, ranked["policy"].iloc[0],
+                           a.budgets)
+        print(ranked.head(12).to_string(index=False))
+        print(f"\nbest on val: {info['best_spec']}")
+        if not a.no_plot:
+            _plots(out, a.quiet, a.offline_html)
+
+
+def cmd_plot(a):
+    _plots(Path(a.csv), False, a.offline_html)
+
+
+def _print_table(df, a):
+    import pandas as pd
+
+    if df.empty:
+        return
+    cols = ["policy", "steps", "n", "quality", "quality_lo", "quality_hi", "forwards", "backwards", "fwd_equiv",
+            "wall_s_per_example"]
+    df = df.copy()
+    from .tune import _tiebreak
+
+    tb, name = _tiebreak(df)
+    if name:
+        df[name] = tb
+        cols.insert(6, name)
+    with pd.option_context("display.width", 220, "display.max_rows", 500):
+        print(df[cols].sort_values(["policy", "steps"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m boe_core.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    q = sub.add_parser("pareto", help="quality vs compute for policies x step budgets")
+    _common(q)
+    q.add_argument("--policies", nargs="+", default=DEFAULT_POLICIES,
+                   help="policy specs, e.g. boe boe:linearize_at=surrogate lookahead:r=8 boe:rho=0.5")
+    q.add_argument("--split", default="test", help="val | test (sudoku: or a jsonl path)")
+    q.set_defaults(func=cmd_pareto)
+    t = sub.add_parser("tune", help="a small grid over BoE's knobs on the validation split")
+    _common(t)
+    t.add_argument("--grid", nargs="*", default=None, help="knob=v1,v2 ... (default: a built-in grid)")
+    t.add_argument("--mode", default="oat", choices=["oat", "full"])
+    t.add_argument("--policy", default="boe", choices=["boe", "lookahead"])
+    t.add_argument("--split", default="val")
+    t.set_defaults(func=cmd_tune)
+    g = sub.add_parser("plot", help="(re)write the HTML and PNG of a results CSV")
+    g.add_argument("csv")
+    g.add_argument("--offline-html", action="store_true")
+    g.set_defaults(func=cmd_plot)
+    a = p.parse_args(argv)
+    try:
+        a.func(a)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,51 @@
+"""Compute accounting: forward-equivalents and the measured cost of one backward.
+
+One decoding step of a policy costs ``n_forward`` forwards and ``n_backward`` backwards per
+sequence (see StepRecord). To put BoE and lookahead on one axis, a backward is counted as
+``kappa`` forwards, where kappa is *measured* once per model by a small timing probe:
+
+    kappa = (t[boe step] - t[confidence step]) / t[confidence step]
+
+both steps taken by the real sampler on the same batch of real task canvases, timed interleaved,
+median of the repeats. A confidence step is one forward plus bookkeeping; a BoE step
+(linearize_at=current) is the same forward kept under autograd, one backward of the probe entropy
+to the input embeddings, and the TIS scoring, so kappa is everything BoE adds per step in units
+of a forward. Forward-equivalents = forwards + kappa * backwards.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from ..config import DecodeConfig
+from ..sampler import init_state, step
+
+
+def backward_cost_probe(adapter, canvas, attention_mask=None, steps: int = 8, repeats: int = 5,
+                        boe_overrides: dict | None = None) -> dict:
+    """Measure kappa on `canvas` (a (B, N) batch of task canvases). Returns a dict with kappa and
+    the raw median timings (seconds per step for the whole batch)."""
+    base = DecodeConfig(steps=steps)
+    cfgs = {"confidence": base.replace(policy="confidence"),
+            "boe": base.replace(policy="boe", **(boe_overrides or {}))}
+    states = {k: init_state(adapter, canvas, c, attention_mask) for k, c in cfgs.items()}
+    times = {k: [] for k in cfgs}
+    for i in range(repeats + 1):  # the first round warms up
+        for k, c in cfgs.items():
+            t0 = time.perf_counter()
+            step(adapter, states[k], c)
+            if adapter.device.type == "cuda":
+                torch.cuda.synchronize(adapter.device)
+            if i:
+                times[k].append(time.perf_counter() - t0)
+    t_f = statistics.median(times["confidence"])
+    t_b = statistics.median(times["boe"])
+    kappa = max(0.0, (t_b - t_f) / t_f)
+    return {"kappa": round(kappa, 4), "t_forward_step_s": t_f, "t_boe_step_s": t_b,
+            "probe_batch": int(canvas.shape[0]), "probe_repeats": repeats}
+
+
+def forward_equivalents(forwards, backwards, kappa):
+    return forwards + kappa * backwards

@@ -1,0 +1,320 @@
+"""Benchmark tasks: examples, canvases, and per-example scores.
+
+A task turns a split into a list of examples (dicts with a stable ``id``), builds a batch canvas
+for the sampler, and scores the decoded canvas of every row. Everything here is deterministic
+given the example list, so a batch decodes identically whichever process runs it.
+
+* ``sudoku``      — solve rate on assets/data/sudoku/heldout_{val,test}.jsonl.
+* ``kjv-infill``  — span-infilling exact match on held-out KJV verses (one contiguous span of
+                    ``mask_ratio`` of the verse's tokens, placed by a per-verse seeded RNG).
+* ``kjv-gen``     — free continuation of the first words of held-out verses (text quality:
+                    distinct-n, and generative perplexity with ``--gen-ppl-model``).
+* ``jsonl``       — exact match on any JSONL file with prompt and answer fields (GSM8K-style),
+                    with a ``last-number`` or ``regex:PATTERN`` answer extractor.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+SPLITS = ("val", "test")
+
+
+def _limit(rows: list, limit: int | None) -> list:
+    if limit is not None and limit < 1:
+        raise ConfigError("limit", limit, "must be a positive integer")
+    return rows[:limit] if limit else rows
+
+
+class Task:
+    name = "task"
+    metric = "exact_match"  # the per-example value averaged into the frontier's quality
+    higher_is_better = True
+    binary = True  # the metric is 0/1 per example (a Wilson interval applies)
+    text = False  # outputs are text (distinct-n and gen-ppl apply)
+    default_model: str | None = None
+
+    def options(self) -> dict:
+        """Settings that change the examples or the scores; part of every results key."""
+        return {}
+
+    def load(self, split: str, limit: int | None) -> list[dict]:
+        raise NotImplementedError
+
+    def canvas(self, adapter, examples: list[dict]):
+        """(ids (B, N) long, attention_mask (B, N) bool or None)."""
+        raise NotImplementedError
+
+    def score(self, adapter, examples: list[dict], final: np.ndarray) -> list[dict]:
+        """One dict per example: the metric plus any extras (``output`` text is kept)."""
+        raise NotImplementedError
+
+
+# --- Sudoku ----------------------------------------------------------------------------------
+class SudokuTask(Task):
+    name = "sudoku"
+    metric = "solve_rate"
+    default_model = "sudoku"
+
+    def __init__(self, data_dir=None):
+        self.data_dir = Path(data_dir) if data_dir else ROOT / "assets" / "data" / "sudoku"
+
+    def load(self, split, limit):
+        p = Path(split) if split not in SPLITS else self.data_dir / f"heldout_{split}.jsonl"
+        if not p.is_file():
+            raise ConfigError("split", split, f"{p} does not exist")
+        rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        return _limit([{"id": i, "puzzle": r["puzzle"], "solution": r["solution"]} for i, r in enumerate(rows)], limit)
+
+    def canvas(self, adapter, examples):
+        from ..tasks.sudoku import puzzle_to_canvas
+
+        tok = getattr(adapter, "tokenizer", None)
+        try:
+            from ..tasks.sudoku import digit_ids
+
+            digit_ids(tok)
+        except Exception:
+            raise ConfigError("model", adapter.name, "is not a Sudoku model (no tokenizer with digits '1'-'9')") from None
+        return torch.stack([puzzle_to_canvas(e["puzzle"], tok)[0] for e in examples]), None
+
+    def score(self, adapter, examples, final):
+        from ..tasks.sudoku import canvas_to_grid, normalize_grid
+
+        out = []
+        for e, row in zip(examples, final):
+            grid = canvas_to_grid(row, adapter.tokenizer)
+            sol, puz = normalize_grid(e["solution"]), normalize_grid(e["puzzle"])
+            blanks = [i for i in range(81) if puz[i] == "0"]
+            right = sum(grid[i] == sol[i] for i in blanks)
+            out.append({"solve_rate": float(grid == sol), "cell_accuracy": right / max(len(blanks), 1),
+                        "output": grid})
+        return out
+
+
+# --- text helpers ----------------------------------------------------------------------------
+def _right_padded(adapter, seqs: list[list[int]]):
+    """Right-padded (ids, attention_mask): positions stay where training put them."""
+    n = max(len(s) for s in seqs)
+    pad = adapter.pad_id if adapter.pad_id is not None else adapter.mask_id
+    ids = torch.full((len(seqs), n), pad, dtype=torch.long)
+    am = torch.zeros((len(seqs), n), dtype=torch.bool)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        am[i, :len(s)] = True
+    return ids, (None if bool(am.all()) else am)
+
+
+def _kjv_rows(split, limit):
+    from ..tasks import kjv
+
+    if split not in SPLITS:
+        raise ConfigError("split", split, f"must be one of {SPLITS} for the KJV tasks")
+    verses = kjv.load_verses(split)
+    return _limit([{"id": i, "ref": kjv.reference(v), "text": v["text"]} for i, v in enumerate(verses)], limit)
+
+
+class KJVInfillTask(Task):
+    name = "kjv-infill"
+    metric = "exact_match"
+    text = True
+    default_model = "kjv"
+
+    def __init__(self, mask_ratio: float = 0.5, seed: int = 0):
+        if not 0 < mask_ratio <= 1:
+            raise ConfigError("mask_ratio", mask_ratio, "must be in (0, 1]")
+        self.mask_ratio = mask_ratio
+        self.seed = seed
+
+    def options(self):
+        return {"mask_ratio": self.mask_ratio, "example_seed": self.seed}
+
+    def load(self, split, limit):
+        return _kjv_rows(split, limit)
+
+    def _example(self, adapter, e):
+        from ..tasks.kjv import make_infill_example
+
+        rng = random.Random(f"{self.seed}|{e['ref']}")  # per verse: independent of batching
+        return make_infill_example(e["text"], self.mask_ratio, adapter.tokenizer, rng,
+                                   max_length=adapter.max_length)
+
+    def canvas(self, adapter, examples):
+        if getattr(adapter, "tokenizer", None) is None or not hasattr(adapter.tokenizer, "eos_id"):
+            raise ConfigError("model", adapter.name, "kjv-infill needs the KJV TinyMDM tokenizer")
+        return _right_padded(adapter, [self._example(adapter, e)[0].tolist() for e in examples])
+
+    def score(self, adapter, examples, final):
+        out = []
+        for e, row in zip(examples, final):
+            canvas, fixed, target = self._example(adapter, e)
+            L = len(target)
+            got = torch.as_tensor(row[:L])
+            span = ~fixed
+            ok = got[span] == target[span]
+            out.append({"exact_match": float(bool(ok.all())), "token_accuracy": float(ok.float().mean()),
+                        "output": adapter.decode(got.tolist()),
+                        "generated": adapter.decode(got[span].tolist())})
+        return out
+
+
+class KJVGenTask(Task):
+    """Continue the first `prompt_words` words of each held-out verse by `gen_length` tokens.
+    Without a gen-ppl model the quality is distinct-2 of each sample (higher = less repetitive)."""
+    name = "kjv-gen"
+    metric = "distinct_2"
+    binary = False
+    text = True
+    default_model = "kjv"
+
+    def __init__(self, gen_length: int = 32, prompt_words: int = 4):
+        self.gen_length = gen_length
+        self.prompt_words = prompt_words
+
+    def options(self):
+        return {"gen_length": self.gen_length, "prompt_words": self.prompt_words}
+
+    def load(self, split, limit):
+        rows = _kjv_rows(split, limit)
+        for r in rows:
+            r["prompt"] = " ".join(r["text"].split()[:self.prompt_words])
+        return rows
+
+    def canvas(self, adapter, examples):
+        from ..canvas import prompt_canvas
+
+        return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
+
+    def score(self, adapter, examples, final):
+        from .textmetrics import distinct_n
+
+        out = []
+        n = final.shape[1] - len(adapter.suffix_ids)
+        for e, row in zip(examples, final):
+            gen = adapter.decode(row[n - self.gen_length:n].tolist())
+            out.append({"distinct_2": distinct_n([gen], 2), "output": e["prompt"] + " " + gen, "generated": gen})
+        return out
+
+
+# --- generic JSONL exact match ---------------------------------------------------------------
+_NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def make_extractor(spec: str):
+    """'last-number' (GSM8K style: commas dropped, trailing '.0' dropped), 'regex:PATTERN' (first
+    group if the pattern has one, else the whole match; last match wins) or 'strip'."""
+    if spec == "last-number":
+        def f(text):
+            nums = _NUM.findall(text or "")
+            if not nums:
+                return None
+            s = nums[-1].replace(",", "")
+            if "." in s:
+                s = s.rstrip("0").rstrip(".")
+            return s
+        return f
+    if spec == "strip":
+        return lambda text: " ".join((text or "").split()) or None
+    if spec.startswith("regex:"):
+        try:
+            pat = re.compile(spec[len("regex:"):])
+        except re.error as err:
+            raise ConfigError("extract", spec, f"is not a valid regular expression: {err}") from None
+
+        def g(text):
+            ms = list(pat.finditer(text or ""))
+            if not ms:
+                return None
+            m = ms[-1]
+            return (m.group(1) if pat.groups else m.group(0)).strip()
+        return g
+    raise ConfigError("extract", spec, "must be 'last-number', 'strip' or 'regex:PATTERN'")
+
+
+class JsonlTask(Task):
+    name = "jsonl"
+    metric = "exact_match"
+    text = True
+
+    def __init__(self, path, prompt_field="prompt", answer_field="answer", extract="last-number",
+                 gen_length=64, template="{prompt}"):
+        if not path:
+            raise ConfigError("data", path, "the jsonl task needs --data FILE.jsonl (or a folder with val.jsonl / test.jsonl)")
+        self.path = Path(path)
+        self.prompt_field, self.answer_field = prompt_field, answer_field
+        self.extract_spec = extract
+        self.extract = make_extractor(extract)
+        self.gen_length = gen_length
+        self.template = template
+
+    def options(self):
+        return {"data": str(self.path), "prompt_field": self.prompt_field, "answer_field": self.answer_field,
+                "extract": self.extract_spec, "gen_length": self.gen_length, "template": self.template}
+
+    def _file(self, split):
+        if self.path.is_dir():
+            p = self.path / f"{split}.jsonl"
+            if not p.is_file():
+                raise ConfigError("split", split, f"{p} does not exist")
+            return p
+        if not self.path.is_file():
+            raise ConfigError("data", str(self.path), "does not exist")
+        return self.path
+
+    def load(self, split, limit):
+        rows = []
+        for i, line in enumerate(self._file(split).read_text(encoding="utf-8").splitlines()):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if r.get("split") is not None and self.path.is_file() and r["split"] != split:
+                continue  # one file holding several splits
+            for f in (self.prompt_field, self.answer_field):
+                if f not in r:
+                    raise ConfigError("data", f"line {i + 1}", f"has no field {f!r}")
+            gold = str(r[self.answer_field])
+            rows.append({"id": len(rows), "prompt": self.template.format(prompt=r[self.prompt_field]),
+                         "answer": gold, "gold": self.extract(gold) or gold.strip()})
+        if not rows:
+            raise ConfigError("data", str(self.path), f"has no examples for split {split!r}")
+        return _limit(rows, limit)
+
+    def canvas(self, adapter, examples):
+        from ..canvas import prompt_canvas
+
+        return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
+
+    def score(self, adapter, examples, final):
+        out = []
+        n = final.shape[1] - len(adapter.suffix_ids)
+        for e, row in zip(examples, final):
+            gen = adapter.decode(row[n - self.gen_length:n].tolist())
+            pred = self.extract(gen)
+            out.append({"exact_match": float(pred is not None and pred == e["gold"]), "prediction": pred or "",
+                        "output": gen, "generated": gen})
+        return out
+
+
+TASKS = ("sudoku", "kjv-infill", "kjv-gen", "jsonl")
+
+
+def make_task(name: str, **kw) -> Task:
+    if name == "sudoku":
+        return SudokuTask(kw.get("data"))
+    if name == "kjv-infill":
+        return KJVInfillTask(kw.get("mask_ratio", 0.5), kw.get("example_seed", 0))
+    if name == "kjv-gen":
+        return KJVGenTask(kw.get("gen_length") or 32, kw.get("prompt_words", 4))
+    if name == "jsonl":
+        return JsonlTask(kw.get("data"), kw.get("prompt_field", "prompt"), kw.get("answer_field", "answer"),
+                         kw.get("extract", "last-number"), kw.get("gen_length") or 64,
+                         kw.get("template", "{prompt}"))
+    raise ConfigError("task", name, f"unknown task; known: {', '.join(TASKS)}")
