@@ -31,3 +31,18 @@ def tiny64():
     with torch.no_grad():
         m.model.tok_emb.weight.mul_(25)
     return m
+
+
+@pytest.fixture(scope="session")
+def tiny_sudoku_dir(tmp_path_factory):
+    """A random 1-layer TinyMDM over the Sudoku tokenizer (config task = sudoku), saved to disk."""
+    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+    from boe_core.tasks.sudoku import sudoku_tokenizer
+
+    path = tmp_path_factory.mktemp("tiny_sudoku")
+    tok = sudoku_tokenizer()
+    torch.manual_seed(0)
+    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=16, n_layers=1, n_heads=2,
+                          task="sudoku")).save_pretrained(path)
+    tok.save(path)
+    return path

@@ -21,19 +21,6 @@ from boe_core.errors import ConfigError
 FIX = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="session")
-def sudoku_model(tmp_path_factory):
-    """A random 2-layer TinyMDM over the Sudoku tokenizer (config task = sudoku), saved to disk."""
-    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
-    from boe_core.tasks.sudoku import sudoku_tokenizer
-
-    path = tmp_path_factory.mktemp("tiny_sudoku")
-    tok = sudoku_tokenizer()
-    torch.manual_seed(0)
-    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=16, n_layers=1, n_heads=2,
-                          task="sudoku")).save_pretrained(path)
-    tok.save(path)
-    return str(path)
 
 
 @pytest.fixture(scope="session")
@@ -98,12 +85,12 @@ def test_work_dir_outside_results(tmp_path):
 
 
 # --- tasks -----------------------------------------------------------------------------------
-def test_sudoku_task_scores_the_solution(sudoku_model):
+def test_sudoku_task_scores_the_solution(tiny_sudoku_dir):
     from boe_core import load_model
 
     task = make_task("sudoku")
     ex = task.load(str(FIX / "sudoku_tiny.jsonl"), limit=2)
-    a = load_model(sudoku_model)
+    a = load_model(tiny_sudoku_dir)
     ids, am = task.canvas(a, ex)
     assert ids.shape == (2, 81) and am is None
     from boe_core.tasks.sudoku import puzzle_to_canvas
@@ -152,9 +139,9 @@ def _sudoku_sweep(model, out, **kw):
     return Sweep(**base)
 
 
-def test_sudoku_sweep_costs_resume_and_chart(sudoku_model, tmp_path, monkeypatch):
+def test_sudoku_sweep_costs_resume_and_chart(tiny_sudoku_dir, tmp_path, monkeypatch):
     out = tmp_path / "sudoku_pareto.csv"
-    df = run_sweep(_sudoku_sweep(sudoku_model, out))
+    df = run_sweep(_sudoku_sweep(str(tiny_sudoku_dir), out))
     assert len(df) == len(SPECS) * 2 and set(df["n"]) == {4}
     kappa = float(df["backward_cost"].iloc[0])
     assert kappa > 0 and (df["backward_cost"] == kappa).all()
@@ -176,7 +163,7 @@ def test_sudoku_sweep_costs_resume_and_chart(sudoku_model, tmp_path, monkeypatch
     calls = []
     real = R._run_batch
     monkeypatch.setattr(R, "_run_batch", lambda *a, **k: calls.append(a[4]) or real(*a, **k))
-    df2 = run_sweep(_sudoku_sweep(sudoku_model, out, budgets=[4, 8, 2]))
+    df2 = run_sweep(_sudoku_sweep(str(tiny_sudoku_dir), out, budgets=[4, 8, 2]))
     assert len(df2) == len(SPECS) * 3 and set(calls) == {2} and len(calls) == len(SPECS) * 2
     old = df.set_index("key")["created"]
     assert (df2.set_index("key").loc[old.index, "created"] == old).all()

@@ -14,18 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
-    from boe_core.tasks.sudoku import sudoku_tokenizer
-
-    path = tmp_path_factory.mktemp("tiny_sudoku_dist")
-    tok = sudoku_tokenizer()
-    torch.manual_seed(1)
-    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=81, d_model=16, n_layers=1, n_heads=2,
-                          task="sudoku")).save_pretrained(path)
-    tok.save(path)
-    return path
 
 
 def _args(model, out):
@@ -36,17 +24,17 @@ def _args(model, out):
             "--policies", "confidence", "boe", "--backward-cost", "2.5", "--quiet", "--no-plot", "--out", str(out)]
 
 
-def test_two_processes_match_one(model_dir, tmp_path):
+def test_two_processes_match_one(tiny_sudoku_dir, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     one = tmp_path / "one" / "r.csv"
     two = tmp_path / "two" / "r.csv"
     from boe_core.bench.cli import main
 
-    assert main(_args(model_dir, one)) == 0  # one process (this one)
+    assert main(_args(tiny_sudoku_dir, one)) == 0  # one process (this one)
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
               "--main_process_port", "29517", "-m", "boe_core.bench"]
-    r = subprocess.run(launch + _args(model_dir, two), cwd=ROOT, env=env, timeout=300, capture_output=True, text=True)
+    r = subprocess.run(launch + _args(tiny_sudoku_dir, two), cwd=ROOT, env=env, timeout=300, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     cols = ["policy", "steps", "n", "quality", "forwards", "backwards", "fwd_equiv", "key"]
     a = pd.read_csv(one)[cols].sort_values(cols[:2]).reset_index(drop=True)

@@ -46,6 +46,8 @@ def load_model(name_or_path: str, device="cpu", dtype=None, allow_remote_code: b
 
     LLaDA and Dream need ``allow_remote_code=True`` (their modelling code ships with the weights).
     """
+    if isinstance(name_or_path, os.PathLike):
+        name_or_path = os.fspath(name_or_path)
     if not isinstance(name_or_path, str) or not name_or_path.strip():
         raise ConfigError("model", name_or_path, f"must be a model name or path; shipped: {shipped_models()}")
     dev = parse_device(device)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from .base import Policy, PolicyResult, StepContext
+from .base import StepContext
 from .objective import probe_entropy, soft_embeddings
-from .selection import candidates, fallback_rows, probes, selection_score, with_fallback
+from .selection import EntropyDropPolicy
 
 
 def aqa_rows(adapter, cfg, rows: torch.Tensor):
@@ -57,20 +57,13 @@ def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
     return tis, g.norm(dim=-1), extra
 
 
-class BoEPolicy(Policy):
+class BoEPolicy(EntropyDropPolicy):
     name = "boe"
     description = "Backward-on-Entropy: candidates ranked by the gradient-estimated future entropy drop"
 
     def grad_forward(self, cfg):
         return cfg.linearize_at == "current"
 
-    def score(self, ctx: StepContext) -> PolicyResult:
-        cand = candidates(ctx)
-        probe = probes(ctx, cand)
-        fb = fallback_rows(ctx, cand, probe)
-        if bool(fb.all()):
-            return PolicyResult(with_fallback(ctx, ctx.stats.confidence.double(), fb), fb, cand, probe)
+    def entropy_drop(self, ctx, cand, probe):
         tis, gnorm, extra = token_influence(ctx, cand, probe)
-        s = selection_score(ctx, torch.nan_to_num(tis.double(), nan=0.0), cand)
-        return PolicyResult(with_fallback(ctx, s, fb), fb, cand, probe, tis, gnorm,
-                            extra_forwards=extra, backwards=1)
+        return tis, dict(tis=tis, grad_norm=gnorm, extra_forwards=extra, backwards=1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from .base import Policy, PolicyResult, StepContext
+from .base import StepContext
 from .objective import probe_entropy
-from .selection import candidates, fallback_rows, probes, selection_score, with_fallback
+from .selection import EntropyDropPolicy
 
 CHUNK = 32  # variants per batched forward
 
@@ -28,17 +28,9 @@ def exact_entropy_drop(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor
     return delta
 
 
-class LookaheadPolicy(Policy):
+class LookaheadPolicy(EntropyDropPolicy):
     name = "lookahead"
     description = "exact one-step lookahead over the top-r candidates (r extra forwards)"
 
-    def score(self, ctx: StepContext) -> PolicyResult:
-        cand = candidates(ctx)
-        probe = probes(ctx, cand)
-        fb = fallback_rows(ctx, cand, probe)
-        if bool(fb.all()):
-            return PolicyResult(with_fallback(ctx, ctx.stats.confidence.double(), fb), fb, cand, probe)
-        delta = exact_entropy_drop(ctx, cand, probe)
-        s = selection_score(ctx, torch.nan_to_num(delta.double(), nan=0.0), cand)
-        return PolicyResult(with_fallback(ctx, s, fb), fb, cand, probe, tis=None,
-                            extra_forwards=int(cand.sum(1).max()))
+    def entropy_drop(self, ctx, cand, probe):
+        return exact_entropy_drop(ctx, cand, probe), dict(extra_forwards=int(cand.sum(1).max()))

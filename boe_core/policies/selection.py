@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .base import StepContext
+from .base import Policy, PolicyResult, StepContext
 
 
 def num_candidates(ctx: StepContext) -> int:
@@ -71,3 +71,22 @@ def with_fallback(ctx: StepContext, scores: torch.Tensor, fallback: torch.Tensor
     conf = torch.where(ctx.eligible, ctx.stats.confidence.double(),
                        torch.full_like(scores, float("-inf")))
     return torch.where(fallback[:, None], conf, scores)
+
+
+class EntropyDropPolicy(Policy):
+    """BoE and lookahead share everything but the estimate of each candidate's entropy drop:
+    candidates, probes, the confidence fallback and the selection score."""
+
+    def entropy_drop(self, ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
+        """(drop estimate (B, N), NaN off candidates; extra PolicyResult fields)."""
+        raise NotImplementedError
+
+    def score(self, ctx: StepContext) -> PolicyResult:
+        cand = candidates(ctx)
+        probe = probes(ctx, cand)
+        fb = fallback_rows(ctx, cand, probe)
+        if bool(fb.all()):
+            return PolicyResult(with_fallback(ctx, ctx.stats.confidence.double(), fb), fb, cand, probe)
+        drop, extra = self.entropy_drop(ctx, cand, probe)
+        s = selection_score(ctx, torch.nan_to_num(drop.double(), nan=0.0), cand)
+        return PolicyResult(with_fallback(ctx, s, fb), fb, cand, probe, **extra)
