@@ -1,0 +1,40 @@
+"""The shipped checkpoints load by name and decode a fixed puzzle / prompt under every policy."""
+import numpy as np
+import pytest
+
+from boe_core import POLICIES, generate, load_model, shipped_models
+from boe_core.tasks.sudoku import CLUE_CHANGED, EXAMPLES, canvas_to_grid, puzzle_to_canvas, verify
+
+
+def test_both_models_are_shipped():
+    assert {"sudoku", "kjv"} <= set(shipped_models())
+
+
+@pytest.fixture(scope="module")
+def sudoku():
+    return load_model("sudoku")
+
+
+@pytest.fixture(scope="module")
+def kjv():
+    return load_model("kjv")
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_sudoku_decodes_under_every_policy(sudoku, policy):
+    ex = EXAMPLES[0]
+    ids, fixed = puzzle_to_canvas(ex["puzzle"], sudoku.tokenizer)
+    tr = generate(sudoku, canvas=ids[None], steps=12, policy=policy, r=8)
+    grid = canvas_to_grid(tr.final_canvas[0], sudoku.tokenizer)
+    assert "0" not in grid and len(grid) == 81
+    rep = verify(grid, puzzle=ex["puzzle"])
+    assert not any(v.kind == CLUE_CHANGED for v in rep.violations)
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_kjv_decodes_under_every_policy(kjv, policy):
+    tr = generate(kjv, "In the beginning", gen_length=12, steps=6, policy=policy, r=4)
+    final = tr.final_canvas[0]
+    assert (final != kjv.mask_id).all()
+    assert kjv.decode(final).startswith("In the beginning")
+    assert np.isfinite(tr.masked_entropy_curve()).all()
