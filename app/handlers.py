@@ -321,16 +321,22 @@ def compare_outputs(sess: Session, k=None):
     return (sess, ca, cb, render.compare_summary_html(a, b, d, sess.task), fig, slider, info)
 
 
+def _trace_and_step(sess, at_step, nothing: str):
+    """The session's trace and a computed step: `at_step`, or the selected one when None."""
+    if sess.trace is None or not sess.trace.records:
+        raise UserError(f"{nothing}: run (or load) a trace first")
+    tr = sess.trace
+    k = render.clamp_view(tr, sess.view) if at_step is None else as_int("at_step", at_step, minimum=0)
+    if k >= tr.num_steps:
+        raise ConfigError("at_step", k, f"must be a computed step in [0, {tr.num_steps})")
+    return tr, k
+
+
 def branch(sess, preset=BRANCH_DEFAULT, at_step=None):
     """Re-decode from step `at_step` (default: the selected step) under another policy preset,
     yielding after every step; then compare both trajectories."""
     sess = ensure(sess)
-    if sess.trace is None or not sess.trace.records:
-        raise UserError("nothing to branch from: run (or load) a trace first")
-    a = sess.trace
-    at = render.clamp_view(a, sess.view) if at_step is None else as_int("at_step", at_step, minimum=0)
-    if at >= a.num_steps:
-        raise ConfigError("at_step", at, f"must be a computed step in [0, {a.num_steps})")
+    a, at = _trace_and_step(sess, at_step, "nothing to branch from")
     policy, overrides = preset_overrides(preset or BRANCH_DEFAULT)
     adapter = _model_for(a, "Branching")
     DecodeConfig.from_dict(a.config).replace(policy=policy, **overrides).validate()
@@ -388,12 +394,7 @@ def fidelity(sess, at_step=None):
     from boe_core import tis_fidelity
 
     sess = ensure(sess)
-    if sess.trace is None or not sess.trace.records:
-        raise UserError("nothing to check: run (or load) a trace first")
-    tr = sess.trace
-    k = render.clamp_view(tr, sess.view) if at_step is None else as_int("at_step", at_step, minimum=0)
-    if k >= tr.num_steps:
-        raise ConfigError("at_step", k, f"must be a computed step in [0, {tr.num_steps})")
+    tr, k = _trace_and_step(sess, at_step, "nothing to check")
     adapter = _model_for(tr, "The fidelity check")
     lock = session_lock(sess)
     with lock:

@@ -206,6 +206,17 @@ def _tip(lines) -> str:
     return html.escape("\n".join(lines), quote=True)
 
 
+def _masked_details(trace, r, i, byte_level, overlay, field, lo, hi, style):
+    """Tooltip lines of a masked position (metrics, top proposals) and its overlay colour style
+    (`style` unchanged when no overlay applies). Shared by text tokens and Sudoku cells."""
+    lines = _metric_lines(r, i) + _proposal_lines(trace, r, i, byte_level)
+    if field is not None:
+        bg = overlay_colour(overlay, float(getattr(r, field)[0, i]), lo, hi)
+        if bg:
+            style = f' style="background:{bg};color:{text_colour(bg)}"'
+    return lines, style
+
+
 def _metric_lines(r, i) -> list[str]:
     if r is None:
         return []
@@ -268,11 +279,8 @@ def text_canvas_html(trace, k: int, overlay: str = "none", highlight=(), title: 
         else:
             cls, tip = "prev", [f"position {i} · committed at step {int(when[i])}"]
         if r is not None and masked[i]:
-            tip += _metric_lines(r, i) + _proposal_lines(trace, r, i, bl)
-            if field is not None:
-                bg = overlay_colour(overlay, float(getattr(r, field)[0, i]), lo, hi)
-                if bg:
-                    style = f' style="background:{bg};color:{text_colour(bg)}"'
+            lines, style = _masked_details(trace, r, i, bl, overlay, field, lo, hi, style)
+            tip += lines
         if cls == "mask":
             label, lead = "▢", False
             if r is not None and masked[i] and r.proposals[0, i] >= 0:
@@ -410,11 +418,8 @@ def sudoku_canvas_html(trace, k: int, overlay: str = "none", highlight=(), title
         if i in hl:
             cls.append("diverge")
         if r is not None and masked[i]:
-            tip += _metric_lines(r, i) + _proposal_lines(trace, r, i, False)
-            if field is not None:
-                bg = overlay_colour(overlay, float(getattr(r, field)[0, i]), lo, hi)
-                if bg:
-                    style = f' style="background:{bg};color:{text_colour(bg)}"'
+            lines, style = _masked_details(trace, r, i, False, overlay, field, lo, hi, style)
+            tip += lines
         if d != "0":
             inner = d
         elif r is not None and masked[i] and r.proposals[0, i] >= 0:

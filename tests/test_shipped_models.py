@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from boe_core import POLICIES, generate, load_model, shipped_models
-from boe_core.tasks.sudoku import CLUE_CHANGED, EXAMPLES, canvas_to_grid, puzzle_to_canvas, verify
+from boe_core.tasks.sudoku import CLUE_CHANGED, canvas_to_grid, load_examples, puzzle_to_canvas, verify
 
 
 def test_both_models_are_shipped():
@@ -22,7 +22,7 @@ def kjv():
 
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 def test_sudoku_decodes_under_every_policy(sudoku, policy):
-    ex = EXAMPLES[0]
+    ex = load_examples()[0]
     ids, fixed = puzzle_to_canvas(ex["puzzle"], sudoku.tokenizer)
     tr = generate(sudoku, canvas=ids[None], steps=12, policy=policy, r=8)
     grid = canvas_to_grid(tr.final_canvas[0], sudoku.tokenizer)

@@ -182,7 +182,7 @@ def test_trace_commits_of_a_sampler_run_feed_first_error_step():
 
     adapter = load_model("sudoku")
     tok = adapter.tokenizer
-    ex = S.EXAMPLES[0]
+    ex = S.load_examples()[0]
     puzzle, sol = ex["puzzle"], ex["solution"]
     ids, fixed = S.puzzle_to_canvas(puzzle, tok)
     n_blank = int((~fixed).sum())
@@ -215,7 +215,7 @@ def test_trace_commits_keeps_empty_steps_of_short_rows():
 
     adapter = TinyMDMAdapter.random(symbols=S.DIGITS, max_length=81)
     tok = adapter.tokenizer
-    sol = S.EXAMPLES[0]["solution"]
+    sol = S.load_examples()[0]["solution"]
     a = S.puzzle_to_canvas("0" * 3 + sol[3:], tok)[0]
     b = S.puzzle_to_canvas("0" * 5 + sol[5:], tok)[0]
     trace = generate(adapter, canvas=torch.stack([a, b]), policy="random", steps=5, seed=0)

@@ -166,7 +166,23 @@ class KJVInfillTask(Task):
         return out
 
 
-class KJVGenTask(Task):
+class PromptTask(Task):
+    """Tasks whose canvas is a prompt followed by `gen_length` masks (left-padded batch)."""
+
+    gen_length: int
+
+    def canvas(self, adapter, examples):
+        from ..canvas import prompt_canvas
+
+        return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
+
+    def generated(self, adapter, final) -> list[str]:
+        """The decoded masked region of each row (before any suffix tokens such as [SEP])."""
+        n = final.shape[1] - len(adapter.suffix_ids)
+        return [adapter.decode(row[n - self.gen_length:n].tolist()) for row in final]
+
+
+class KJVGenTask(PromptTask):
     """Continue the first `prompt_words` words of each held-out verse by `gen_length` tokens.
     Without a gen-ppl model the quality is distinct-2 of each sample (higher = less repetitive)."""
     name = "kjv-gen"
@@ -188,18 +204,11 @@ class KJVGenTask(Task):
             r["prompt"] = " ".join(r["text"].split()[:self.prompt_words])
         return rows
 
-    def canvas(self, adapter, examples):
-        from ..canvas import prompt_canvas
-
-        return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
-
     def score(self, adapter, examples, final):
         from .textmetrics import distinct_n
 
         out = []
-        n = final.shape[1] - len(adapter.suffix_ids)
-        for e, row in zip(examples, final):
-            gen = adapter.decode(row[n - self.gen_length:n].tolist())
+        for e, gen in zip(examples, self.generated(adapter, final)):
             out.append({"distinct_2": distinct_n([gen], 2), "output": e["prompt"] + " " + gen, "generated": gen})
         return out
 
@@ -239,7 +248,7 @@ def make_extractor(spec: str):
     raise ConfigError("extract", spec, "must be 'last-number', 'strip' or 'regex:PATTERN'")
 
 
-class JsonlTask(Task):
+class JsonlTask(PromptTask):
     name = "jsonl"
     metric = "exact_match"
     text = True
@@ -287,16 +296,9 @@ class JsonlTask(Task):
             raise ConfigError("data", str(self.path), f"has no examples for split {split!r}")
         return _limit(rows, limit)
 
-    def canvas(self, adapter, examples):
-        from ..canvas import prompt_canvas
-
-        return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
-
     def score(self, adapter, examples, final):
         out = []
-        n = final.shape[1] - len(adapter.suffix_ids)
-        for e, row in zip(examples, final):
-            gen = adapter.decode(row[n - self.gen_length:n].tolist())
+        for e, gen in zip(examples, self.generated(adapter, final)):
             pred = self.extract(gen)
             out.append({"exact_match": float(pred is not None and pred == e["gold"]), "prediction": pred or "",
                         "output": gen, "generated": gen})
