@@ -76,20 +76,24 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, grad_forwar
     s, e = state.schedule.blocks[k]
     eligible = torch.zeros_like(masked)
     eligible[:, s:e] = masked[:, s:e]
-    b = state.schedule.counts[:, state.step].to(ids.device)
+    counts = state.schedule.counts  # host tensor: per-step facts without device syncs
+    b = counts[:, state.step].to(ids.device)
+    b_max = int(counts[:, state.step].max())
+    # every mask is committed exactly once, so the masks left = the commits still scheduled
+    masked_fraction = float(counts[:, state.step:].sum()) / masked.numel()
     T = state.schedule.total_steps
     gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, state.step))
     graph = None
     if grad_forward:
         with torch.enable_grad():
             emb = adapter.embed(ids).detach().requires_grad_(True)
-            h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked))
+            h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked, masked_fraction))
         logits = adapter.head(h.detach()[masked])
         graph = (emb, h)
     else:
         logits = adapter.head(adapter.hidden(adapter.embed(ids), am)[masked])
     stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record, masked)
-    return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph)
+    return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph, b_max)
 
 
 @torch.no_grad()

@@ -24,6 +24,8 @@ class StepContext:
     generator: torch.Generator
     # (embeds leaf, hidden states with graph) when the policy asked for a grad-enabled forward
     graph: tuple[torch.Tensor, torch.Tensor] | None = None
+    # max of b over rows, known on the host from the schedule (avoids a device sync); None: from b
+    b_max: int | None = None
 
 
 @dataclass

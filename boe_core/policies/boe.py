@@ -14,12 +14,15 @@ from .objective import probe_entropy, soft_embeddings
 from .selection import EntropyDropPolicy
 
 
-def aqa_rows(adapter, cfg, rows: torch.Tensor):
+def aqa_rows(adapter, cfg, rows: torch.Tensor, fraction: float | None = None):
     """The active row set for ActiveQueryAttention, or None for a dense backward (AQA off, not
-    supported by the model, or too many active rows for the sparse backward to pay off)."""
+    supported by the model, or too many active rows for the sparse backward to pay off).
+    `fraction` (active rows / all rows) may be given when known on the host, to skip a sync."""
     if not (cfg.use_aqa and adapter.supports_active_rows):
         return None
-    if float(rows.float().mean()) > cfg.aqa_max_active:
+    if fraction is None:
+        fraction = float(rows.float().mean())
+    if fraction > cfg.aqa_max_active:
         return None
     return rows
 

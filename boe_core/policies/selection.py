@@ -11,7 +11,8 @@ from .base import Policy, PolicyResult, StepContext
 def num_candidates(ctx: StepContext) -> int:
     if ctx.cfg.r is not None:
         return ctx.cfg.r
-    return max(8, 4 * int(ctx.b.max()))
+    b_max = ctx.b_max if ctx.b_max is not None else int(ctx.b.max())
+    return max(8, 4 * b_max)
 
 
 def top_mask(values: torch.Tensor, allowed: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
