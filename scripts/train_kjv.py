@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from boe_core.models import training  # noqa: E402
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss  # noqa: E402
 from boe_core.tasks.kjv import load_texts, masked_token_accuracy  # noqa: E402
 from boe_core.tokenization import MDMTokenizer  # noqa: E402
@@ -54,11 +55,14 @@ def parse_args(argv=None):
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--n-layers", type=int, default=6)
+    ap.add_argument("--pos-encoding", choices=["rope", "learned"], default="rope",
+                    help="rope: rotary q/k (relative offsets from step 0); learned: the first kjv model's table")
+    ap.add_argument("--stratified-t", type=int, default=1, help="1: one mask ratio per stratum of the batch")
     ap.add_argument("--n-heads", type=int, default=4)
     ap.add_argument("--mlp-ratio", type=int, default=4)
     ap.add_argument("--pos-init", choices=["sinusoidal", "random"], default="sinusoidal",
                     help="initial position embeddings (learnable either way); see sinusoidal_positions")
-    ap.add_argument("--batch", type=int, default=16, help="packed windows per step")
+    ap.add_argument("--batch", type=int, default=32, help="packed windows per step")
     ap.add_argument("--p-single", type=float, default=0.25, help="probability of a single-verse step")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
@@ -66,7 +70,7 @@ def parse_args(argv=None):
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--resume", action="store_true")
@@ -104,10 +108,7 @@ class WindowSampler:
 
 
 def lr_at(args, step: int, progress: float) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    p = min(max(progress, 0.0), 1.0)
-    return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+    return training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, progress)
 
 
 def sinusoidal_positions(n: int, d: int, rms: float = 0.05) -> torch.Tensor:
@@ -127,27 +128,20 @@ def sinusoidal_positions(n: int, d: int, rms: float = 0.05) -> torch.Tensor:
 
 def build_model(args, vocab_size: int) -> TinyMDM:
     cfg = TinyMDMConfig(vocab_size=vocab_size, max_length=args.max_length, d_model=args.d_model,
-                        n_layers=args.n_layers, n_heads=args.n_heads, mlp_ratio=args.mlp_ratio, dropout=0.0)
+                        n_layers=args.n_layers, n_heads=args.n_heads, mlp_ratio=args.mlp_ratio, dropout=0.0,
+                        pos_encoding=getattr(args, "pos_encoding", "learned"))
     model = TinyMDM(cfg)
-    if getattr(args, "pos_init", "random") == "sinusoidal":
+    if cfg.pos_encoding == "learned" and getattr(args, "pos_init", "random") == "sinusoidal":
         with torch.no_grad():
             model.pos_emb.weight.copy_(sinusoidal_positions(cfg.max_length, cfg.d_model))
     return model
 
 
 def make_optimizer(model, args):
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "pos_emb" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "pos_emb" not in n)]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
+    return training.make_optimizer(model, args.lr, args.weight_decay)
 
 
-def save_ckpt(path: Path, model, opt, step, gen, elapsed, args, tokens_seen):
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": elapsed,
-                "tokens_seen": tokens_seen, "config": vars(model.config), "args": vars(args)}, tmp)
-    os.replace(tmp, path)
+save_ckpt = training.save_ckpt
 
 
 def export(model, tok: MDMTokenizer, out: Path, log):
@@ -181,6 +175,7 @@ def main(argv=None):
         # the architecture comes from the checkpoint
         for k in ("max_length", "d_model", "n_layers", "n_heads", "mlp_ratio"):
             setattr(args, k.replace("-", "_"), ck["config"][k])
+        args.pos_encoding = ck["config"].get("pos_encoding", "learned")
     torch.manual_seed(args.seed)
     model = build_model(args, tok.vocab_size)
     opt = make_optimizer(model, args)
@@ -206,7 +201,8 @@ def main(argv=None):
         single = bool(torch.rand((), generator=gen) < args.p_single)
         ids, real = sampler.batch(args.batch * (3 if single else 1), gen, single)
         model.train()
-        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=real, key_padding_mask=real)
+        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=real, key_padding_mask=real,
+                             stratified=bool(args.stratified_t))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)

@@ -1,6 +1,9 @@
 """TinyMDM: the project's own small bidirectional transformer for masked diffusion.
 
-Pre-norm blocks, learned absolute positions, tied input/output embeddings. The *input embedding*
+Pre-norm blocks, tied input/output embeddings, and either learned absolute positions
+(`pos_encoding="learned"`, the first shipped models) or rotary embeddings on q and k
+(`pos_encoding="rope"`, as LLaDA, Dream and MDLM's DiT use: attention sees relative offsets from
+the first step, which is what lets a text model leave the unigram plateau early). The *input embedding*
 that BoE differentiates against is the token-embedding output (positions are added after), the
 same convention the Hugging Face adapters use.
 """
@@ -28,12 +31,18 @@ class TinyMDMConfig:
     n_heads: int = 4
     mlp_ratio: int = 4
     dropout: float = 0.0
-    task: str = "text"  # "text" or "sudoku": tells the explorer how to show the canvas
+    task: str = "text"  # names the task view the explorer uses to show the canvas
+    pos_encoding: str = "learned"  # "learned" (absolute table) or "rope" (rotary on q, k)
+    rope_base: float = 10000.0
     model_type: str = "tiny_mdm"
 
     def __post_init__(self):
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if self.pos_encoding not in ("learned", "rope"):
+            raise ValueError(f"pos_encoding={self.pos_encoding!r}: must be 'learned' or 'rope'")
+        if self.pos_encoding == "rope" and (self.d_model // self.n_heads) % 2:
+            raise ValueError(f"pos_encoding='rope' needs an even head size, got {self.d_model // self.n_heads}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TinyMDMConfig":
@@ -53,6 +62,20 @@ def _attention(q, k, v, key_padding_mask, active):
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
 
 
+def rope_tables(length: int, head_dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin (length, head_dim) for rotate-half RoPE, computed in float64 then cast."""
+    inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    ang = torch.arange(length, dtype=torch.float64)[:, None] * inv[None]
+    ang = torch.cat([ang, ang], dim=-1)
+    return ang.cos().float(), ang.sin().float()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x (B, H, L, Dh) rotated by position; cos/sin (L, Dh)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos.to(x.dtype) + torch.cat([-x2, x1], dim=-1) * sin.to(x.dtype)
+
+
 class Block(nn.Module):
     def __init__(self, cfg: TinyMDMConfig):
         super().__init__()
@@ -65,9 +88,11 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d, cfg.mlp_ratio * d), nn.GELU(), nn.Linear(cfg.mlp_ratio * d, d))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, key_padding_mask=None, active=None):
+    def forward(self, x, key_padding_mask=None, active=None, rope=None):
         B, L, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).view(B, L, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        if rope is not None:  # (B, H, L, Dh)
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         a = _attention(q, k, v, key_padding_mask, active).transpose(1, 2).reshape(B, L, d)
         x = x + self.drop(self.proj(a))
         return x + self.drop(self.mlp(self.ln2(x)))
@@ -78,7 +103,12 @@ class TinyMDM(nn.Module):
         super().__init__()
         self.config = cfg
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.pos_emb = nn.Embedding(cfg.max_length, cfg.d_model)
+        if cfg.pos_encoding == "learned":
+            self.pos_emb = nn.Embedding(cfg.max_length, cfg.d_model)
+        else:  # not saved: a pure function of the config
+            cos, sin = rope_tables(cfg.max_length, cfg.d_model // cfg.n_heads, cfg.rope_base)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.apply(self._init)
@@ -98,9 +128,14 @@ class TinyMDM(nn.Module):
         L = embeds.shape[1]
         if L > self.config.max_length:
             raise ValueError(f"sequence length {L} exceeds max_length={self.config.max_length}")
-        x = embeds + self.pos_emb.weight[:L]
+        rope = None
+        if self.config.pos_encoding == "learned":
+            x = embeds + self.pos_emb.weight[:L]
+        else:
+            x = embeds
+            rope = (self.rope_cos[:L], self.rope_sin[:L])
         for blk in self.blocks:
-            x = blk(x, key_padding_mask, active)
+            x = blk(x, key_padding_mask, active, rope)
         return self.ln_f(x)
 
     def head(self, h):
@@ -140,16 +175,27 @@ class TinyMDM(nn.Module):
 
 
 def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.Generator,
-             maskable: torch.Tensor | None = None, key_padding_mask=None, eps: float = 1e-3):
+             maskable: torch.Tensor | None = None, key_padding_mask=None, eps: float = 1e-3,
+             stratified: bool = False):
     """The MDM training objective: mask each sequence at a random ratio t ~ U(eps, 1), predict the
     masked tokens, weight by 1/t (the ELBO weighting). Logits are computed only at masked positions,
     which is several times cheaper on CPU than a full (B, L, V) head.
+
+    stratified: draw the B ratios as one per stratum (u + k)/B, shuffled, instead of B independent
+    uniforms. Same marginal distribution, lower variance of the batch loss (MDLM's low-discrepancy
+    sampler): a batch never lands all at small t, where the 1/t weight blows up.
 
     maskable: bool (B, L), positions that may be masked (e.g. not padding).
     Returns (loss, accuracy on masked tokens).
     """
     B, L = ids.shape
-    t = torch.rand(B, 1, generator=generator, device=ids.device) * (1 - eps) + eps
+    if stratified:
+        u = torch.rand(1, generator=generator, device=ids.device)
+        perm = torch.randperm(B, generator=generator, device=ids.device)
+        t = ((perm.to(u.dtype) + u) / B)[:, None]
+    else:
+        t = torch.rand(B, 1, generator=generator, device=ids.device)
+    t = t * (1 - eps) + eps
     masked = torch.rand(B, L, generator=generator, device=ids.device) < t
     if maskable is not None:
         masked &= maskable

@@ -1,0 +1,205 @@
+#!/usr/bin/env python
+"""Train the shipped `reasoning` TinyMDM: one multi-task model for countdown, sudoku4 and arith-cot.
+
+Data: generated on the fly from each task's seeded train stream (`boe_core.tasks.reasoning`); any
+example whose prompt is in the val or test split is skipped. A batch holds one task (so rows have
+similar lengths), tasks in turn. The prompt is never masked; the answer canvas (answer + [EOS]
+padding) is masked at a stratified ratio t ~ U(eps, 1) per row, the d1 / LLaDA SFT objective.
+
+Model: TinyMDM with rotary positions (see boe_core.models.tiny_mdm), characters as tokens.
+
+Seeded and resumable: <run-dir>/ckpt.pt every --ckpt-minutes; `--resume` continues the schedule
+(time-based: progress = training time / --minutes). Log: <run-dir>/train.log, with per-task val
+exact match under confidence decoding (gen_length/2 steps) on --eval-n examples at each checkpoint.
+
+  python scripts/train_reasoning.py --minutes 120                  # train + export
+  python scripts/train_reasoning.py --minutes 120 --resume         # continue
+  python scripts/train_reasoning.py --export-only                  # export <run-dir>/ckpt.pt
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from boe_core.models import training
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
+from boe_core.tasks.reasoning import all_tasks, batch, reasoning_tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run-dir", default=str(ROOT / "runs/reasoning"))
+    ap.add_argument("--export", default=str(ROOT / "assets/models/reasoning"))
+    ap.add_argument("--minutes", type=float, default=120.0, help="training wall-time budget")
+    ap.add_argument("--max-length", type=int, default=192)
+    ap.add_argument("--d-model", type=int, default=192)
+    ap.add_argument("--n-layers", type=int, default=6)
+    ap.add_argument("--n-heads", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--eval-n", type=int, default=40, help="val examples per task at each checkpoint")
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export-only", action="store_true")
+    return ap.parse_args(argv)
+
+
+class Stream:
+    """Each task's train examples in index order, skipping held-out prompts; resumable by index."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+        self.held = {t.name: t.held_out_prompts() for t in tasks}
+        self.index = {t.name: 0 for t in tasks}
+
+    def take(self, task, n):
+        out = []
+        while len(out) < n:
+            ex = task.example("train", self.index[task.name])
+            self.index[task.name] += 1
+            if ex.prompt not in self.held[task.name]:
+                out.append(ex)
+        return out
+
+
+def val_exact_match(model, tok, tasks, n, device):
+    """Per-task val exact match under confidence decoding at gen_length/2 steps (2 per step)."""
+    from boe_core import generate
+    from boe_core.models.tiny_adapter import TinyMDMAdapter
+
+    adapter = TinyMDMAdapter(copy.deepcopy(model).eval(), tok, name="reasoning-train", device=device)
+    out = {}
+    for t in tasks:
+        exs = t.split("val", n)
+        ids, real, _ = batch(tok, t, exs, with_answer=False)
+        trace = generate(adapter, canvas=ids.to(device), attention_mask=real.to(device), policy="confidence",
+                         steps=t.gen_length // 2)
+        final = trace.final_canvas
+        a0 = [len(tok.encode(t.prompt_text(e))) for e in exs]
+        ok = [t.check(e, t.decode_answer(tok, final[k, a0[k]:a0[k] + t.gen_length])).correct
+              for k, e in enumerate(exs)]
+        out[t.name] = round(sum(ok) / len(ok), 3)
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "ckpt.pt"
+    log_file = open(run_dir / "train.log", "a")
+
+    def log(msg):
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        tqdm.write(line)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    tok = reasoning_tokenizer()
+    tasks = all_tasks()
+    ck = None
+    if args.resume or args.export_only:
+        if not ckpt_path.is_file():
+            raise SystemExit(f"--resume/--export-only: no checkpoint at {ckpt_path}")
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        for k in ("max_length", "d_model", "n_layers", "n_heads"):
+            setattr(args, k, ck["config"][k])
+    torch.manual_seed(args.seed)
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=args.max_length, d_model=args.d_model,
+                        n_layers=args.n_layers, n_heads=args.n_heads, task="reasoning", pos_encoding="rope")
+    model = TinyMDM(cfg).to(args.device)
+    opt = training.make_optimizer(model, args.lr, args.weight_decay)
+    gen = torch.Generator().manual_seed(args.seed)
+    stream = Stream(tasks)
+    step, elapsed, tokens_seen = 0, 0.0, 0
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        gen.set_state(ck["generator"])
+        torch.set_rng_state(ck["torch_rng"])
+        stream.index = ck["stream_index"]
+        step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck["tokens_seen"]
+
+    def export():
+        out = Path(args.export)
+        m = copy.deepcopy(model).cpu().eval()
+        m.save_pretrained(out)
+        tok.save(out)
+        log(f"exported to {out} ({(out / 'model.safetensors').stat().st_size / 1e6:.1f} MB weights)")
+
+    if args.export_only:
+        export()
+        return
+
+    def checkpoint():
+        training.save_ckpt(ckpt_path, model, opt, step, gen, elapsed, args, tokens_seen,
+                           stream_index=dict(stream.index))
+
+    log(f"{'resume at step %d' % step if ck else 'start'}: {model.num_parameters() / 1e6:.2f}M params, "
+        f"config {json.dumps(vars(cfg))}, args {json.dumps(vars(args))}")
+    budget = args.minutes * 60
+    seg_start, seg_elapsed0 = time.time(), elapsed
+    last_ckpt = time.time()
+    win = {t.name: [0.0, 0.0, 0] for t in tasks}
+    bar = tqdm(initial=step, dynamic_ncols=True, desc="reasoning")
+    while True:
+        elapsed = seg_elapsed0 + time.time() - seg_start
+        if elapsed >= budget:
+            break
+        lr = training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, elapsed / budget)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        task = tasks[step % len(tasks)]
+        ids, real, ans = batch(tok, task, stream.take(task, args.batch), with_answer=True)
+        ids, real, ans = ids.to(args.device), real.to(args.device), ans.to(args.device)
+        model.train()
+        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=ans, key_padding_mask=real, stratified=True)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        opt.step()
+        step += 1
+        tokens_seen += int(real.sum())
+        w = win[task.name]
+        w[0] += loss.item()
+        w[1] += float(acc)
+        w[2] += 1
+        bar.update(1)
+        if step % args.log_every == 0:
+            parts = " ".join(f"{k}:loss={v[0] / max(v[2], 1):.3f},acc={v[1] / max(v[2], 1):.3f}" for k, v in win.items())
+            log(f"step {step} lr {lr:.2e} elapsed_min {elapsed / 60:.1f} {parts}")
+            win = {t.name: [0.0, 0.0, 0] for t in tasks}
+        if time.time() - last_ckpt >= args.ckpt_minutes * 60:
+            elapsed = seg_elapsed0 + time.time() - seg_start
+            checkpoint()
+            t0 = time.time()
+            log(f"checkpoint step {step}; val exact match {json.dumps(val_exact_match(model, tok, tasks, args.eval_n, args.device))}"
+                f" ({time.time() - t0:.0f}s)")
+            seg_start += time.time() - t0  # evaluation time is not training time
+            last_ckpt = time.time()
+    bar.close()
+    checkpoint()
+    log(f"done: step {step}, {elapsed / 60:.1f} min; val exact match "
+        f"{json.dumps(val_exact_match(model, tok, tasks, args.eval_n, args.device))}")
+    export()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The reasoning-text task family: generators, splits, checkers and the RoPE TinyMDM they train."""
+import torch
+
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
+from boe_core.tasks.arith_cot import ArithCoTTask
+from boe_core.tasks.countdown import CountdownTask, evaluate
+from boe_core.tasks.reasoning import all_tasks, batch, get_task, reasoning_tokenizer
+from boe_core.tasks.sudoku4 import Sudoku4Task
+
+
+def test_every_reference_answer_checks_and_fits_the_canvas():
+    tok = reasoning_tokenizer()
+    for t in all_tasks():
+        for ex in t.split("val", 50):
+            assert t.check(ex, ex.answer).correct, (t.name, ex)
+            ids, a0 = t.encode(tok, ex, with_answer=True)
+            assert len(ids) - a0 == t.gen_length
+            assert t.decode_answer(tok, ids[a0:]) == ex.answer
+
+
+def test_splits_are_fixed_and_disjoint_by_seed():
+    t = get_task("countdown")
+    assert [e.prompt for e in t.split("val", 20)] == [e.prompt for e in t.split("val", 20)]
+    assert [e.prompt for e in t.split("val", 20)] != [e.prompt for e in t.split("test", 20)]
+
+
+def test_countdown_checker_accepts_any_correct_equation_and_blames_bad_numbers():
+    t = CountdownTask()
+    ex = t.generate(__import__("random").Random(3))
+    ex.meta = {"numbers": [3, 5, 2], "target": 13}
+    assert t.check(ex, "3+5*2").correct
+    assert t.check(ex, "2*5+3").correct
+    bad = t.check(ex, "3+5*7")
+    assert not bad.correct and bad.wrong_chars == [4]
+    assert not t.check(ex, "3+5+2").correct  # 10, not 13
+    assert not t.check(ex, "3*5").correct  # 2 unused
+    assert evaluate("(1+2)*3") == 9
+
+
+def test_sudoku4_checker_blames_the_conflicting_cell():
+    t = Sudoku4Task()
+    ex = t.example("val", 0)
+    sol = ex.answer
+    assert t.check(ex, sol).correct
+    # swap two digits of a row that are not clues: a column conflict, blamed at those cells
+    rows = sol.split("/")
+    puz = ex.prompt.split("/")
+    for r in range(4):
+        free = [c for c in range(4) if puz[r][c] == "."]
+        if len(free) >= 2:
+            a, b = free[:2]
+            row = list(rows[r])
+            row[a], row[b] = row[b], row[a]
+            rows[r] = "".join(row)
+            break
+    res = t.check(ex, "/".join(rows))
+    assert not res.correct
+    assert r * 5 + a in res.wrong_chars and r * 5 + b in res.wrong_chars
+
+
+def test_arith_cot_scores_the_final_number_and_blames_the_first_wrong_step():
+    t = ArithCoTTask()
+    ex = t.example("val", 1)
+    assert t.check(ex, ex.answer).correct
+    steps = ex.meta["chain"]
+    first = steps[0]
+    res_digits = first.split("=")[1].rstrip(".")
+    wrong = ex.answer.replace(first, first.replace("=" + res_digits, "=" + str(int(res_digits) + 1)), 1)
+    res = t.check(ex, wrong)
+    assert res.correct  # the metric is the final N, which is unchanged
+    assert res.wrong_chars[0] == wrong.index("=") + 1  # but the blame points at the wrong step
+    final = ex.answer.rsplit(" ", 1)
+    res = t.check(ex, final[0] + " " + str(int(final[1]) + 1))
+    assert not res.correct and res.value == str(int(final[1]) + 1)
+
+
+def test_rope_tinymdm_is_translation_aware_and_trains():
+    tok = reasoning_tokenizer()
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=64, d_model=32, n_layers=2, n_heads=2,
+                        pos_encoding="rope")
+    torch.manual_seed(0)
+    m = TinyMDM(cfg)
+    assert not any("pos_emb" in k for k in m.state_dict())
+    t = get_task("countdown")
+    ids, real, ans = batch(tok, t, t.split("val", 8), with_answer=True)
+    g = torch.Generator().manual_seed(0)
+    loss, _ = mdm_loss(m, ids, tok.mask_id, g, maskable=ans, key_padding_mask=real, stratified=True)
+    loss.backward()
+    assert torch.isfinite(loss) and m.tok_emb.weight.grad.abs().sum() > 0
+    # positions matter: the same tokens at other offsets give other outputs
+    x = m.tok_emb(ids[:1, :12])
+    y1 = m.hidden(x)
+    y2 = m.hidden(torch.roll(x, 1, dims=1))
+    assert not torch.allclose(torch.roll(y1, 1, dims=1), y2, atol=1e-4)
