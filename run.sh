@@ -10,10 +10,12 @@ PY="${PYTHON:-python3}"
 ensure_venv() {
   local req="$1" stamp
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  stamp="$VENV/.installed-$(cat "$req" requirements.txt | sha1sum | cut -c1-12)-$(basename "$req")"
+  stamp="$VENV/.installed-$(cat "$req" requirements.txt pyproject.toml | sha1sum | cut -c1-12)-$(basename "$req")"
   if [ ! -f "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -r "$req"
+    # the project itself, editable: scripts and benchmarks import boe_core/kernels/app as packages
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e .
     touch "$stamp"
   fi
 }
