@@ -35,14 +35,19 @@ def text_model(tmp_path_factory):
 
 
 # --- specs -----------------------------------------------------------------------------------
+def _knobs(cfg):
+    """The policy's settings: per-policy `settings`, or the older nested `boe`."""
+    return getattr(cfg, "settings", None) or cfg.boe
+
+
 def test_spec_parsing_and_canonical_labels():
     assert parse_spec("boe").label == "boe"
     s = parse_spec("boe:rho=0.5,gamma=2")
     assert s.label == "boe:gamma=2,rho=0.5" == parse_spec("boe:gamma=2:rho=0.5").label
     cfg = s.config(steps=12, seed=3)
-    assert (cfg.policy, cfg.steps, cfg.seed, cfg.boe.rho, cfg.boe.gamma) == ("boe", 12, 3, 0.5, 2)
-    assert parse_spec("lookahead:r=8").config(steps=4).boe.r == 8
-    assert parse_spec("boe:linearize_at=surrogate").config(steps=4).boe.linearize_at == "surrogate"
+    assert (cfg.policy, cfg.steps, cfg.seed, _knobs(cfg).rho, _knobs(cfg).gamma) == ("boe", 12, 3, 0.5, 2)
+    assert _knobs(parse_spec("lookahead:r=8").config(steps=4)).r == 8
+    assert _knobs(parse_spec("boe:linearize_at=surrogate").config(steps=4)).linearize_at == "surrogate"
     assert [p.label for p in parse_specs(["boe", "confidence", "boe"])] == ["boe", "confidence"]
 
 

@@ -3,6 +3,7 @@
     python -m boe_core.bench pareto --task sudoku --policies random confidence margin entropy \\
         lookahead:r=4 lookahead:r=8 boe boe:linearize_at=surrogate --budgets 12 24 48 --split test
     python -m boe_core.bench tune --task sudoku --budgets 12 24          # validation split only
+    python -m boe_core.bench pareto --task arith-cot --budgets 28 14 --limit 200   # model: reasoning
     accelerate launch --num_processes 4 -m boe_core.bench pareto ...     # sharded over processes
 """
 from __future__ import annotations
@@ -18,7 +19,9 @@ DEFAULT_POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4"
 
 
 def _common(p):
-    p.add_argument("--task", required=True, choices=["sudoku", "kjv-infill", "kjv-gen", "jsonl"])
+    from .tasks import TASKS
+
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--model", default=None, help="shipped name, folder or hub id (default: the task's model)")
     p.add_argument("--budgets", type=int, nargs="+", required=True, help="decoding step budgets")
     p.add_argument("--limit", type=int, default=None, help="first N examples of the split")
@@ -45,13 +48,16 @@ def _common(p):
     g.add_argument("--template", default="{prompt}", help="jsonl: prompt template, e.g. 'Q: {prompt}\\nA:'")
     g.add_argument("--gen-length", type=int, default=None, help="jsonl / kjv-gen: tokens to generate")
     g.add_argument("--mask-ratio", type=float, default=0.5, help="kjv-infill: span fraction of the verse")
+    g.add_argument("--block-length", type=int, default=None,
+                   help="countdown / sudoku4 / arith-cot: semi-autoregressive block (default: d1 blocks of <= 32)")
 
 
 def _task(a):
     from .tasks import make_task
 
     return make_task(a.task, data=a.data, prompt_field=a.prompt_field, answer_field=a.answer_field,
-                     extract=a.extract, template=a.template, gen_length=a.gen_length, mask_ratio=a.mask_ratio)
+                     extract=a.extract, template=a.template, gen_length=a.gen_length, mask_ratio=a.mask_ratio,
+                     block_length=a.block_length)
 
 
 def _sweep(a, task, specs, split, out):

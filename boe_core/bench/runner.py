@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..config import DecodeConfig
 from ..errors import ConfigError
 from .cost import backward_cost_probe, forward_equivalents
 from .specs import PolicySpec
@@ -146,6 +147,17 @@ def _atomic_write(df: pd.DataFrame, path: Path):
     os.replace(tmp, path)
 
 
+def task_base_config(task: Task) -> DecodeConfig:
+    """The default DecodeConfig with the task's own settings (e.g. its block length)."""
+    return DecodeConfig().replace(**task.decode_defaults())
+
+
+def _candidates(cfg) -> int | None:
+    """The policy's candidate count r where it has one and it is set (BoE, lookahead)."""
+    settings = getattr(cfg, "settings", None) or getattr(cfg, "boe", None)
+    return getattr(settings, "r", None) if cfg.policy in ("boe", "lookahead") else None
+
+
 def _b_max(adapter, ids, am, steps, block_length):
     from ..schedule import plan
 
@@ -165,9 +177,10 @@ def run_sweep(sw: Sweep) -> pd.DataFrame:
 
     if sw.threads:
         torch.set_num_threads(sw.threads)
+    base = task_base_config(sw.task)
     for s in sw.specs:  # every spec must build a valid config before anything loads
         for b in sw.budgets:
-            s.config(steps=b, seed=sw.seed)
+            s.config(steps=b, seed=sw.seed, base=base)
     state = PartialState(cpu=sw.device == "cpu")
     device = str(state.device) if sw.device == "auto" else sw.device
     rank, world, main = state.process_index, state.num_processes, state.is_main_process
@@ -187,7 +200,7 @@ def run_sweep(sw: Sweep) -> pd.DataFrame:
 
         scorer = ARPerplexity(sw.gen_ppl_model, device=device)
     metric, hib = task.metric, task.higher_is_better
-    if scorer is not None and task.name == "kjv-gen":
+    if scorer is not None and task.gen_ppl_metric:
         metric, hib = "gen_ppl", False
     task_opts = dict(task.options(), **({"gen_ppl_model": Path(sw.gen_ppl_model).name} if scorer else {}))
 
@@ -203,7 +216,7 @@ def run_sweep(sw: Sweep) -> pd.DataFrame:
                      "split": sw.split, "limit": sw.limit, "n_examples": len(examples),
                      "batch_size": sw.batch_size, "seed": sw.seed, "policy": spec.label, "steps": b,
                      # the resolved settings, so a change of defaults never reuses stale cells
-                     "config": spec.config(b, sw.seed).to_dict()}
+                     "config": spec.config(b, sw.seed, base=base).to_dict()}
             cells.append((spec, b, ident, cell_key(ident)))
     todo = [c for c in cells if c[3] not in done]
     if main and sw.progress:
@@ -259,12 +272,13 @@ def _run_batch(sw, adapter, task, spec, steps, batch, scorer, metric, bar) -> pd
     from ..sampler import generate
 
     ids, am = task.canvas(adapter, batch)
-    cfg = spec.config(steps=steps, seed=sw.seed)
+    cfg = spec.config(steps=steps, seed=sw.seed, base=task_base_config(task))
     note = ""
-    if cfg.policy in ("boe", "lookahead") and cfg.boe.r is not None:
+    r = _candidates(cfg)
+    if r is not None:
         bm = _b_max(adapter, ids, am, steps, cfg.block_length)
-        if cfg.boe.r < bm:
-            note = f"r={cfg.boe.r} < b={bm}: r raised to {bm}"
+        if r < bm:
+            note = f"r={r} < b={bm}: r raised to {bm}"
             cfg = cfg.replace(r=bm)
     trace = generate(adapter, canvas=ids, attention_mask=am, config=cfg,
                      callback=lambda rec: bar.update(1))

@@ -15,11 +15,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-from ..config import BoEConfig, DecodeConfig
+from ..config import DecodeConfig
 from ..errors import ConfigError
 
 _RESERVED = ("steps", "seed", "policy")
-_KNOWN = ({f.name for f in fields(DecodeConfig)} | {f.name for f in fields(BoEConfig)}) - {"boe"}
+
+
+def _setting_names() -> set[str]:
+    """Every policy's setting names (per-policy settings), or BoEConfig's where the config still
+    nests the BoE/lookahead knobs under `boe`."""
+    try:
+        from ..config import known_settings
+    except ImportError:
+        from ..config import BoEConfig
+
+        return {f.name for f in fields(BoEConfig)}
+    return set().union(*known_settings().values())
+
+
+def known_overrides() -> set[str]:
+    return ({f.name for f in fields(DecodeConfig)} | _setting_names()) - {"boe", "settings"}
 
 
 def parse_value(s: str):
@@ -85,8 +100,9 @@ def parse_spec(text: str) -> PolicySpec:
             raise ConfigError("policy", text, f"override {part!r} must be written key=value")
         if k in _RESERVED:
             raise ConfigError(k, v, "is set by the sweep (--budgets / --seed), not by a policy spec")
-        if k not in _KNOWN:
-            raise ConfigError(k, v, f"unknown setting in {text!r}; known: {', '.join(sorted(_KNOWN))}")
+        known = known_overrides()
+        if k not in known:
+            raise ConfigError(k, v, f"unknown setting in {text!r}; known: {', '.join(sorted(known))}")
         kv[k] = parse_value(v)
     spec = PolicySpec(name, tuple(sorted(kv.items())))
     spec.config(steps=1)  # validates every value, naming the field

@@ -11,6 +11,11 @@ given the example list, so a batch decodes identically whichever process runs it
                     distinct-n, and generative perplexity with ``--gen-ppl-model``).
 * ``jsonl``       — exact match on any JSONL file with prompt and answer fields (GSM8K-style),
                     with a ``last-number`` or ``regex:PATTERN`` answer extractor.
+* ``countdown``, ``sudoku4``, ``arith-cot`` — reasoning written as text (boe_core.tasks.reasoning):
+                    generated val/test splits, exact match by the task's checker, d1 blocks of 32.
+
+Tasks are built by name from ``TASK_FACTORIES`` (``make_task``); the runner asks a task, never
+its name, for anything task-specific (``decode_defaults``, ``gen_ppl_metric``).
 """
 from __future__ import annotations
 
@@ -42,8 +47,14 @@ class Task:
     text = False  # outputs are text (distinct-n and gen-ppl apply)
     default_model: str | None = None
 
+    gen_ppl_metric = False  # with --gen-ppl-model, generative perplexity becomes the metric
+
     def options(self) -> dict:
         """Settings that change the examples or the scores; part of every results key."""
+        return {}
+
+    def decode_defaults(self) -> dict:
+        """DecodeConfig fields this task sets (e.g. its block length); policy specs override them."""
         return {}
 
     def load(self, split: str, limit: int | None) -> list[dict]:
@@ -189,6 +200,7 @@ class KJVGenTask(PromptTask):
     metric = "distinct_2"
     binary = False
     text = True
+    gen_ppl_metric = True
     default_model = "kjv"
 
     def __init__(self, gen_length: int = 32, prompt_words: int = 4):
@@ -305,18 +317,101 @@ class JsonlTask(PromptTask):
         return out
 
 
-TASKS = ("sudoku", "kjv-infill", "kjv-gen", "jsonl")
+# --- reasoning written as text (countdown, sudoku4, arith-cot) ------------------------------------
+D1_BLOCK = 32  # the d1 / LLaDA protocol's semi-autoregressive block length
+
+
+def d1_block_length(gen_length: int, cap: int = D1_BLOCK) -> int | None:
+    """None (one block) when the answer fits in one d1 block, else the largest divisor of
+    gen_length that is at most `cap` (the schedule needs blocks that tile the canvas)."""
+    if gen_length <= cap:
+        return None
+    return max(d for d in range(1, cap + 1) if gen_length % d == 0)
+
+
+def _spells(adapter, text: str) -> bool:
+    """The adapter's tokenizer is a character tokenizer with [EOS] that round-trips `text`."""
+    tok = getattr(adapter, "tokenizer", None)
+    if tok is None or getattr(tok, "eos_id", None) is None:
+        return False
+    try:
+        ids = adapter.encode(text)
+        return len(ids) == len(text) and adapter.decode(ids) == text
+    except Exception:  # a vocabulary without the symbol and without [UNK] raises
+        return False
+
+
+class ReasoningBenchTask(PromptTask):
+    """A `boe_core.tasks.reasoning` task: the prompt is fixed, the answer canvas is `gen_length`
+    masks right after it (left-padded batch, so every row's answer canvas is at the same positions
+    and the blocks line up), scored by the task's checker (exact match, or verified when several
+    answers are right)."""
+    metric = "exact_match"
+    default_model = "reasoning"
+
+    def __init__(self, name: str, block_length: int | None = None):
+        from ..tasks.reasoning import get_task
+
+        try:
+            self.rtask = get_task(name)
+        except KeyError as e:
+            raise ConfigError("task", name, str(e)) from None
+        self.name = name
+        self.gen_length = self.rtask.gen_length
+        if block_length is not None and (not isinstance(block_length, int) or block_length < 1
+                                         or self.gen_length % block_length):
+            raise ConfigError("block_length", block_length, f"must be a positive divisor of {name}'s gen_length {self.gen_length}")
+        self.block_length = block_length if block_length is not None else d1_block_length(self.gen_length)
+
+    def options(self):
+        return {"gen_length": self.gen_length, "block_length": self.block_length}
+
+    def decode_defaults(self):
+        return {"block_length": self.block_length}
+
+    def load(self, split, limit):
+        if split not in SPLITS:
+            raise ConfigError("split", split, f"must be one of {SPLITS} for the {self.name} task")
+        if limit is not None and limit < 1:
+            raise ConfigError("limit", limit, "must be a positive integer")
+        return [{"id": i, "prompt": self.rtask.prompt_text(ex), "reference": ex.answer, "example": ex}
+                for i, ex in enumerate(self.rtask.split(split, limit))]
+
+    def canvas(self, adapter, examples):
+        if not _spells(adapter, examples[0]["prompt"]):
+            raise ConfigError("model", adapter.name, f"is not a reasoning model (its tokenizer does not spell the "
+                                                     f"{self.name} prompts one character per token, or has no [EOS])")
+        return super().canvas(adapter, examples)
+
+    def answers(self, adapter, final) -> list[str]:
+        n = final.shape[1] - len(adapter.suffix_ids)
+        return [self.rtask.decode_answer(adapter.tokenizer, row[n - self.gen_length:n]) for row in final]
+
+    def score(self, adapter, examples, final):
+        out = []
+        for e, ans in zip(examples, self.answers(adapter, final)):
+            c = self.rtask.check(e["example"], ans)
+            out.append({"exact_match": float(c.correct), "output": ans, "reference": e["reference"],
+                        "reason": c.reason, "wrong_chars": json.dumps(c.wrong_chars)})
+        return out
+
+
+# --- the registry ----------------------------------------------------------------------------------
+TASK_FACTORIES = {
+    "sudoku": lambda kw: SudokuTask(kw.get("data")),
+    "kjv-infill": lambda kw: KJVInfillTask(kw.get("mask_ratio", 0.5), kw.get("example_seed", 0)),
+    "kjv-gen": lambda kw: KJVGenTask(kw.get("gen_length") or 32, kw.get("prompt_words", 4)),
+    "jsonl": lambda kw: JsonlTask(kw.get("data"), kw.get("prompt_field", "prompt"), kw.get("answer_field", "answer"),
+                                  kw.get("extract", "last-number"), kw.get("gen_length") or 64,
+                                  kw.get("template", "{prompt}")),
+    **{n: (lambda kw, n=n: ReasoningBenchTask(n, kw.get("block_length")))
+       for n in ("countdown", "sudoku4", "arith-cot")},
+}
+TASKS = tuple(TASK_FACTORIES)
+REASONING_TASKS = ("countdown", "sudoku4", "arith-cot")
 
 
 def make_task(name: str, **kw) -> Task:
-    if name == "sudoku":
-        return SudokuTask(kw.get("data"))
-    if name == "kjv-infill":
-        return KJVInfillTask(kw.get("mask_ratio", 0.5), kw.get("example_seed", 0))
-    if name == "kjv-gen":
-        return KJVGenTask(kw.get("gen_length") or 32, kw.get("prompt_words", 4))
-    if name == "jsonl":
-        return JsonlTask(kw.get("data"), kw.get("prompt_field", "prompt"), kw.get("answer_field", "answer"),
-                         kw.get("extract", "last-number"), kw.get("gen_length") or 64,
-                         kw.get("template", "{prompt}"))
-    raise ConfigError("task", name, f"unknown task; known: {', '.join(TASKS)}")
+    if name not in TASK_FACTORIES:
+        raise ConfigError("task", name, f"unknown task; known: {', '.join(TASKS)}")
+    return TASK_FACTORIES[name](kw)

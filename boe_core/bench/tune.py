@@ -1,6 +1,6 @@
 """Tuning BoE's knobs on the validation split only.
 
-The default grid varies one knob at a time around the BoEConfig defaults (``--mode oat``), then
+The default grid varies one knob at a time around the policy's default settings (``--mode oat``), then
 evaluates the combination of each knob's best value; ``--mode full`` runs the full Cartesian
 product. The best spec is the one with the highest mean quality over the budgets (ties: lower
 mean forward-equivalents). Results go to ``results/<task>_tune.csv`` (the same format as a
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import BoEConfig
+from ..config import DecodeConfig
 from ..errors import ConfigError
 from .specs import parse_spec, parse_value
 
@@ -42,8 +42,14 @@ def parse_grid(items) -> dict:
     return grid
 
 
+def _defaults(policy: str):
+    """The policy's default settings (per-policy `settings`, or the older nested `boe`)."""
+    cfg = DecodeConfig(policy=policy)
+    return getattr(cfg, "settings", None) or cfg.boe
+
+
 def _spec(policy, kv: dict):
-    default = BoEConfig()
+    default = _defaults(policy)
     kept = {k: v for k, v in kv.items() if getattr(default, k, object()) != v}
     return parse_spec(policy + (":" + ",".join(f"{k}={v}" for k, v in sorted(kept.items())) if kept else ""))
 
