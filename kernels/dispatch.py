@@ -3,9 +3,8 @@ import importlib.util
 import os
 
 import torch
-import torch.nn.functional as F
-
 from .reference import reference_aqa
+from .sdpa import sdpa_attention
 
 BACKENDS = ("reference", "triton", "dense")
 ENV_VAR = "BOE_AQA_BACKEND"
@@ -33,16 +32,6 @@ def resolve_backend(backend, device, dtype=torch.float32):
     return "triton" if use_triton else "reference"
 
 
-def _sdpa(q, k, v, key_padding_mask):
-    if key_padding_mask is None:
-        return F.scaled_dot_product_attention(q, k, v)
-    # A batch item with no real key would give NaN rows: let it attend everywhere, then zero it.
-    empty = ~key_padding_mask.any(dim=1)
-    attn_mask = (key_padding_mask | empty[:, None])[:, None, None, :]
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-    return out.masked_fill(empty[:, None, None, None], 0.0)
-
-
 def _check(q, k, v, active, key_padding_mask):
     if q.dim() != 4 or q.shape != k.shape or q.shape != v.shape:
         raise ValueError(f"q, k, v must share one (B, H, L, D) shape; got "
@@ -56,16 +45,19 @@ def _check(q, k, v, active, key_padding_mask):
                              f"got {m.dtype} {tuple(m.shape)}")
 
 
-def active_query_attention(q, k, v, active=None, key_padding_mask=None, backend=None):
+def active_query_attention(q, k, v, active=None, key_padding_mask=None, backend=None,
+                           n_active=None):
     """Attention whose forward is exact for all rows but whose graph covers only active rows.
 
-    q, k, v: (B, H, L, D). active: (B, L) bool or None (None = ordinary dense attention).
-    key_padding_mask: (B, L) bool, True = real key. backend: None | 'reference' | 'triton' | 'dense'.
+    q, k, v: (B, H, L, D), any strides. active: (B, L) bool or None (None = ordinary dense
+    attention). key_padding_mask: (B, L) bool, True = real key.
+    backend: None | 'reference' | 'triton' | 'dense'. n_active: optional host-side int (the
+    largest active count per item) that only picks the Triton backward's tuned tile sizes.
     """
     _check(q, k, v, active, key_padding_mask)
     backend = resolve_backend(backend, q.device, q.dtype)
     if active is None or backend == "dense":
-        return _sdpa(q, k, v, key_padding_mask)
+        return sdpa_attention(q, k, v, key_padding_mask)
     active = active.to(q.device)
     if backend == "reference":
         return reference_aqa(q, k, v, active, key_padding_mask)
@@ -76,4 +68,4 @@ def active_query_attention(q, k, v, active=None, key_padding_mask=None, backend=
         raise ValueError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 for the "
                          "CPU interpreter)")
     from .autograd import triton_aqa_attention  # lazy: triton.jit must see TRITON_INTERPRET
-    return triton_aqa_attention(q, k, v, active, key_padding_mask)
+    return triton_aqa_attention(q, k, v, active, key_padding_mask, n_active)

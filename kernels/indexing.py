@@ -14,3 +14,11 @@ def active_rows(active: torch.Tensor):
     # A stable sort on "is inactive" puts the active rows first, each group in index order.
     order = torch.argsort((~active).to(torch.int8), dim=1, stable=True)
     return order[:, :max_count], counts, max_count
+
+
+def active_index(active: torch.Tensor):
+    """(idx, counts) for the Triton path, with no host sync: idx is (B, L) int32 listing each
+    item's active rows first (ascending), counts (B,) int32. Slots j >= counts[b] are unused."""
+    counts = active.sum(dim=1, dtype=torch.int32)
+    idx = torch.argsort((~active).to(torch.int8), dim=1, stable=True).to(torch.int32)
+    return idx, counts

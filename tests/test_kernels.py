@@ -1,6 +1,7 @@
 """Tests for kernels/: ActiveQueryAttention (reference + Triton) and its dispatcher.
 
-Without CUDA the Triton kernels run under the Triton CPU interpreter. triton.jit picks
+Device-aware: with CUDA the Triton cases run compiled on CUDA tensors (bfloat16 included);
+without it they run under the Triton CPU interpreter on CPU tensors. triton.jit picks
 interpreter vs compiler when a kernel is *decorated*, and kernels/ imports its Triton module
 lazily, so setting TRITON_INTERPRET here (before any Triton backend call) is enough.
 """
@@ -14,6 +15,8 @@ import torch
 HAS_CUDA = torch.cuda.is_available()
 if not HAS_CUDA:
     os.environ["TRITON_INTERPRET"] = "1"
+# Where the Triton backend's tensors live: compiled kernels need CUDA, the interpreter CPU.
+TRITON_DEVICE = "cuda" if HAS_CUDA and os.environ.get("TRITON_INTERPRET") != "1" else "cpu"
 
 from kernels import active_query_attention, dense_attention, resolve_backend  # noqa: E402
 from kernels.reference import reference_aqa  # noqa: E402
@@ -103,17 +106,28 @@ def _close(a, b, tol=2e-5):
 BACKENDS = ["reference", pytest.param("triton", marks=requires_triton)]
 
 
+def _device(backend):
+    """The tensors' device for a backend: the Triton case follows TRITON_DEVICE."""
+    return TRITON_DEVICE if backend == "triton" else "cpu"
+
+
+def _cpu(*ts):
+    return [t.cpu() for t in ts]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind", ACTIVE_KINDS)
 @pytest.mark.parametrize("padded", [False, True])
 def test_forward_and_backward_match_expected(backend, shape, kind, padded):
     B, H, L, D = shape
-    q, k, v, grad = _inputs(shape)
-    active = _active(kind, B, L)
-    kpm = _padding(B, L) if padded else None
+    dev = _device(backend)
+    q, k, v, grad = _inputs(shape, device=dev)
+    active = _active(kind, B, L, dev)
+    kpm = _padding(B, L, dev) if padded else None
     out, (dq, dk, dv) = _run(active_query_attention, q, k, v, grad, active, kpm, backend=backend)
     ref_out, (rdq, rdk, rdv) = _expected(q, k, v, grad, active, kpm)
+    assert out.device.type == dev and dq.device.type == dev
     _close(out, ref_out)
     _close(dq, rdq)
     _close(dk, rdk)
@@ -126,13 +140,39 @@ def test_forward_and_backward_match_expected(backend, shape, kind, padded):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_triton_matches_reference(shape):
     B, H, L, D = shape
-    q, k, v, grad = _inputs(shape, seed=3)
-    active, kpm = _active("random", B, L, seed=4), _padding(B, L)
+    dev = TRITON_DEVICE
+    q, k, v, grad = _inputs(shape, device=dev, seed=3)
+    active, kpm = _active("random", B, L, dev, seed=4), _padding(B, L, dev)
     out_t, g_t = _run(active_query_attention, q, k, v, grad, active, kpm, backend="triton")
-    out_r, g_r = _run(active_query_attention, q, k, v, grad, active, kpm, backend="reference")
-    _close(out_t, out_r)
+    out_r, g_r = _run(active_query_attention, *_cpu(q, k, v, grad, active, kpm), backend="reference")
+    _close(out_t.cpu(), out_r)
     for a, b in zip(g_t, g_r):
-        _close(a, b)
+        _close(a.cpu(), b)
+
+
+@requires_triton
+def test_triton_reads_strided_views_in_place():
+    """Attention layers hand over (B, L, H, D) -> transpose(1, 2) views; the kernels read them
+    through their strides (no copies) and the gradients land in the same layout."""
+    B, H, L, D = 2, 2, 19, 16
+    dev = TRITON_DEVICE
+    g = torch.Generator().manual_seed(11)
+    qkv = torch.randn(B, L, 3, H, D, generator=g).to(dev)
+    grad = torch.randn(B, H, L, D, generator=g).to(dev)
+    active, kpm = _active("random", B, L, dev, seed=12), _padding(B, L, dev)
+
+    def split(t):
+        return [t[:, :, i].transpose(1, 2) for i in range(3)]  # strided, non-contiguous views
+
+    leaf = qkv.clone().requires_grad_()
+    q, k, v = split(leaf)
+    assert not q.is_contiguous()
+    out = active_query_attention(q, k, v, active, kpm, backend="triton", n_active=L)
+    out.backward(grad)
+    ref_leaf = qkv.cpu().clone().requires_grad_()
+    rq, rk, rv = split(ref_leaf)
+    active_query_attention(rq, rk, rv, active.cpu(), kpm.cpu(), backend="reference").backward(grad.cpu())
+    _close(leaf.grad.cpu(), ref_leaf.grad)
 
 
 @requires_triton
@@ -140,14 +180,15 @@ def test_triton_float16_matches_float32_reference():
     """Half precision through the kernels. (bf16 is CUDA-only: the interpreter's tl.dot
     mishandles bfloat16, so it is covered by test_cuda_triton_matches_reference.)"""
     B, H, L, D = 2, 1, 33, 32
-    q, k, v, grad = _inputs((B, H, L, D), torch.float16, seed=9)
-    active, kpm = _active("random", B, L, seed=10), _padding(B, L)
+    dev = TRITON_DEVICE
+    q, k, v, grad = _inputs((B, H, L, D), torch.float16, dev, seed=9)
+    active, kpm = _active("random", B, L, dev, seed=10), _padding(B, L, dev)
     out_t, g_t = _run(active_query_attention, q, k, v, grad, active, kpm, backend="triton")
-    out_r, g_r = _run(active_query_attention, q.float(), k.float(), v.float(), grad.float(),
-                      active, kpm, backend="reference")
+    out_r, g_r = _run(active_query_attention, *(t.float() for t in _cpu(q, k, v, grad)),
+                      *_cpu(active, kpm), backend="reference")
     assert out_t.dtype == torch.float16
     for a, b in zip([out_t, *g_t], [out_r, *g_r]):
-        torch.testing.assert_close(a.float(), b, atol=5e-3, rtol=5e-3)
+        torch.testing.assert_close(a.float().cpu(), b, atol=5e-3, rtol=5e-3)
 
 
 def test_reference_forward_is_bitwise_dense():
@@ -178,8 +219,9 @@ def test_reference_backward_saves_no_full_score_matrix():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_padded_keys_do_not_matter(backend):
     B, H, L, D = 2, 2, 29, 16
-    q, k, v, grad = _inputs((B, H, L, D), seed=5)
-    active, kpm = _active("random", B, L, seed=6), _padding(B, L)
+    dev = _device(backend)
+    q, k, v, grad = _inputs((B, H, L, D), device=dev, seed=5)
+    active, kpm = _active("random", B, L, dev, seed=6), _padding(B, L, dev)
     pad = ~kpm[:, None, :, None]
     k2 = torch.where(pad, 100 * torch.randn_like(k), k)
     v2 = torch.where(pad, 100 * torch.randn_like(v), v)
@@ -195,10 +237,11 @@ def test_padded_keys_do_not_matter(backend):
 @pytest.mark.parametrize("backend", ["dense", "reference", pytest.param("triton", marks=requires_triton)])
 def test_fully_padded_item_gives_zeros_not_nan(backend):
     B, H, L, D = 2, 1, 17, 16
-    q, k, v, grad = _inputs((B, H, L, D))
-    kpm = torch.ones(B, L, dtype=torch.bool)
+    dev = _device(backend)
+    q, k, v, grad = _inputs((B, H, L, D), device=dev)
+    kpm = torch.ones(B, L, dtype=torch.bool, device=dev)
     kpm[1] = False
-    out, grads = _run(active_query_attention, q, k, v, grad, _active("full", B, L), kpm,
+    out, grads = _run(active_query_attention, q, k, v, grad, _active("full", B, L, dev), kpm,
                       backend=backend)
     assert torch.isfinite(out).all() and all(torch.isfinite(g).all() for g in grads)
     assert torch.all(out[1] == 0)
@@ -277,3 +320,37 @@ def test_cuda_triton_matches_reference(dtype, shape):
     torch.testing.assert_close(out_t.float(), out_r, atol=tol, rtol=tol)
     for a, b in zip(g_t, g_r):
         torch.testing.assert_close(a.float(), b, atol=tol * 4, rtol=tol * 4)
+
+
+def test_aqa_worth_it_reads_the_measured_crossover(tmp_path):
+    from kernels.crossover import aqa_worth_it, crossover_rho, load_table, write_entry
+
+    path = tmp_path / "crossover.json"
+    write_entry("Fake GPU", {"points": [{"L": 256, "D": 64, "rho_max": 0.1},
+                                        {"L": 1024, "D": 64, "rho_max": 0.5},
+                                        {"L": 1024, "D": 128, "rho_max": 0.9}]}, path)
+    table = load_table(path)
+    # interpolated in log2(L) between the measured points, clamped outside them
+    assert crossover_rho("Fake GPU", 512, 64, table) == pytest.approx(0.3)
+    assert crossover_rho("Fake GPU", 64, 64, table) == pytest.approx(0.1)
+    assert crossover_rho("Fake GPU", 8192, 64, table) == pytest.approx(0.5)
+    assert crossover_rho("Fake GPU", 1024, 96, table) == pytest.approx(0.9)  # nearest D (ties: larger)
+    assert aqa_worth_it("Fake GPU", 1024, 500, 64, table=table)
+    assert not aqa_worth_it("Fake GPU", 1024, 600, 64, table=table)
+    # an explicit aqa_max_active overrides the table; unmeasured devices keep the 50% rule
+    assert aqa_worth_it("Fake GPU", 1024, 600, 64, max_active=1.0, table=table)
+    assert crossover_rho("Other GPU", 1024, 64, table) is None
+    assert aqa_worth_it("Other GPU", 100, 50, table=table) and not aqa_worth_it("Other GPU", 100, 51, table=table)
+    with pytest.raises(ValueError, match="max_active=1.5"):
+        aqa_worth_it("cpu", 10, 1, max_active=1.5)
+    with pytest.raises(ValueError, match="L=0"):
+        aqa_worth_it("cpu", 0, 1)
+
+
+def test_shipped_crossover_table_has_a_cpu_entry():
+    from kernels.crossover import TABLE_FILE, crossover_rho, load_table
+
+    table = load_table(TABLE_FILE)
+    assert table["devices"]["cpu"]["points"]
+    rho = crossover_rho(torch.device("cpu"), 512, 64, table)
+    assert rho is not None and 0.0 <= rho <= 1.0
