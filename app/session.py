@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import math
 import threading
-import unicodedata
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from boe_core import ConfigError, DecodeConfig, BoEConfig
+from boe_core import BoESettings, ConfigError, DecodeConfig
+from boe_core.tasks.fields import as_int
 
 MAX_STEPS = 1024
-MAX_GEN_LENGTH = 1024
 
 
 class UserError(ValueError):
@@ -26,7 +25,7 @@ class UserError(ValueError):
 
 
 # --- presets ---------------------------------------------------------------------------------------
-_B = BoEConfig()
+_B = BoESettings()
 BOE_KNOBS = ("r", "rho", "gamma", "lam", "h_max", "tau_s", "linearize_at", "probe_scope", "use_aqa")
 BOE_DEFAULTS = {k: getattr(_B, k) for k in BOE_KNOBS}
 PRESETS: dict[str, dict] = {
@@ -111,33 +110,6 @@ def session_lock(sess: Session) -> threading.Lock:
 
 
 # --- parsing inputs ----------------------------------------------------------------------------------
-def as_int(name: str, v, *, minimum: int | None = None, maximum: int | None = None, none_ok: bool = False):
-    """An integer from a UI/API value (int, integral float or numeric string)."""
-    if v is None or (isinstance(v, str) and not v.strip()):
-        if none_ok:
-            return None
-        raise ConfigError(name, v, "is required (a whole number)")
-    if isinstance(v, bool):
-        raise ConfigError(name, v, "must be a whole number")
-    if isinstance(v, str):
-        try:
-            v = float(v.strip())
-        except ValueError:
-            raise ConfigError(name, v, "must be a whole number") from None
-    if isinstance(v, float):
-        if not math.isfinite(v) or v != int(v):
-            raise ConfigError(name, v, "must be a whole number")
-        v = int(v)
-    if not isinstance(v, (int, np.integer)):
-        raise ConfigError(name, v, "must be a whole number")
-    v = int(v)
-    if minimum is not None and v < minimum:
-        raise ConfigError(name, v, f"must be >= {minimum}")
-    if maximum is not None and v > maximum:
-        raise ConfigError(name, v, f"is too large (max {maximum})")
-    return v
-
-
 def as_float(name: str, v):
     if v is None or isinstance(v, bool):
         raise ConfigError(name, v, "must be a number")
@@ -157,7 +129,7 @@ def build_config(policy, steps, block_length, temperature, seed, r=None, rho=_B.
     steps = as_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     bl = as_int("block_length", block_length, minimum=0, none_ok=True)
     rr = as_int("r", r, minimum=0, none_ok=True)
-    boe = BoEConfig(r=rr or None, rho=as_float("rho", rho), gamma=as_float("gamma", gamma), lam=as_float("lam", lam),
+    boe = BoESettings(r=rr or None, rho=as_float("rho", rho), gamma=as_float("gamma", gamma), lam=as_float("lam", lam),
                     h_max=as_float("h_max", h_max), tau_s=as_float("tau_s", tau_s), linearize_at=linearize_at,
                     probe_scope=probe_scope, use_aqa=bool(use_aqa))
     temp = temperature
@@ -171,59 +143,4 @@ def build_config(policy, steps, block_length, temperature, seed, r=None, rho=_B.
     if isinstance(temp, (int, np.integer, np.floating)):
         temp = float(temp)
     return DecodeConfig(policy=policy, steps=steps, block_length=bl or None, temperature=temp,
-                        seed=as_int("seed", seed, minimum=0, maximum=2**63 - 1), boe=boe).validate()
-
-
-_CONTROL_OK = {"\n", "\t", "\r"}
-
-
-def check_prompt(prompt) -> str:
-    from boe_core.canvas import MAX_PROMPT_CHARS
-
-    if not isinstance(prompt, str):
-        raise ConfigError("prompt", prompt, "must be text")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise ConfigError("prompt", f"<{len(prompt)} characters>", f"is longer than {MAX_PROMPT_CHARS} characters")
-    if not prompt.strip():
-        raise ConfigError("prompt", prompt, "is empty: type a few words for the model to continue")
-    bad = sorted({c for c in prompt if unicodedata.category(c) in ("Cc", "Cs") and c not in _CONTROL_OK})
-    if bad:
-        shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
-        raise ConfigError("prompt", prompt[:40], f"contains control characters ({shown}); remove them")
-    return prompt
-
-
-def check_puzzle(puzzle) -> tuple[str, str | None, list]:
-    """(normalised puzzle, its unique solution or None, notes)."""
-    from boe_core.tasks import sudoku as S
-
-    if not isinstance(puzzle, str) or not puzzle.strip():
-        raise ConfigError("puzzle", puzzle, "is empty: enter 81 characters (1-9, and 0 or . for blanks) or pick an example")
-    if len(puzzle) > 1000:
-        raise ConfigError("puzzle", f"<{len(puzzle)} characters>", "is too long: a puzzle has 81 cells")
-    try:
-        cells = S.parse_grid(puzzle)
-    except ValueError as e:
-        raise ConfigError("puzzle", puzzle[:90], str(e)) from None
-    p = S.grid_to_str(cells)
-    if "0" not in p:
-        raise ConfigError("puzzle", p, "has no blank cell: nothing to decode")
-    rule, _ = _dups(p)
-    if rule:
-        raise ConfigError("puzzle", p, f"breaks a Sudoku rule: {rule}")
-    notes = []
-    n = S.count_solutions(p, limit=2)
-    if n == 0:
-        raise ConfigError("puzzle", p, "has no solution")
-    sol = S.solve(p) if n == 1 else None
-    if n > 1:
-        notes.append(("warn", "This puzzle has more than one solution: cells are checked against the rules only."))
-    return p, sol, notes
-
-
-def _dups(p: str) -> tuple[str, list]:
-    from boe_core.tasks.sudoku import verify
-
-    rep = verify(p)
-    dup = [v for v in rep.violations if v.kind.endswith("duplicate")]
-    return ("; ".join(v.detail for v in dup[:3]), dup)
+                        seed=as_int("seed", seed, minimum=0, maximum=2**63 - 1), settings=boe).validate()

@@ -6,16 +6,19 @@
     print(model.decode(trace.final_canvas[0]))
 """
 from .branch import TrajectoryDiff, branch, diff
-from .config import BoEConfig, DecodeConfig
+from .config import DecodeConfig
 from .errors import ConfigError
 from .fidelity import Fidelity, spearman, tis_fidelity
 from .models import MDMAdapter, TinyMDMAdapter, load_model, shipped_models
-from .policies import POLICIES, get_policy
+from .policies import POLICIES, BoESettings, EntropyDropSettings, get_policy, register
+from .signals import Signal, all_signals, overlay_signals
 from .sampler import DecodeState, generate, init_state, iterate, state_at, step
 from .trace import StepRecord, Trace
 
+BoEConfig = BoESettings  # the name before settings moved to their policies
+
 __all__ = [
-    "BoEConfig", "ConfigError", "DecodeConfig", "DecodeState", "Fidelity", "MDMAdapter", "POLICIES",
+    "BoEConfig", "BoESettings", "EntropyDropSettings", "Signal", "all_signals", "overlay_signals", "register", "ConfigError", "DecodeConfig", "DecodeState", "Fidelity", "MDMAdapter", "POLICIES",
     "StepRecord", "TinyMDMAdapter", "Trace", "TrajectoryDiff", "branch", "diff", "generate", "get_policy",
     "init_state", "iterate", "load_model", "shipped_models", "spearman", "state_at", "step", "tis_fidelity",
 ]

@@ -5,12 +5,14 @@ import argparse
 import json
 import sys
 
-from .config import BoEConfig, DecodeConfig
+from .config import DecodeConfig
+from .policies.boe import LINEARIZE_OPTIONS, BoESettings
+from .policies.selection import GATES
 from .errors import ConfigError
 
 
 def _add_decode_args(p):
-    d, b = DecodeConfig(), BoEConfig()
+    d, b = DecodeConfig(), BoESettings()
     p.add_argument("--model", default="kjv", help="shipped name (see `models`), local folder or hub id")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default=None, help="float32 | bfloat16 | float16 (default: the model's)")
@@ -20,19 +22,22 @@ def _add_decode_args(p):
     p.add_argument("--block-length", type=int, default=None)
     p.add_argument("--temperature", type=float, default=d.temperature)
     p.add_argument("--seed", type=int, default=d.seed)
-    for name in ("rho", "gamma", "lam", "h_max", "tau_s"):
+    for name in ("rho", "gamma", "lam", "h_max", "tau_s", "alpha", "tau_c", "beta"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(b, name), dest=name)
     p.add_argument("--r", type=int, default=None, help="candidates per step (default max(8, 4b))")
-    p.add_argument("--linearize-at", default=b.linearize_at, choices=["current", "surrogate"])
+    p.add_argument("--linearize-at", default=b.linearize_at, choices=list(LINEARIZE_OPTIONS))
+    p.add_argument("--quad-points", type=int, default=b.quad_points, help="Gauss-Legendre points (quadrature)")
+    p.add_argument("--gate", default=b.gate, choices=list(GATES))
     p.add_argument("--probe-scope", default=b.probe_scope, choices=["canvas", "block"])
     p.add_argument("--no-aqa", action="store_true", help="dense backward instead of ActiveQueryAttention")
 
 
 def _config(a) -> DecodeConfig:
-    boe = BoEConfig(r=a.r, rho=a.rho, gamma=a.gamma, lam=a.lam, h_max=a.h_max, tau_s=a.tau_s,
-                    linearize_at=a.linearize_at, probe_scope=a.probe_scope, use_aqa=not a.no_aqa)
+    settings = dict(r=a.r, rho=a.rho, gamma=a.gamma, lam=a.lam, h_max=a.h_max, tau_s=a.tau_s, alpha=a.alpha,
+                    tau_c=a.tau_c, beta=a.beta, gate=a.gate, linearize_at=a.linearize_at,
+                    quad_points=a.quad_points, probe_scope=a.probe_scope, use_aqa=not a.no_aqa)
     return DecodeConfig(policy=a.policy, steps=a.steps, block_length=a.block_length,
-                        temperature=a.temperature, seed=a.seed, boe=boe).validate()
+                        temperature=a.temperature, seed=a.seed, settings=settings).validate()
 
 
 def cmd_generate(a):

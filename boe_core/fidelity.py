@@ -50,20 +50,21 @@ def _ranks(a):
 @torch.no_grad()
 def tis_fidelity(adapter, trace: Trace, at_step: int, row: int = 0, **overrides) -> Fidelity:
     """Recompute, at the canvas before `at_step`, the BoE candidates, their TIS (with the trace's
-    BoE settings, whatever policy made the trace) and their exact entropy drops (|C| forwards)."""
-    config = DecodeConfig.from_dict(trace.config).replace(**overrides)
+    shared settings and BoE defaults for the rest, whatever policy made the trace; `overrides`
+    such as ``linearize_at="midpoint"`` change them) and their exact entropy drops (|C| forwards)."""
+    config = DecodeConfig.from_dict(trace.config).replace(policy="boe", **overrides).validate()
     state = state_at(adapter, trace, at_step)
     one = slice(row, row + 1)
     state = replace(state, canvas=state.canvas[one], fixed=state.fixed[one],
                     attention_mask=None if state.attention_mask is None else state.attention_mask[one],
                     schedule=replace(state.schedule, counts=state.schedule.counts[one]))
-    ctx = build_context(adapter, state, config, grad_forward=True)
-    cand = candidates(ctx)
+    ctx = build_context(adapter, state, config)
+    cand, _ = candidates(ctx)
     probe = probes(ctx, cand)
     pos = cand[0].nonzero().flatten().tolist()
     if not pos or not bool(probe.any()):
         return Fidelity(at_step, row, pos, [], [], float("nan"), int(probe.sum()))
-    tis, _, _ = token_influence(ctx, cand, probe)
+    tis = token_influence(ctx, cand, probe)[0]
     delta = exact_entropy_drop(ctx, cand, probe)
     t = tis[0, pos].tolist()
     d = delta[0, pos].tolist()

@@ -85,3 +85,13 @@ def token_stats(logits, suppressed_ids, temperature, generator, topk=5, rows=Non
     return TokenStats(logp, row_index, scatter(prop, -1), scatter(conf, 0.0),
                       scatter(top_p[:, 0] - top_p[:, 1], 0.0), scatter(entropy_from_log_probs(logp, p), 0.0),
                       scatter(top_i[:, :topk], -1), scatter(top_p[:, :topk], 0.0))
+
+
+def top_mask(values: torch.Tensor, allowed: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
+    """Per row, the (at most) k allowed positions with the largest values. Ties break by position."""
+    v = torch.where(allowed, values.double(), torch.full_like(values, float("-inf"), dtype=torch.float64))
+    order = torch.sort(v, dim=1, descending=True, stable=True).indices
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(v.shape[1], device=v.device).expand_as(order).contiguous())
+    k = torch.as_tensor(k, device=v.device).reshape(-1, 1)
+    return (rank < k) & allowed

@@ -1,8 +1,9 @@
 """The decoding loop: a pure ``step(state) -> (state, record)`` and a generator over it.
 
 The CLI, the explorer and the tests all drive this same loop. Everything runs under ``no_grad``;
-only the BoE scorer opens a grad scope (and the step's main forward when BoE linearises at the
-current canvas, so that forward is reused instead of repeated).
+only a policy that asks for it opens a grad scope (BoE's scorer, and the step's main forward when
+the policy's ``main_forward`` says so, so that forward is reused instead of repeated). The loop
+names no policy: it records whatever signals the policy declares and returns.
 """
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ import torch
 from .canvas import check_canvas, prompt_canvas
 from .config import DecodeConfig
 from .errors import ConfigError
-from .numerics import token_stats
+from .numerics import token_stats, top_mask
 from .policies import StepContext, get_policy
-from .policies.boe import aqa_rows
-from .policies.selection import top_mask
 from .schedule import Schedule, plan
 from .trace import StepRecord, Trace
 
@@ -52,10 +51,6 @@ def init_state(adapter, canvas: torch.Tensor, config: DecodeConfig, attention_ma
     if attention_mask is not None:
         masked &= attention_mask
     schedule = plan(masked.cpu(), config.steps, config.block_length)
-    if config.policy in ("boe", "lookahead") and config.boe.r is not None:
-        b_max = int(schedule.counts.max())
-        if config.boe.r < b_max:
-            raise ConfigError("r", config.boe.r, f"must be >= the tokens committed per step b = {b_max}")
     return DecodeState(canvas, ~masked, attention_mask, schedule, 0)
 
 
@@ -64,10 +59,11 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def build_context(adapter, state: DecodeState, config: DecodeConfig, grad_forward: bool) -> StepContext:
-    """Run the step's forward and gather what a policy sees. With ``grad_forward`` the forward keeps
-    an autograd graph from the input embeddings (sparse over masked rows under AQA)."""
-    cfg = config.boe
+def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph: bool = False) -> StepContext:
+    """Run the step's forward and gather what a policy sees. When the policy asks for it (or
+    ``force_graph``) the forward keeps an autograd graph from the input embeddings (sparse over
+    the policy's active rows under AQA)."""
+    policy = get_policy(config.policy)
     ids, am = state.canvas, state.attention_mask
     masked = ids == adapter.mask_id
     if am is not None:
@@ -83,17 +79,19 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, grad_forwar
     masked_fraction = float(counts[:, state.step:].sum()) / masked.numel()
     T = state.schedule.total_steps
     gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, state.step))
+    keep_graph, active = policy.main_forward(adapter, config.settings, masked, masked_fraction)
     graph = None
-    if grad_forward:
+    if keep_graph or force_graph:
         with torch.enable_grad():
             emb = adapter.embed(ids).detach().requires_grad_(True)
-            h = adapter.hidden(emb, am, aqa_rows(adapter, cfg, masked, masked_fraction))
+            h = adapter.hidden(emb, am, active if keep_graph else None)
         logits = adapter.head(h.detach()[masked])
         graph = (emb, h)
     else:
         logits = adapter.head(adapter.hidden(adapter.embed(ids), am)[masked])
     stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record, masked)
-    return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, cfg, gen, graph, b_max)
+    return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, config.settings, gen,
+                       graph, b_max, masked_fraction)
 
 
 @torch.no_grad()
@@ -103,7 +101,7 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     _sync(adapter.device)
     t0 = time.perf_counter()
     policy = get_policy(config.policy)
-    ctx = build_context(adapter, state, config, policy.grad_forward(config.boe))
+    ctx = build_context(adapter, state, config)
     ids, eligible, stats, b = ctx.ids, ctx.eligible, ctx.stats, ctx.b
     k, T, masked = state.schedule.step_block[state.step], ctx.T, ctx.masked
     res = policy.score(ctx)
@@ -117,10 +115,13 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     chosen_sorted = top_mask(key.gather(1, first), eligible.gather(1, first), b)
     chosen = torch.zeros_like(eligible).scatter(1, first, chosen_sorted)
     new_canvas = torch.where(chosen, stats.proposals, ids)
+    # what a confidence sampler would commit from this same canvas: free, the forward is shared
+    confidence_pick = top_mask(stats.confidence, eligible, b)
     _sync(adapter.device)
     wall = time.perf_counter() - t0
 
-    record = _record(state, config, k, T, masked, eligible, stats, res, chosen, new_canvas, b, wall)
+    signals = {**res.signals, "confidence_pick": confidence_pick}
+    record = _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, new_canvas, b, wall)
     return replace(state, canvas=new_canvas, step=state.step + 1), record
 
 
@@ -131,12 +132,9 @@ def _np(x, where=None, fill=np.nan, dtype=np.float32):
     return a
 
 
-def _record(state, config, k, T, masked, eligible, stats, res, chosen, new_canvas, b, wall) -> StepRecord:
+def _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, new_canvas, b, wall) -> StepRecord:
     m = masked.cpu().numpy()
     el = eligible.cpu().numpy()
-    B, N = m.shape
-    nan = np.full((B, N), np.nan, np.float32)
-    falses = np.zeros((B, N), bool)
     return StepRecord(
         step=state.step, block=k, t=T - state.step, policy=config.policy,
         canvas_before=_np(state.canvas, dtype=np.int64), canvas_after=_np(new_canvas, dtype=np.int64),
@@ -146,13 +144,12 @@ def _record(state, config, k, T, masked, eligible, stats, res, chosen, new_canva
         topk_ids=np.where(m[..., None], _np(stats.topk_ids, dtype=np.int64), -1),
         topk_probs=np.where(m[..., None], _np(stats.topk_probs), np.float32(0)),
         score=_np(res.scores, el & np.isfinite(res.scores.cpu().numpy())),
-        tis=nan if res.tis is None else _np(res.tis),
-        grad_norm=nan if res.grad_norm is None else _np(res.grad_norm),
-        candidates=falses if res.candidates is None else res.candidates.cpu().numpy(),
-        probes=falses if res.probes is None else res.probes.cpu().numpy(),
         chosen=chosen.cpu().numpy(), fallback=res.fallback.cpu().numpy().astype(bool),
         n_commit=b.cpu().numpy().astype(np.int64),
         n_forward=1 + res.extra_forwards, n_backward=res.backwards, wall_time=wall,
+        signals={name: (v.cpu().numpy().astype(bool) if v.dtype == torch.bool else _np(v))
+                 for name, v in signals.items()},
+        notes=list(res.notes),
     )
 
 

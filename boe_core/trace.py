@@ -3,6 +3,12 @@
 Arrays are numpy, shaped (B, N) over batch rows and canvas positions unless said otherwise;
 float fields hold NaN where a value does not apply (e.g. the entropy of a committed position).
 JSON is lossless: float32 values survive the round trip bit for bit.
+
+Schema v2: the per-position signals a policy declares (BoE's TIS and gradient norm, candidates,
+probes, lookahead's exact drop, confidence's own pick ...) live in ``StepRecord.signals``, a dict
+of (B, N) arrays, and every export is generated from that dict and the declarations in
+``boe_core.signals``. v1 files (fixed ``tis``/``grad_norm``/``candidates``/``probes`` fields and a
+``boe`` config section) are still read.
 """
 from __future__ import annotations
 
@@ -14,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 SCHEMA = "boe-explorer/trace"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 _ARRAY_FIELDS = ("canvas_before", "canvas_after", "masked", "eligible", "proposals", "confidence",
-                 "margin", "entropy", "topk_ids", "topk_probs", "score", "tis", "grad_norm",
-                 "candidates", "probes", "chosen", "fallback", "n_commit")
+                 "margin", "entropy", "topk_ids", "topk_probs", "score", "chosen", "fallback", "n_commit")
+_V1_SIGNALS = ("tis", "grad_norm", "candidates", "probes")  # v1 kept these as fixed fields
 
 
 @dataclass
@@ -38,16 +45,41 @@ class StepRecord:
     topk_ids: np.ndarray  # (B, N, k) int64
     topk_probs: np.ndarray  # (B, N, k) float32
     score: np.ndarray  # float32: the policy's selection score (NaN where not eligible)
-    tis: np.ndarray  # float32: Token Influence Score of candidates (BoE), NaN elsewhere
-    grad_norm: np.ndarray  # float32: ||dF/de_i|| (BoE), NaN when not computed
-    candidates: np.ndarray  # bool
-    probes: np.ndarray  # bool
     chosen: np.ndarray  # bool: committed at this step
     fallback: np.ndarray  # (B,) bool: fell back to confidence order
     n_commit: np.ndarray  # (B,) int64
     n_forward: int  # forward passes per sequence
     n_backward: int  # backward passes per sequence
     wall_time: float  # seconds
+    # name -> (B, N) float32 (NaN where it does not apply) or bool, as declared in boe_core.signals
+    signals: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # things the step wants said (e.g. "r raised to b")
+
+    def signal(self, name: str) -> np.ndarray:
+        """The named signal, or an all-NaN (float) / all-False (bool) array when this step has none."""
+        if name in self.signals:
+            return self.signals[name]
+        from .signals import declared
+
+        shape = self.canvas_before.shape
+        return np.zeros(shape, bool) if declared(name).kind == "bool" else np.full(shape, np.nan, np.float32)
+
+    # convenience accessors for the signals most code reads
+    @property
+    def tis(self) -> np.ndarray:
+        return self.signal("tis")
+
+    @property
+    def grad_norm(self) -> np.ndarray:
+        return self.signal("grad_norm")
+
+    @property
+    def candidates(self) -> np.ndarray:
+        return self.signal("candidates")
+
+    @property
+    def probes(self) -> np.ndarray:
+        return self.signal("probes")
 
     @property
     def masked_entropy(self) -> np.ndarray:
@@ -58,18 +90,47 @@ class StepRecord:
         d = {}
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name == "signals":
+                v = {k: _encode_array(a) for k, a in v.items()}
             d[f.name] = _encode_array(v) if isinstance(v, np.ndarray) else v
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "StepRecord":
+    def from_dict(cls, d: dict, version: int = SCHEMA_VERSION) -> "StepRecord":
+        d = dict(d)
+        if version == 1:
+            d["signals"] = {k: d.pop(k) for k in _V1_SIGNALS if k in d}
+            d.setdefault("notes", [])
         kw = {}
         for f in fields(cls):
             if f.name not in d:
                 raise ValueError(f"trace step record is missing field {f.name!r}")
             v = d[f.name]
-            kw[f.name] = _decode_array(v, f.name) if f.name in _ARRAY_FIELDS else v
+            if f.name == "signals":
+                if not isinstance(v, dict):
+                    raise ValueError("trace field 'signals' is not a mapping")
+                v = {str(k): _decode_array(a, f"signals.{k}") for k, a in v.items()}
+            elif f.name in _ARRAY_FIELDS:
+                v = _decode_array(v, f.name)
+            kw[f.name] = v
         return cls(**kw)
+
+    def check(self) -> None:
+        """Raise ValueError when an array does not fit the canvas or a signal its declaration."""
+        from .signals import declared
+
+        shape = self.canvas_before.shape
+        for name in ("canvas_after", "masked", "eligible", "proposals", "confidence", "margin", "entropy",
+                     "score", "chosen"):
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"step {self.step}: field {name!r} has shape {getattr(self, name).shape}, "
+                                 f"expected {shape}")
+        for name, a in self.signals.items():
+            if a.shape != shape:
+                raise ValueError(f"step {self.step}: signal {name!r} has shape {a.shape}, expected {shape}")
+            want = declared(name).kind
+            if (a.dtype == bool) != (want == "bool"):
+                raise ValueError(f"step {self.step}: signal {name!r} is {a.dtype}, declared {want}")
 
 
 @dataclass
@@ -100,6 +161,13 @@ class Trace:
     def tokens(self, ids) -> list[str]:
         return [self.id_to_token.get(int(i), f"<{int(i)}>") for i in ids]
 
+    def signal_names(self) -> list[str]:
+        """Every signal any step carries, in first-seen order."""
+        seen: dict[str, None] = {}
+        for r in self.records:
+            seen.update(dict.fromkeys(r.signals))
+        return list(seen)
+
     def cost(self) -> dict:
         return {"forwards": sum(r.n_forward for r in self.records),
                 "backwards": sum(r.n_backward for r in self.records),
@@ -121,10 +189,11 @@ class Trace:
                 "masked": r.masked.ravel(), "eligible": r.eligible.ravel(),
                 "proposal": r.proposals.ravel(), "confidence": r.confidence.ravel(),
                 "margin": r.margin.ravel(), "entropy": r.entropy.ravel(), "score": r.score.ravel(),
-                "tis": r.tis.ravel(), "grad_norm": r.grad_norm.ravel(),
-                "candidate": r.candidates.ravel(), "probe": r.probes.ravel(), "chosen": r.chosen.ravel(),
+                "chosen": r.chosen.ravel(),
                 "fallback": np.repeat(r.fallback, N), "n_forward": r.n_forward,
                 "n_backward": r.n_backward, "wall_time": r.wall_time,
+                # one column per signal any step of the trace carries, NaN/False where a step has none
+                **{name: r.signal(name).ravel() for name in self.signal_names()},
             }))
         if not frames:
             return pd.DataFrame()
@@ -154,16 +223,22 @@ class Trace:
     def from_dict(cls, d) -> "Trace":
         if not isinstance(d, dict) or d.get("schema") != SCHEMA:
             raise ValueError(f"not a BoE Explorer trace (expected schema {SCHEMA!r})")
-        if d.get("version") != SCHEMA_VERSION:
-            raise ValueError(f"trace version {d.get('version')!r} is not supported (expected {SCHEMA_VERSION})")
+        version = d.get("version")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"trace version {version!r} is not supported (readable: {READABLE_VERSIONS})")
         try:
             am = d["attention_mask"]
-            return cls(model=str(d["model"]), config=dict(d["config"]),
+            config = dict(d["config"])
+            if version == 1 and "boe" in config:  # v1: policy knobs under "boe"
+                from .config import DecodeConfig
+
+                config = DecodeConfig.from_dict(config).to_dict()
+            return cls(model=str(d["model"]), config=config,
                        initial_canvas=_decode_array(d["initial_canvas"], "initial_canvas"),
                        fixed=_decode_array(d["fixed"], "fixed"),
                        attention_mask=None if am is None else _decode_array(am, "attention_mask"),
                        schedule=dict(d["schedule"]), mask_id=int(d["mask_id"]),
-                       records=[StepRecord.from_dict(r) for r in d["records"]],
+                       records=[StepRecord.from_dict(r, version) for r in d["records"]],
                        id_to_token={int(k): str(v) for k, v in d.get("id_to_token", {}).items()},
                        meta=dict(d.get("meta", {})))
         except KeyError as e:

@@ -53,12 +53,28 @@ def test_weights_never_get_grad(tiny, linearize_at, use_aqa):
         assert p.grad is None and not p.requires_grad
 
 
-def test_loop_leaves_grad_mode_off(tiny):
-    generate(tiny, "ab", gen_length=8, steps=4, policy="boe")
-    assert not torch.is_grad_enabled() or torch.is_grad_enabled()  # restored to the caller's mode
-    with torch.no_grad():
-        generate(tiny, "ab", gen_length=8, steps=4, policy="boe")  # works even inside no_grad
-        assert not torch.is_grad_enabled()
+def test_grad_scopes_are_explicit(tiny):
+    """The loop runs under no_grad even when the caller has grad on; only BoE's scorer turns it on,
+    and the caller's mode is restored afterwards."""
+    seen = []
+    hook = tiny.model.blocks[0].register_forward_hook(lambda m, i, o: seen.append(torch.is_grad_enabled()))
+    try:
+        with torch.enable_grad():
+            generate(tiny, "ab", gen_length=8, steps=4, policy="confidence")
+            assert torch.is_grad_enabled()
+        assert seen and not any(seen)  # confidence: every forward without a graph
+        seen.clear()
+        with torch.enable_grad():
+            generate(tiny, "ab", gen_length=10, steps=5, policy="boe", linearize_at="midpoint", r=3)
+            assert torch.is_grad_enabled()
+        assert any(seen) and not all(seen)  # the main forward without, the scorer's with a graph
+        seen.clear()
+        with torch.no_grad():
+            generate(tiny, "ab", gen_length=10, steps=5, policy="boe", r=3)  # works even inside no_grad
+            assert not torch.is_grad_enabled()
+        assert any(seen)
+    finally:
+        hook.remove()
 
 
 def test_lookahead_delta_matches_direct_recomputation(tiny):
@@ -79,8 +95,8 @@ def test_lookahead_delta_matches_direct_recomputation(tiny):
 
         masked = ids == tiny.mask_id
         ctx = StepContext(tiny, ids, None, masked, masked, torch.as_tensor(rec.n_commit), 5, 6, stats,
-                          DecodeConfig.from_dict(tr.config).boe, None)
-        cand = candidates(ctx)
+                          DecodeConfig.from_dict(tr.config).replace(policy="boe").settings, None)
+        cand, _ = candidates(ctx)
         probe = probes(ctx, cand)
         f0 = float((stats.entropy * probe).sum())
         for i, d in zip(fid.positions, fid.delta):

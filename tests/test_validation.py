@@ -24,8 +24,15 @@ def test_too_few_steps_for_blocks(tiny):
     assert "4 blocks" in _refused(tiny, "steps", block_length=2, steps=3)
 
 
-def test_r_below_b(tiny):
-    assert "b = 4" in _refused(tiny, "r", steps=2, policy="boe", r=2)
+@pytest.mark.parametrize("policy", ["boe", "lookahead"])
+def test_r_below_b_is_raised_to_b_and_noted(tiny, policy):
+    """One rule everywhere (generate, the bench, the app): r < b is raised to b, and the step says so."""
+    from boe_core import generate
+
+    tr = generate(tiny, "ab", gen_length=8, steps=2, policy=policy, r=2)
+    notes = [n for r in tr.records for n in r.notes]
+    assert notes and all("r=2 < b=4: r raised to 4" == n for n in notes)
+    assert all(int(r.candidates[0].sum()) == 4 for r in tr.records)
 
 
 @pytest.mark.parametrize("rho", [0.0, 1.5, -0.1, math.nan])

@@ -1,16 +1,20 @@
-"""Policy registry: name -> scoring function object."""
+"""Policy registry: name -> scoring function object (each with its settings class and signals)."""
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .base import Policy, PolicyResult, StepContext
-from .boe import BoEPolicy
+from .base import NoSettings, Policy, PolicyResult, StepContext
+from .boe import BoEPolicy, BoESettings
 from .local import ConfidencePolicy, EntropyPolicy, MarginPolicy, RandomPolicy
 from .lookahead import LookaheadPolicy
+from .selection import EntropyDropSettings
 
 POLICIES: dict[str, Policy] = {}
 
 
 def register(policy: Policy) -> Policy:
+    """Add a policy (an instance with `name`, `settings_cls`, `signals` and `score`)."""
+    if not policy.name:
+        raise ValueError("a policy needs a name")
     POLICIES[policy.name] = policy
     return policy
 
@@ -25,4 +29,5 @@ def get_policy(name: str) -> Policy:
     return POLICIES[name]
 
 
-__all__ = ["POLICIES", "Policy", "PolicyResult", "StepContext", "get_policy", "register"]
+__all__ = ["BoESettings", "EntropyDropSettings", "NoSettings", "POLICIES", "Policy", "PolicyResult",
+           "StepContext", "get_policy", "register"]

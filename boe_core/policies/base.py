@@ -1,12 +1,28 @@
-"""What a policy sees and what it returns. A policy is a pure scoring function over one step."""
+"""What a policy sees and what it returns. A policy is a pure scoring function over one step.
+
+Each policy owns:
+- `settings_cls`: one dataclass of its knobs, with `validate()` (errors name the field and value);
+- `signals`: the per-position signals it emits (`boe_core.signals.Signal`), recorded in
+  `StepRecord.signals` and shown by the explorer without any other file knowing them.
+The sampler names no policy: it asks the policy whether its main forward must keep a graph
+(`main_forward`) and records whatever `PolicyResult.signals` holds.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from ..config import BoEConfig
 from ..numerics import TokenStats
+from ..signals import Signal
+
+
+@dataclass
+class NoSettings:
+    """Settings of a policy without knobs."""
+
+    def validate(self) -> "NoSettings":
+        return self
 
 
 @dataclass
@@ -20,33 +36,37 @@ class StepContext:
     t: int  # diffusion time T..1
     T: int
     stats: TokenStats
-    cfg: BoEConfig
+    settings: object  # the policy's settings dataclass
     generator: torch.Generator
     # (embeds leaf, hidden states with graph) when the policy asked for a grad-enabled forward
     graph: tuple[torch.Tensor, torch.Tensor] | None = None
     # max of b over rows, known on the host from the schedule (avoids a device sync); None: from b
     b_max: int | None = None
+    # masked rows / all rows, known on the host from the schedule
+    masked_fraction: float | None = None
 
 
 @dataclass
 class PolicyResult:
     scores: torch.Tensor  # (B, N) float64, higher = commit first; -inf where not selectable
     fallback: torch.Tensor  # (B,) bool
-    candidates: torch.Tensor | None = None
-    probes: torch.Tensor | None = None
-    tis: torch.Tensor | None = None  # (B, N) float32
-    grad_norm: torch.Tensor | None = None  # (B, N) float32
-    extra_forwards: int = 0
+    signals: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (B, N), as declared
+    extra_forwards: int = 0  # forward passes beyond the step's main one (per sequence)
     backwards: int = 0
+    notes: list[str] = field(default_factory=list)  # said once in the step record (e.g. a raised r)
 
 
 class Policy:
     name: str = ""
     description: str = ""
+    settings_cls: type = NoSettings
+    signals: tuple[Signal, ...] = ()
 
-    def grad_forward(self, cfg: BoEConfig) -> bool:
-        """True when the step's main forward must keep an autograd graph for this policy."""
-        return False
+    def main_forward(self, adapter, settings, masked: torch.Tensor, masked_fraction: float):
+        """(keep_graph, active_rows): whether the step's main forward must keep an autograd graph
+        from the input embeddings for this policy, and the ActiveQueryAttention row set for it
+        (None = dense)."""
+        return False, None
 
     def score(self, ctx: StepContext) -> PolicyResult:
         raise NotImplementedError

@@ -1,17 +1,67 @@
 """Backward-on-Entropy steering: rank candidates by the Token Influence Score
 
-    TIS_i = -<dF/de_i, e~_i - e_[MASK]>,   F = sum_{j in probes} H(pi_j),
+    TIS_i = -<dF/de_i (at the linearisation point), e~_i - e_[MASK]>,   F = sum_{j in probes} H(pi_j),
 
-a first-order estimate of how much revealing i lowers the entropy of the positions that stay
-masked. One backward pass scores every candidate at once.
+an estimate of how much revealing i lowers the entropy of the positions that stay masked. One
+backward pass scores every candidate at once.
+
+Where the gradient is taken matters (mean-value theorem: the exact change along the write is
+<grad F(e + a*De), De> for some a in (0, 1)):
+- "current":    a = 0, the step's own forward is reused (1 forward + 1 backward);
+- "surrogate":  a = 1, every candidate fully soft-written (2 forwards + 1 backward);
+- "midpoint":   a = `alpha` (default 1/2, the midpoint rule) for every candidate (2 forwards + 1 backward);
+- "quadrature": k-point Gauss-Legendre along the write, the k points batched into one forward and
+                one backward call (1 + k forward- and k backward-equivalents).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 
+from ..errors import ConfigError, finite
+from ..signals import Signal
 from .base import StepContext
 from .objective import probe_entropy, soft_embeddings
-from .selection import EntropyDropPolicy
+from .selection import CANDIDATES, PROBES, EntropyDropPolicy, EntropyDropSettings
+
+LINEARIZE_OPTIONS = ("current", "surrogate", "midpoint", "quadrature")
+QUAD_POINTS = (2, 3, 4)
+
+
+@dataclass
+class BoESettings(EntropyDropSettings):
+    tau_s: float = 1.0  # soft-write temperature
+    linearize_at: str = "current"
+    alpha: float = 0.5  # write fraction of the "midpoint" point (a in (0, 1])
+    quad_points: int = 2  # Gauss-Legendre points of "quadrature"
+    use_aqa: bool = True  # sparse backward through ActiveQueryAttention where the model supports it
+    # ... but only while the active rows are at most this fraction of the canvas: above it the
+    # dense backward is both exact and cheaper (AQA recomputes the active rows). 1.0 = always.
+    aqa_max_active: float = 0.5
+
+    def validate(self):
+        super().validate()
+        if not isinstance(self.use_aqa, bool):
+            raise ConfigError("use_aqa", self.use_aqa, "must be true or false")
+        if not finite(self.aqa_max_active) or not (0 < self.aqa_max_active <= 1):
+            raise ConfigError("aqa_max_active", self.aqa_max_active, "must be in (0, 1]")
+        if not finite(self.tau_s) or self.tau_s <= 0:
+            raise ConfigError("tau_s", self.tau_s, "must be a finite number > 0")
+        if self.linearize_at not in LINEARIZE_OPTIONS:
+            raise ConfigError("linearize_at", self.linearize_at, f"must be one of {LINEARIZE_OPTIONS}")
+        if not finite(self.alpha) or not (0 < self.alpha <= 1):
+            raise ConfigError("alpha", self.alpha, "must be in (0, 1]")
+        if self.quad_points not in QUAD_POINTS:
+            raise ConfigError("quad_points", self.quad_points, f"must be one of {QUAD_POINTS}")
+        return self
+
+
+TIS = Signal("tis", "TIS (estimated drop)", colorscale="RdBu", symmetric=True,
+             description="Token Influence Score: −⟨∂F/∂e_i, Δe_i⟩ at the linearisation point")
+GRAD_NORM = Signal("grad_norm", "‖∂F/∂e‖", colorscale="Viridis",
+                   description="norm of the entropy gradient at each position's input embedding")
 
 
 def aqa_rows(adapter, cfg, rows: torch.Tensor, fraction: float | None = None):
@@ -27,46 +77,75 @@ def aqa_rows(adapter, cfg, rows: torch.Tensor, fraction: float | None = None):
     return rows
 
 
+def path_points(cfg) -> tuple[list[float], list[float]]:
+    """(write fractions a_j, weights w_j) with TIS = -sum_j w_j <grad F(e0 + a_j De), De>."""
+    if cfg.linearize_at == "current":
+        return [0.0], [1.0]
+    if cfg.linearize_at == "surrogate":
+        return [1.0], [1.0]
+    if cfg.linearize_at == "midpoint":
+        return [float(cfg.alpha)], [1.0]
+    x, w = np.polynomial.legendre.leggauss(cfg.quad_points)  # on [-1, 1]
+    return [float(v) for v in (x + 1) / 2], [float(v) for v in w / 2]
+
+
 def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
-    """g = dF/de at the linearisation point: (g (B, N, d), soft embeddings of the candidates (|C|, d),
-    forwards used beyond the step's main one)."""
-    adapter, cfg = ctx.adapter, ctx.cfg
+    """Gradients of F at the linearisation point(s): (g (k, B, N, d), weights (k,), soft
+    embeddings of the candidates (|C|, d), forward-equivalents beyond the step's main one)."""
+    adapter, cfg = ctx.adapter, ctx.settings
     soft = soft_embeddings(adapter, ctx.stats.log_probs_at(cand), cfg.tau_s)
-    extra = 0
+    alphas, weights = path_points(cfg)
     with torch.enable_grad():
-        if cfg.linearize_at == "current":
+        if alphas == [0.0]:
             if ctx.graph is None:
                 raise RuntimeError("linearize_at='current' needs the step's grad-enabled forward")
             e, h = ctx.graph
-        else:  # "surrogate": linearise at the canvas with candidates softly written in
-            base = adapter.embed(ctx.ids).detach().clone()
-            base[cand] = soft.to(base.dtype)
-            e = base.requires_grad_(True)
-            h = adapter.hidden(e, ctx.attention_mask, aqa_rows(adapter, cfg, cand | probe))
-            extra = 1
-        F = probe_entropy(adapter, h, probe).sum()
+            F = probe_entropy(adapter, h, probe).sum()
+            (g,) = torch.autograd.grad(F, e)
+            return g[None], weights, soft, 0
+        # every candidate written at e_mask + a*De, the k points stacked along the batch
+        k, B = len(alphas), ctx.ids.shape[0]
+        base = adapter.embed(ctx.ids).detach()
+        e_mask = base[cand]  # candidates are masked: these rows are e_[MASK]
+        delta = soft.to(base.dtype) - e_mask
+        copies = []
+        for a in alphas:
+            x = base.clone()
+            x[cand] = e_mask + a * delta
+            copies.append(x)
+        e = torch.cat(copies, 0).requires_grad_(True)  # (k*B, N, d)
+        am = None if ctx.attention_mask is None else ctx.attention_mask.repeat(k, 1)
+        active = cand | probe
+        h = adapter.hidden(e, am, aqa_rows(adapter, cfg, active.repeat(k, 1)))
+        F = probe_entropy(adapter, h, probe.repeat(k, 1)).sum()
         (g,) = torch.autograd.grad(F, e)
-    return g, soft, extra
+    return g.view(k, B, *g.shape[1:]), weights, soft, k
 
 
 def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
-    """(TIS (B, N) at candidates, NaN elsewhere; ||g|| (B, N); extra forwards)."""
-    g, soft, extra = entropy_gradient(ctx, cand, probe)
+    """(TIS (B, N) at candidates, NaN elsewhere; ||g|| (B, N) of the weighted gradient;
+    forward-equivalents beyond the main one; backward-equivalents)."""
+    g, weights, soft, extra = entropy_gradient(ctx, cand, probe)
     acc = torch.promote_types(g.dtype, torch.float32)  # bf16 models: reduce in float32
-    g = g.to(acc)
+    w = torch.tensor(weights, dtype=acc, device=g.device).view(-1, 1, 1, 1)
+    g = (g.to(acc) * w).sum(0)  # the quadrature-weighted gradient (B, N, d)
     delta_e = soft.to(acc) - ctx.adapter.embedding_matrix()[ctx.adapter.mask_id].to(acc)
     tis = torch.full(ctx.ids.shape, float("nan"), dtype=acc, device=g.device)
     tis[cand] = -(g[cand] * delta_e).sum(-1)
-    return tis, g.norm(dim=-1), extra
+    return tis, g.norm(dim=-1), extra, len(weights)
 
 
 class BoEPolicy(EntropyDropPolicy):
     name = "boe"
     description = "Backward-on-Entropy: candidates ranked by the gradient-estimated future entropy drop"
+    settings_cls = BoESettings
+    signals = (TIS, GRAD_NORM, CANDIDATES, PROBES)
 
-    def grad_forward(self, cfg):
-        return cfg.linearize_at == "current"
+    def main_forward(self, adapter, settings, masked, masked_fraction):
+        if settings.linearize_at != "current":
+            return False, None
+        return True, aqa_rows(adapter, settings, masked, masked_fraction)
 
     def entropy_drop(self, ctx, cand, probe):
-        tis, gnorm, extra = token_influence(ctx, cand, probe)
-        return tis, dict(tis=tis, grad_norm=gnorm, extra_forwards=extra, backwards=1)
+        tis, gnorm, extra, backwards = token_influence(ctx, cand, probe)
+        return tis, dict(signals={"tis": tis, "grad_norm": gnorm}, extra_forwards=extra, backwards=backwards)

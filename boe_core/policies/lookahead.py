@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import torch
 
+from ..signals import Signal
 from .base import StepContext
 from .objective import probe_entropy
-from .selection import EntropyDropPolicy
+from .selection import CANDIDATES, PROBES, EntropyDropPolicy
 
 CHUNK = 32  # variants per batched forward
+
+DELTA = Signal("delta", "exact drop Δ", colorscale="RdBu", symmetric=True,
+               description="F(now) − F(after committing the candidate): the exact one-step drop of the probe entropy")
 
 
 def exact_entropy_drop(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor) -> torch.Tensor:
@@ -31,6 +35,8 @@ def exact_entropy_drop(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor
 class LookaheadPolicy(EntropyDropPolicy):
     name = "lookahead"
     description = "exact one-step lookahead over the top-r candidates (r extra forwards)"
+    signals = (DELTA, CANDIDATES, PROBES)
 
     def entropy_drop(self, ctx, cand, probe):
-        return exact_entropy_drop(ctx, cand, probe), dict(extra_forwards=int(cand.sum(1).max()))
+        delta = exact_entropy_drop(ctx, cand, probe)
+        return delta, dict(signals={"delta": delta}, extra_forwards=int(cand.sum(1).max()))

@@ -1,43 +1,92 @@
-"""Candidates, probes and the selection score shared by BoE and lookahead search."""
+"""Candidates, probes, gates and the selection score shared by BoE and lookahead search.
+
+Both policies estimate each candidate's drop of the probe entropy (BoE with a gradient, lookahead
+exactly); they share everything else, including their settings (`EntropyDropSettings`).
+"""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
+from ..errors import ConfigError, finite, is_int
+from ..numerics import top_mask
+from ..signals import Signal
 from .base import Policy, PolicyResult, StepContext
 
+PROBE_SCOPES = ("canvas", "block")
+GATES = ("product", "threshold", "additive")
 
-def num_candidates(ctx: StepContext) -> int:
-    if ctx.cfg.r is not None:
-        return ctx.cfg.r
+
+@dataclass
+class EntropyDropSettings:
+    """Knobs shared by every policy that ranks candidates by a (estimated) future-entropy drop."""
+
+    r: int | None = None  # candidates per step; None -> max(8, 4b); r < b is raised to b (noted)
+    rho: float = 0.25  # active fraction of masked positions used as entropy probes
+    probe_scope: str = "canvas"
+    # how the drop signal and confidence c combine into the selection score:
+    #   product:   c^gamma * minmax(signal)                       (the paper's reading)
+    #   threshold: candidates with c >= tau_c, plus confidence's own top-b, ranked by the signal
+    #   additive:  c + beta * rank-normalised(signal)
+    gate: str = "product"
+    gamma: float = 2.0  # confidence exponent of the product gate
+    tau_c: float = 0.9  # confidence threshold of the threshold gate
+    beta: float = 0.5  # weight of the rank-normalised signal in the additive gate
+    lam: float = 0.2  # weight of the anti-collapse penalty
+    h_max: float = 0.3  # anti-collapse entropy floor at t = T
+
+    def validate(self):
+        if self.r is not None and (not is_int(self.r) or self.r < 1):
+            raise ConfigError("r", self.r, "must be a positive integer (or None for max(8, 4b))")
+        if not finite(self.rho) or not (0 < self.rho <= 1):
+            raise ConfigError("rho", self.rho, "must be in (0, 1]")
+        for name in ("gamma", "lam", "h_max", "beta"):
+            v = getattr(self, name)
+            if not finite(v) or v < 0:
+                raise ConfigError(name, v, "must be a finite number >= 0")
+        if not finite(self.tau_c) or not (0 <= self.tau_c <= 1):
+            raise ConfigError("tau_c", self.tau_c, "must be in [0, 1]")
+        if self.probe_scope not in PROBE_SCOPES:
+            raise ConfigError("probe_scope", self.probe_scope, f"must be one of {PROBE_SCOPES}")
+        if self.gate not in GATES:
+            raise ConfigError("gate", self.gate, f"must be one of {GATES}")
+        return self
+
+
+CANDIDATES = Signal("candidates", "candidates C_t", kind="bool", overlay=False,
+                    description="the top-r eligible positions by confidence")
+PROBES = Signal("probes", "probes P_t", kind="bool", overlay=False,
+                description="masked positions whose entropy is the objective")
+
+
+def num_candidates(ctx: StepContext) -> tuple[int, list[str]]:
+    """r for this step, and a note when a too-small r was raised to b (one rule everywhere)."""
     b_max = ctx.b_max if ctx.b_max is not None else int(ctx.b.max())
-    return max(8, 4 * b_max)
+    r = ctx.settings.r
+    if r is None:
+        return max(8, 4 * b_max), []
+    if r < b_max:
+        return b_max, [f"r={r} < b={b_max}: r raised to {b_max}"]
+    return r, []
 
 
-def top_mask(values: torch.Tensor, allowed: torch.Tensor, k: torch.Tensor | int) -> torch.Tensor:
-    """Per row, the (at most) k allowed positions with the largest values. Ties break by position."""
-    v = torch.where(allowed, values.double(), torch.full_like(values, float("-inf"), dtype=torch.float64))
-    order = torch.sort(v, dim=1, descending=True, stable=True).indices
-    rank = torch.empty_like(order)
-    rank.scatter_(1, order, torch.arange(v.shape[1], device=v.device).expand_as(order).contiguous())
-    k = torch.as_tensor(k, device=v.device).reshape(-1, 1)
-    return (rank < k) & allowed
-
-
-def candidates(ctx: StepContext) -> torch.Tensor:
-    """C_t: the top-r eligible positions by confidence."""
-    return top_mask(ctx.stats.confidence, ctx.eligible, num_candidates(ctx))
+def candidates(ctx: StepContext) -> tuple[torch.Tensor, list[str]]:
+    """C_t: the top-r eligible positions by confidence (and the r note, if any)."""
+    r, notes = num_candidates(ctx)
+    return top_mask(ctx.stats.confidence, ctx.eligible, r), notes
 
 
 def probes(ctx: StepContext, cand: torch.Tensor) -> torch.Tensor:
     """P_t: masked non-candidates (canvas- or block-wide); with rho < 1 the ceil(rho*|M|) of them
     with the highest entropy."""
-    scope = ctx.masked if ctx.cfg.probe_scope == "canvas" else ctx.eligible
+    cfg = ctx.settings
+    scope = ctx.masked if cfg.probe_scope == "canvas" else ctx.eligible
     pool = scope & ~cand
-    if ctx.cfg.rho >= 1:
+    if cfg.rho >= 1:
         return pool
-    keep = torch.ceil(ctx.cfg.rho * scope.sum(1).double()).long()
+    keep = torch.ceil(cfg.rho * scope.sum(1).double()).long()
     return top_mask(ctx.stats.entropy, pool, keep)
 
 
@@ -58,14 +107,43 @@ def minmax(values: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     return torch.where(where, out, torch.zeros_like(v))
 
 
+def rank_normalised(values: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """Per row, the rank of each value among `where` mapped to [0, 1] (1 = largest); a lone value
+    maps to 1. Insensitive to the signal's scale, unlike minmax."""
+    v = torch.where(where, values.double(), torch.full_like(values, float("-inf"), dtype=torch.float64))
+    order = torch.sort(v, dim=1, stable=True).indices  # ascending; -inf (outside) first
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(v.shape[1], device=v.device).expand_as(order).contiguous())
+    n = where.sum(1, keepdim=True)
+    first = v.shape[1] - n  # rank of the smallest value inside `where`
+    r = (rank - first).double() / (n - 1).clamp_min(1).double()
+    r = torch.where(n > 1, r, torch.ones_like(r))
+    return torch.where(where, r, torch.zeros_like(r))
+
+
+def gate_pool(ctx: StepContext, cand: torch.Tensor) -> torch.Tensor:
+    """The candidates the threshold gate lets through: c >= tau_c, plus confidence's own top-b."""
+    own = top_mask(ctx.stats.confidence, ctx.eligible, ctx.b)
+    return cand & ((ctx.stats.confidence >= ctx.settings.tau_c) | own)
+
+
 def selection_score(ctx: StepContext, signal: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-    """s_i = c_i^gamma * minmax_C(signal_i) - lam * [h_t - H_i]_+^2 on candidates, -inf elsewhere."""
-    cfg = ctx.cfg
+    """The gate's score on candidates minus lam * [h_t - H_i]_+^2; -inf off the (gated) candidates."""
+    cfg = ctx.settings
     conf = ctx.stats.confidence.double()
     floor = cfg.h_max * ctx.t / ctx.T
-    penalty = torch.clamp(floor - ctx.stats.entropy.double(), min=0) ** 2
-    s = conf.pow(cfg.gamma) * minmax(signal, cand) - cfg.lam * penalty
-    return torch.where(cand, s, torch.full_like(s, float("-inf")))
+    penalty = cfg.lam * torch.clamp(floor - ctx.stats.entropy.double(), min=0) ** 2
+    if cfg.gate == "product":
+        pool = cand
+        s = conf.pow(cfg.gamma) * minmax(signal, cand)
+    elif cfg.gate == "threshold":
+        pool = gate_pool(ctx, cand)
+        s = minmax(signal, pool)
+    else:  # additive
+        pool = cand
+        s = conf + cfg.beta * rank_normalised(signal, cand)
+    s = s - penalty
+    return torch.where(pool, s, torch.full_like(s, float("-inf")))
 
 
 def with_fallback(ctx: StepContext, scores: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
@@ -76,18 +154,23 @@ def with_fallback(ctx: StepContext, scores: torch.Tensor, fallback: torch.Tensor
 
 class EntropyDropPolicy(Policy):
     """BoE and lookahead share everything but the estimate of each candidate's entropy drop:
-    candidates, probes, the confidence fallback and the selection score."""
+    candidates, probes, the confidence fallback, the gate and the selection score."""
+
+    settings_cls = EntropyDropSettings
+    signals = (CANDIDATES, PROBES)
 
     def entropy_drop(self, ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
-        """(drop estimate (B, N), NaN off candidates; extra PolicyResult fields)."""
+        """(drop estimate (B, N), NaN off candidates; PolicyResult fields: signals, counts)."""
         raise NotImplementedError
 
     def score(self, ctx: StepContext) -> PolicyResult:
-        cand = candidates(ctx)
+        cand, notes = candidates(ctx)
         probe = probes(ctx, cand)
         fb = fallback_rows(ctx, cand, probe)
+        base = {"candidates": cand, "probes": probe}
         if bool(fb.all()):
-            return PolicyResult(with_fallback(ctx, ctx.stats.confidence.double(), fb), fb, cand, probe)
+            return PolicyResult(with_fallback(ctx, ctx.stats.confidence.double(), fb), fb, base, notes=notes)
         drop, extra = self.entropy_drop(ctx, cand, probe)
         s = selection_score(ctx, torch.nan_to_num(drop.double(), nan=0.0), cand)
-        return PolicyResult(with_fallback(ctx, s, fb), fb, cand, probe, **extra)
+        signals = {**base, **extra.pop("signals", {})}
+        return PolicyResult(with_fallback(ctx, s, fb), fb, signals, notes=notes, **extra)

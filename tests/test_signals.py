@@ -1,0 +1,72 @@
+"""Signals are declared once by the policy that emits them; everything else is generated."""
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from boe_core import POLICIES, Signal, Trace, generate, overlay_signals, register
+from boe_core.policies.base import Policy, PolicyResult, masked_scores, no_fallback
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class _ToyPolicy(Policy):
+    """Commits left to right and emits a 'distance to the left edge' signal."""
+
+    name = "toy-left-first"
+    description = "left to right (test only)"
+    signals = (Signal("toy_distance", "distance from the left edge", colorscale="Greys"),)
+
+    def score(self, ctx):
+        pos = torch.arange(ctx.ids.shape[1], device=ctx.ids.device, dtype=torch.float64).expand(ctx.ids.shape)
+        return PolicyResult(masked_scores(-pos, ctx.eligible), no_fallback(ctx),
+                            signals={"toy_distance": pos.float()})
+
+
+def test_a_new_policy_with_its_own_signal_touches_only_its_own_file(tiny):
+    register(_ToyPolicy())
+    try:
+        tr = generate(tiny, "ab", gen_length=6, steps=3, policy="toy-left-first")
+        assert [int(np.flatnonzero(r.chosen[0])[0]) for r in tr.records] == [2, 4, 6]
+        df = tr.to_pandas()
+        assert "toy_distance" in df.columns
+        assert df.loc[(df.step == 0) & (df.position == 5), "toy_distance"].item() == 5.0
+        assert "toy_distance" in [s.name for s in overlay_signals()]
+        back = Trace.from_json(tr.to_json())
+        assert np.array_equal(back.records[1].signals["toy_distance"], tr.records[1].signals["toy_distance"])
+        for r in back.records:
+            r.check()
+    finally:
+        POLICIES.pop("toy-left-first", None)
+
+
+def test_every_step_records_confidences_own_pick(tiny):
+    tr = generate(tiny, "ab", gen_length=8, steps=4, policy="random", seed=3)
+    for r in tr.records:
+        pick = r.signals["confidence_pick"][0]
+        conf = np.where(r.eligible[0], r.confidence[0], -np.inf)
+        assert set(np.flatnonzero(pick)) == set(np.argsort(-conf, kind="stable")[: int(r.n_commit[0])])
+
+
+def test_version_1_traces_still_load():
+    tr = Trace.from_json(FIXTURES / "trace_v1_boe.json")
+    assert tr.config["policy"] == "boe" and tr.config["settings"]["r"] == 3
+    rec = tr.records[0]
+    assert set(rec.signals) == {"tis", "grad_norm", "candidates", "probes"}
+    assert np.isfinite(rec.tis[0][rec.candidates[0]]).all()
+    assert rec.candidates.dtype == bool and rec.notes == []
+    again = Trace.from_json(tr.to_json())  # re-saved as v2
+    assert again.to_dict()["version"] == 2
+    assert np.array_equal(again.records[0].tis, rec.tis, equal_nan=True)
+
+
+def test_the_trace_check_names_a_signal_of_the_wrong_shape(tiny):
+    tr = generate(tiny, "ab", gen_length=4, steps=2, policy="boe")
+    rec = tr.records[0]
+    rec.signals["confidence_pick"] = rec.signals["confidence_pick"][:, :3]
+    try:
+        rec.check()
+    except ValueError as e:
+        assert "'confidence_pick'" in str(e)
+    else:
+        raise AssertionError("a signal of the wrong shape passed the check")
