@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""Per-task exact match of the reasoning tasks (countdown, sudoku4, arith-cot) for every policy at
+two step budgets: gen_length/2 and gen_length/4 steps (2 and 4 tokens per step).
+
+Decoding and scoring are the benchmark harness's (`boe_core.bench`: `boe_core.generate`, the
+task's checker, d1 blocks of <= 32): one resumable sweep per task, written to
+results/reasoning_<task>_<split>.csv (+ _examples.parquet), then one summary:
+results/reasoning_eval_<split>.csv / .json and a markdown table (rows: policies; columns:
+task @ tokens per step).
+
+  python scripts/eval_reasoning.py                                   # test split, 200 per task
+  python scripts/eval_reasoning.py --split val --limit 20 --policies confidence random
+  python scripts/eval_reasoning.py --model runs/reasoning/export --tasks arith-cot
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from boe_core.bench import Sweep, make_task, parse_specs, run_sweep
+from boe_core.bench.tasks import REASONING_TASKS
+from boe_core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4", "boe"]
+TOKENS_PER_STEP = (2, 4)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="reasoning", help="shipped name or model folder")
+    ap.add_argument("--split", default="test", choices=["val", "test"])
+    ap.add_argument("--n", "--limit", dest="n", type=int, default=200, help="examples per task (first N of the split)")
+    ap.add_argument("--tasks", nargs="+", default=list(REASONING_TASKS), choices=list(REASONING_TASKS))
+    ap.add_argument("--policies", nargs="+", default=POLICIES, help="policy specs (as in boe_core.bench)")
+    ap.add_argument("--tokens-per-step", type=int, nargs="+", default=list(TOKENS_PER_STEP),
+                    help="step budgets as gen_length / k")
+    ap.add_argument("--batch-size", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--backward-cost", type=float, default=None, help="kappa for fwd_equiv (default: measure once)")
+    ap.add_argument("--out-dir", default=str(ROOT / "results"))
+    ap.add_argument("--tag", default="", help="suffix of the output names (e.g. an interim checkpoint)")
+    ap.add_argument("--quiet", action="store_true")
+    return ap.parse_args(argv)
+
+
+def budgets(gen_length: int, tokens_per_step) -> list[int]:
+    for k in tokens_per_step:
+        if k < 1 or gen_length % k:
+            raise ConfigError("tokens_per_step", k, f"must divide the answer length {gen_length}")
+    return [gen_length // k for k in tokens_per_step]
+
+
+def summarize(df: pd.DataFrame, gen_length: int) -> pd.DataFrame:
+    out = df[["task", "policy", "steps", "n", "quality", "quality_lo", "quality_hi", "forwards", "backwards",
+              "fwd_equiv", "wall_s_per_example", "machine", "model", "split"]].copy()
+    out.insert(3, "tokens_per_step", gen_length / out["steps"])
+    return out.rename(columns={"quality": "exact_match", "quality_lo": "em_lo", "quality_hi": "em_hi"})
+
+
+def markdown(summary: pd.DataFrame, policies: list[str]) -> str:
+    cols = [(t, int(k)) for t in dict.fromkeys(summary["task"]) for k in sorted(set(summary["tokens_per_step"]))]
+    head = "| policy | " + " | ".join(f"{t} ({k}/step)" for t, k in cols) + " |"
+    lines = [head, "|---" * (len(cols) + 1) + "|"]
+    for p in policies:
+        cells = []
+        for t, k in cols:
+            r = summary[(summary["policy"] == p) & (summary["task"] == t) & (summary["tokens_per_step"] == k)]
+            cells.append(f"{r['exact_match'].iloc[0]:.3f}" if len(r) else "")
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    n = ", ".join(f"{t}: {int(summary.loc[summary['task'] == t, 'n'].max())}" for t in dict.fromkeys(summary["task"]))
+    lines.append(f"\nExact match on the {summary['split'].iloc[0]} split ({n} examples), model "
+                 f"{summary['model'].iloc[0]}; steps = gen_length / (tokens per step).")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    torch.set_num_threads(a.threads)
+    try:
+        specs = parse_specs(a.policies)
+        out_dir = Path(a.out_dir)
+        frames = []
+        for name in a.tasks:
+            task = make_task(name)
+            b = budgets(task.gen_length, a.tokens_per_step)
+            out = out_dir / f"reasoning_{name}_{a.split}{a.tag}.csv"
+            sw = Sweep(task=task, model=a.model, specs=specs, budgets=b, split=a.split, limit=a.n,
+                       batch_size=a.batch_size, seed=a.seed, out=out, device=a.device, threads=a.threads,
+                       progress=not a.quiet, backward_cost=a.backward_cost)
+            df = run_sweep(sw)
+            df = df[df["policy"].isin([s.label for s in specs]) & df["steps"].isin(b) & (df["n"] == a.n)]
+            frames.append(summarize(df, task.gen_length))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    summary = pd.concat(frames, ignore_index=True)
+    stem = out_dir / f"reasoning_eval_{a.split}{a.tag}"
+    summary.to_csv(stem.with_suffix(".csv"), index=False)
+    table = markdown(summary, [s.label for s in specs])
+    stem.with_suffix(".json").write_text(json.dumps({"args": vars(a), "rows": summary.to_dict("records"),
+                                                     "markdown": table}, indent=1, default=str) + "\n")
+    print(table)
+    print("\nseconds per example (this machine):")
+    print(summary.pivot_table(index="policy", columns=["task", "tokens_per_step"], values="wall_s_per_example")
+          .round(3).to_string())
+    print(f"\nwrote {stem.with_suffix('.csv')} and {stem.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
