@@ -65,9 +65,11 @@ class MDMAdapter:
     # --- shared ------------------------------------------------------------------------------
     @property
     def suppressed_ids(self) -> list[int]:
-        """Ids never proposed: the mask itself and padding (plus adapter-specific extras)."""
+        """Ids never proposed: the mask itself and padding (plus adapter-specific extras).
+        Padding that doubles as end-of-text (LLaDA, Dream: pad = eos = <|endoftext|>) stays
+        allowed, since those models end an answer by filling the tail with it."""
         ids = {self.mask_id, *self.extra_suppressed}
-        if self.pad_id is not None:
+        if self.pad_id is not None and self.pad_id != self.eos_id:
             ids.add(self.pad_id)
         return sorted(ids)
 

@@ -5,6 +5,10 @@ DistilBERT, ModernBERT, Llama/Qwen-style models in transformers 5.x; flag
 ``_supports_attention_backend``) can run with ``attn_implementation="boe_aqa"``. The active row set
 travels in a context variable set by the adapter around each forward, so no model code changes.
 Causal or non-padding masks fall back to SDPA (a dense backward): AQA is bidirectional.
+
+Remote-code models that call their own ``_scaled_dot_product_attention(q, k, v, attn_mask, ...)``
+method (LLaDA's blocks) get it replaced on each block *instance* by ``enable_block_sdpa``: their
+file is never edited.
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ def _key_padding(attention_mask, B, L):
     if attention_mask is None:
         return torch.ones(B, L, dtype=torch.bool)
     m = attention_mask
+    if m.dim() == 2 and tuple(m.shape) == (B, L):
+        return m.bool()
     if m.dim() != 4 or m.shape[-1] != L:
         return None
     keep = m if m.dtype == torch.bool else m > torch.finfo(m.dtype).min / 2
@@ -64,6 +70,38 @@ def aqa_attention_forward(module, query, key, value, attention_mask, scaling=Non
     out = active_query_attention(query, key, value, active=active.to(query.device),
                                  key_padding_mask=kpm.to(query.device))
     return out.transpose(1, 2).contiguous(), None
+
+
+def _block_sdpa(original):
+    """A drop-in for a block's ``_scaled_dot_product_attention`` that runs AQA when asked."""
+    def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False):
+        active = _ACTIVE.get()
+        B, H, L, D = q.shape
+        if active is None or is_causal or dropout_p or k.shape[2] != L:
+            return original(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal)
+        kpm = None if attn_mask is None else _key_padding(attn_mask, B, L)
+        if attn_mask is not None and kpm is None:  # not a padding mask: keep the model's path
+            return original(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal)
+        from kernels import active_query_attention
+
+        if k.shape[1] != H:  # grouped-query attention: one K/V head serves H / H_kv query heads
+            k = k.repeat_interleave(H // k.shape[1], dim=1)
+            v = v.repeat_interleave(H // v.shape[1], dim=1)
+        return active_query_attention(q, k, v, active=active.to(q.device),
+                                      key_padding_mask=None if kpm is None else kpm.to(q.device))
+    return sdpa
+
+
+def enable_block_sdpa(model) -> bool:
+    """Route every submodule's ``_scaled_dot_product_attention`` method (LLaDA's blocks) through
+    AQA by overriding it on the instance. Returns whether any block was switched."""
+    switched = False
+    for mod in model.modules():
+        original = getattr(type(mod), "_scaled_dot_product_attention", None)
+        if callable(original):
+            mod._scaled_dot_product_attention = _block_sdpa(original.__get__(mod))
+            switched = True
+    return switched
 
 
 def register() -> None:
