@@ -179,10 +179,10 @@ def _prune(configs, named_args, **kwargs):
 # dQ programs hold BLOCK_M active rows and stream keys; small BLOCK_M gives more programs when
 # few rows are active (B=1, H=8: 8 heads x ceil(256 / 16) blocks = 128 programs on 132 SMs).
 _DQ_CONFIGS = _configs([(16, 64, 4, 2), (16, 128, 4, 3), (32, 64, 4, 2), (32, 128, 4, 3),
-                        (64, 64, 4, 2), (64, 128, 8, 3), (32, 32, 2, 2), (64, 32, 4, 1)])
+                        (64, 64, 4, 2), (64, 128, 8, 3)])
 # dK/dV programs hold BLOCK_N keys and stream the active rows.
 _DKDV_CONFIGS = _configs([(16, 32, 2, 2), (32, 32, 4, 2), (16, 64, 4, 2), (32, 64, 4, 2),
-                          (64, 64, 4, 3), (32, 128, 8, 2), (64, 128, 8, 3), (64, 32, 4, 2)])
+                          (64, 64, 4, 3), (32, 128, 8, 2)])
 
 _tuned = {}
 
