@@ -63,7 +63,8 @@ def is_loaded(name) -> bool:
 
 
 def task_of(name) -> str:
-    """"sudoku" or "text", without loading the weights when the model is a shipped TinyMDM."""
+    """The model's task (it names its task view), without loading the weights when the model is a
+    shipped TinyMDM; "text" when it says none."""
     import json
     from boe_core.models import ASSETS_MODELS
 

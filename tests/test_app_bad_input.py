@@ -6,11 +6,13 @@ import gradio as gr
 import pytest
 import torch
 
+from app import compare, fidelity, files
 from app import handlers as H
 from app import models
 from app.session import BOE_DEFAULTS, Session
 from app.testing import default_model_or_reason, live_server
 from app.ui import guard
+from boe_core.tasks.sudoku import load_examples
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def names(tmp_path_factory):
 
 
 def inputs(model, **over):
-    v = dict(model=model, prompt="In the beginning", gen_length=8, puzzle=H.examples()[0]["puzzle"],
+    v = dict(model=model, prompt="In the beginning", gen_length=8, puzzle=load_examples()[0]["puzzle"],
              policy="boe", steps=8, block_length=0, temperature=0.0, seed=0, **{k: BOE_DEFAULTS[k] for k in BOE_DEFAULTS})
     v["r"] = 0
     v.update(over)
@@ -94,7 +96,7 @@ TEXT_CASES = [  # (id, overrides, expected words in the message)
     ("seed-negative", {"seed": -1}, "seed"),
     ("rho-zero", {"rho": 0.0}, "rho"),
     ("rho-above-one", {"rho": 2.0}, "rho"),
-    ("r-below-b", {"r": 2, "steps": 2}, "r="),
+    ("r-negative", {"r": -1}, "r=-1"),  # r < b is no longer refused: the step raises it to b
     ("tau-zero", {"tau_s": 0.0}, "tau_s"),
     ("lam-nan", {"lam": float("nan")}, "lam"),
     ("linearize-unknown", {"linearize_at": "sideways"}, "linearize_at"),
@@ -127,7 +129,7 @@ SUDOKU_CASES = [
 def test_bad_puzzles(names, case, puzzle, match):
     _, sudoku = names
     if puzzle is None:
-        puzzle = H.examples()[0]["solution"]
+        puzzle = load_examples()[0]["solution"]
     expect_error(H.step, None, **inputs(sudoku, puzzle=puzzle, steps=4), match=match)
 
 
@@ -144,7 +146,7 @@ def good_trace(names, tmp_path):
     _, sudoku = names
     sess = Session()
     list(H.run(sess, **inputs(sudoku, steps=2)))
-    return sess, H.export_trace(sess, "json")
+    return sess, files.export_trace(sess, "json")
 
 
 def _write(tmp_path, name, data):
@@ -176,21 +178,21 @@ def test_bad_trace_uploads(good_trace, tmp_path, monkeypatch):
     bad_dtype["records"][0]["chosen"]["dtype"] = "float32"
     cases.append((_write(tmp_path, "l.json", json.dumps(bad_dtype)), "dtype"))
     for f, match in cases:
-        expect_error(H.import_trace, None, f, "none", match=match)
-    monkeypatch.setattr(H, "MAX_UPLOAD_BYTES", 100)
-    expect_error(H.import_trace, None, path, "none", match="too large")
+        expect_error(files.import_trace, None, f, "none", match=match)
+    monkeypatch.setattr(files, "MAX_UPLOAD_BYTES", 100)
+    expect_error(files.import_trace, None, path, "none", match="too large")
 
 
 def test_actions_without_a_trace_or_with_bad_values(good_trace):
     sess, _ = good_trace
-    expect_error(H.branch, None, "confidence", 0, match="nothing to branch")
-    expect_error(H.fidelity, None, 0, match="nothing to check")
-    expect_error(H.export_trace, None, "json", match="nothing to export")
-    expect_error(H.branch, sess, "confidence", 999, match="at_step")
-    expect_error(H.branch, sess, "no-such-policy", 0, match="unknown preset")
+    expect_error(compare.branch, None, "confidence", 0, match="nothing to branch")
+    expect_error(fidelity.fidelity, None, 0, match="nothing to check")
+    expect_error(files.export_trace, None, "json", match="nothing to export")
+    expect_error(compare.branch, sess, "confidence", 999, match="at_step")
+    expect_error(compare.branch, sess, "no-such-policy", 0, match="unknown preset")
     expect_error(H.select, sess, "x", "none", match="whole number")
     expect_error(H.set_overlay, sess, "rainbow", match="overlay")
-    expect_error(H.export_trace, sess, "xml", match="format")
+    expect_error(files.export_trace, sess, "xml", match="format")
 
 
 def test_loaded_trace_of_unknown_model_is_replay_only(good_trace, tmp_path):
@@ -198,10 +200,10 @@ def test_loaded_trace_of_unknown_model_is_replay_only(good_trace, tmp_path):
     d = json.loads(open(path).read())
     d["model"] = "model-not-here"
     p = _write(tmp_path, "m.json", json.dumps(d))
-    out = H.import_trace(None, p, "none")
+    out = files.import_trace(None, p, "none")
     sess = out[0]
     assert sess.trace.num_steps == 2
-    expect_error(H.branch, sess, "confidence", 0, match="can only be replayed")
+    expect_error(compare.branch, sess, "confidence", 0, match="can only be replayed")
 
 
 def test_server_reports_errors_and_keeps_serving():

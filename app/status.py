@@ -1,0 +1,84 @@
+"""The step data (the API's JSON) and the status line of the Explore tab."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from boe_core.tasks.token_text import is_bytelevel, token_text
+from boe_core.tasks.views import get_view
+
+from .canvas import clamp_view, prob_of
+
+
+def step_summary(trace, k: int, task: str = "text") -> dict:
+    """Machine-readable facts about view k: the run, the step's commits and cost, and the task
+    view's facts (the canvas as text, wrong cells, first wrong commit ...)."""
+    if trace is None:
+        return {"step": None, "num_steps": 0}
+    view = get_view(task)
+    k = clamp_view(trace, k)
+    total = int(len(trace.schedule.get("step_block", []))) or trace.num_steps
+    out = {"model": trace.model, "task": task, "policy": trace.config.get("policy"),
+           "session": trace.meta.get("session"), "source": trace.meta.get("source", "live"),
+           "seed": trace.config.get("seed"), "temperature": trace.config.get("temperature"),
+           "step": k if k >= 0 else None, "num_steps": trace.num_steps, "total_steps": total,
+           "done": trace.num_steps >= total}
+    if k >= 0:
+        r = trace.records[k]
+        pos = np.flatnonzero(r.chosen[0]).tolist()
+        bl = is_bytelevel(trace.id_to_token)
+        out["commits"] = [{"position": int(p), "token": token_text(trace.id_to_token.get(int(t), f"<{t}>"), bl),
+                           "token_id": int(t), "prob": prob_of(r, p, int(t))}
+                          for p, t in zip(pos, r.canvas_after[0, pos].tolist())]
+        out.update(block=int(r.block), t=int(r.t), masked_before=int(r.masked[0].sum()),
+                   masked_entropy=float(r.masked_entropy[0]), fallback=bool(r.fallback[0]),
+                   n_forward=int(r.n_forward), n_backward=int(r.n_backward),
+                   wall_time_ms=round(1000 * float(r.wall_time), 2))
+    out.update(view.facts(trace, k))
+    return out
+
+
+def _badge(kind: str, text: str, title: str = "") -> str:
+    t = f' title="{html.escape(title)}"' if title else ""
+    return f'<span class="badge{" " + kind if kind else ""}"{t}>{html.escape(text)}</span>'
+
+
+def status_html(trace, k: int, task: str = "text", busy: bool = False) -> str:
+    """One line of badges: step, block, commits, cost, and the task view's verdict."""
+    if trace is None:
+        return ('<div class="boe-status"><span class="badge muted">no trace</span> Press <b>Run</b> to decode all '
+                'steps, or <b>Step</b> to go one at a time.</div>')
+    s = step_summary(trace, k, task)
+    b = []
+    if s["step"] is None:
+        b.append(_badge("", f'ready · {s["total_steps"]} steps planned'))
+    else:
+        b.append(_badge("strong", f'step {s["step"]} / {s["total_steps"] - 1}'))
+        b.append(_badge("", f'block {s["block"]}'))
+        b.append(_badge("", f'{s["masked_before"]} masked → {s["masked_before"] - len(s["commits"])}'))
+        b.append(_badge("", f'masked entropy {s["masked_entropy"]:.2f} nats'))
+        b.append(_badge("muted", f'{s["n_forward"]} fwd · {s["n_backward"]} bwd · {s["wall_time_ms"]:.0f} ms'))
+        if s["fallback"]:
+            b.append(_badge("warn", "fallback", "no usable probe: this step fell back to confidence order"))
+    b.append(_badge("policy", str(s["policy"])))
+    if trace.meta.get("source") == "imported":
+        b.append(_badge("muted", "replay (loaded trace)"))
+    if s["done"]:
+        b.append(_badge("ok", "done"))
+    elif busy:
+        b.append(_badge("run", "in progress"))
+    b += [_badge(kind, text) for kind, text in get_view(task).verdict(trace, clamp_view(trace, k))]
+    commits = ""
+    if s["step"] is not None and s["commits"]:
+        items = ", ".join(f'<code>{html.escape(c["token"])}</code>@{c["position"]}' for c in s["commits"][:12])
+        more = f" (+{len(s['commits']) - 12})" if len(s["commits"]) > 12 else ""
+        commits = f'<div class="commits">this step commits {items}{more}</div>'
+    return f'<div class="boe-status">{"".join(b)}{commits}</div>'
+
+
+def message_html(notes) -> str:
+    if not notes:
+        return ""
+    rows = "".join(f'<div class="msg {html.escape(kind)}">{html.escape(text)}</div>' for kind, text in notes)
+    return f'<div class="boe-messages">{rows}</div>'

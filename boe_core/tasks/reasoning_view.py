@@ -1,0 +1,219 @@
+"""Views of the reasoning-text tasks (`countdown`, `sudoku4`, `arith-cot`) and of the multi-task
+`reasoning` model, which picks the sub-task from the prompt's tag ("cd:", "s4:", "ar:").
+
+The canvas is `<tag><prompt>>` followed by the task's answer canvas (`gen_length` masks), one token
+per character. Wrongness is the task's own `check(example, answer)`: the characters it blames, at
+the end of the run; after step k, the blamed characters already committed by then.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from .fields import check_prompt
+from .reasoning import SEP, SYMBOLS, Example, get_task
+from .views import CanvasPlan, ExampleChoice, TaskView, canvas_at, commit_steps, register_view
+
+N_EXAMPLES = 8  # val examples offered per task
+_SYMBOLS = set(SYMBOLS)
+
+
+class _TraceVocab:
+    """The few tokenizer attributes `ReasoningTask.decode_answer` reads, from a trace's vocabulary."""
+
+    def __init__(self, trace):
+        inv = {t: i for i, t in trace.id_to_token.items()}
+        self.eos_id, self.pad_id = inv.get("[EOS]", -1), inv.get("[PAD]", -1)
+        self.mask_id = trace.mask_id
+        self._vocab = trace.id_to_token
+
+    def id_to_token(self, i: int) -> str:
+        return self._vocab.get(int(i), "?")
+
+
+@lru_cache(maxsize=None)
+def _offered(task_name: str) -> tuple:
+    return tuple(get_task(task_name).split("val", N_EXAMPLES))
+
+
+def _rebuilt(task, body: str) -> Example | None:
+    """The example behind a typed prompt: an offered one, or one rebuilt from the prompt when the
+    checker needs nothing else (countdown: numbers and target; sudoku4: the clues). None: no check."""
+    for ex in _offered(task.name):
+        if ex.prompt == body:
+            return ex
+    if task.name == "sudoku4":
+        return Example(task.name, body, "")
+    m = re.fullmatch(r"(\d+(?: \d+)*)=(\d+)", body)
+    if task.name == "countdown" and m:
+        return Example(task.name, body, "", {"numbers": [int(x) for x in m.group(1).split()], "target": int(m.group(2))})
+    return None
+
+
+class ReasoningView(TaskView):
+    inputs = ("prompt",)
+    fixed_label = "prompt"
+    error_kinds = {"sol": ("blamed by the checker", "wrong_cells")}
+
+    def __init__(self, name: str, task_names: tuple):
+        self.name = name
+        self.task_names = task_names
+
+    def _tasks(self):
+        return [get_task(n) for n in self.task_names]
+
+    def parse(self, prompt: str):
+        """(task, problem text) of a tagged prompt; ConfigError naming `prompt` otherwise."""
+        text = prompt.strip()
+        text = text[:-len(SEP)] if text.endswith(SEP) else text
+        for t in self._tasks():
+            if text.startswith(t.tag):
+                return t, text[len(t.tag):]
+        tags = ", ".join(f"{t.tag} ({t.name})" for t in self._tasks())
+        raise ConfigError("prompt", prompt[:40], f"must start with a task tag: {tags}")
+
+    # --- inputs -------------------------------------------------------------------------------
+    def examples(self) -> list[ExampleChoice]:
+        return [ExampleChoice(f"{t.name} {i + 1}: {ex.prompt}", {"prompt": t.tag + ex.prompt, "steps": t.gen_length})
+                for t in self._tasks() for i, ex in enumerate(_offered(t.name))]
+
+    def default_values(self) -> dict:
+        ex = self.examples()
+        return {"prompt": ex[0].values["prompt"]} if ex else {}
+
+    def default_steps(self, values: dict) -> int | None:
+        try:
+            return self.parse(check_prompt(values.get("prompt")))[0].gen_length
+        except ConfigError:
+            return None
+
+    def check_values(self, values: dict) -> None:
+        self.parse(check_prompt(values.get("prompt")))
+
+    def build_canvas(self, adapter, values: dict) -> CanvasPlan:
+        prompt = check_prompt(values.get("prompt"))
+        task, body = self.parse(prompt)
+        odd = sorted({c for c in body if c not in _SYMBOLS})
+        if odd:
+            raise ConfigError("prompt", prompt[:40], f"has characters the {task.name} task never uses: {''.join(odd[:10])!r}")
+        ex = _rebuilt(task, body)
+        ids = adapter.encode(task.prompt_text(Example(task.name, body, ""))) + [adapter.mask_id] * task.gen_length
+        if adapter.max_length is not None and len(ids) > adapter.max_length:
+            raise ConfigError("prompt", f"<{len(ids) - task.gen_length} tokens>",
+                              f"prompt + answer = {len(ids)} tokens exceeds the model's context of {adapter.max_length}")
+        notes = [] if ex is not None else [("info", "This prompt is not one of the offered examples: the answer "
+                                                    "is shown but not checked.")]
+        meta = {"task": self.name, "subtask": task.name, "prompt": prompt,
+                "example": None if ex is None else asdict(ex)}
+        return CanvasPlan(torch.tensor([ids], dtype=torch.long), None, meta, notes)
+
+    # --- the trace's task, example and answer ------------------------------------------------------
+    def _prompt_of(self, trace) -> str:
+        fixed = trace.fixed[0]
+        return "".join(trace.id_to_token.get(int(t), "") for t, f in zip(trace.initial_canvas[0].tolist(), fixed) if f)
+
+    def _task_of(self, trace):
+        try:
+            return self.parse(self._prompt_of(trace))
+        except ConfigError:
+            return None, None
+
+    def _example(self, trace):
+        task, body = self._task_of(trace)
+        if task is None:
+            return None, None
+        saved = trace.meta.get("example") if isinstance(trace.meta, dict) else None
+        if isinstance(saved, dict) and saved.get("prompt") == body:
+            return task, Example(**saved)
+        return task, _rebuilt(task, body)
+
+    def _answer_start(self, trace) -> int:
+        free = np.flatnonzero(~trace.fixed[0])
+        return int(free[0]) if free.size else trace.initial_canvas.shape[1]
+
+    def answer_at(self, trace, k: int) -> str:
+        """The answer text after step k; a masked character reads as '_'."""
+        task, _ = self._task_of(trace)
+        ids = canvas_at(trace, k)[0][self._answer_start(trace):]
+        return (task or get_task(self.task_names[0])).decode_answer(_TraceVocab(trace), ids.tolist())
+
+    def _complete(self, trace, k: int) -> bool:
+        """No mask left in the answer before its first [EOS] / [PAD]."""
+        vocab = _TraceVocab(trace)
+        for i in canvas_at(trace, k)[0][self._answer_start(trace):].tolist():
+            if i in (vocab.eos_id, vocab.pad_id):
+                return True
+            if i == trace.mask_id:
+                return False
+        return True
+
+    def check_at(self, trace, k: int):
+        """The task's Check of the answer after step k, or None (no checker, or not complete)."""
+        task, ex = self._example(trace)
+        if ex is None or not self._complete(trace, k):
+            return None
+        return task.check(ex, self.answer_at(trace, k))
+
+    # --- wrongness ----------------------------------------------------------------------------
+    def can_check(self, trace) -> bool:
+        return self._example(trace)[1] is not None
+
+    def _blamed(self, trace) -> list[int]:
+        """Positions the checker blames in the final answer (empty while it is incomplete)."""
+        chk = self.check_at(trace, trace.num_steps - 1) if trace.records else None
+        if chk is None:
+            return []
+        s, n = self._answer_start(trace), trace.initial_canvas.shape[1]
+        return [s + j for j in chk.wrong_chars if s + j < n]
+
+    def errors(self, trace, k: int) -> dict[str, dict[int, str]]:
+        if not trace.records:
+            return {"sol": {}}
+        when = commit_steps(trace)
+        reason = self.check_at(trace, trace.num_steps - 1)
+        tip = f"✗ blamed by the checker: {reason.reason}" if reason is not None else ""
+        return {"sol": {p: tip for p in self._blamed(trace) if 0 <= when[p] <= k}}
+
+    def first_wrong(self, trace) -> dict | None:
+        blamed = self._blamed(trace)
+        if not blamed:
+            return None
+        when = commit_steps(trace)
+        p = min((p for p in blamed if when[p] >= 0), key=lambda p: (when[p], p), default=None)
+        if p is None:
+            return None
+        ch = trace.id_to_token.get(int(trace.final_canvas[0, p]), "?")
+        reason = self.check_at(trace, trace.num_steps - 1).reason
+        return {"step": int(when[p]), "position": int(p), "token": ch, "reason": reason,
+                "where": f"answer character {p - self._answer_start(trace) + 1} = {ch!r}"}
+
+    def solved(self, trace, k: int) -> bool:
+        chk = self.check_at(trace, k)
+        return bool(chk is not None and chk.correct)
+
+    def verdict(self, trace, k: int) -> list[tuple[str, str]]:
+        out = super().verdict(trace, k)
+        chk = self.check_at(trace, k) if k >= 0 else None
+        if chk is not None and not chk.correct:  # wrong, though maybe no single commit is blamed
+            out = [("bad", f"wrong answer: {chk.reason}")] + [b for b in out if b[0] != "ok"]
+        return out
+
+    def facts(self, trace, k: int) -> dict:
+        out = super().facts(trace, k)
+        task, _ = self._task_of(trace)
+        out["subtask"] = None if task is None else task.name
+        out["answer"] = self.answer_at(trace, k)
+        return out
+
+    def compare_facts(self, trace) -> dict:
+        return {**super().compare_facts(trace), "text": self.answer_at(trace, trace.num_steps - 1)}
+
+
+for _name in ("countdown", "sudoku4", "arith-cot"):
+    register_view(ReasoningView(_name, (_name,)))
+register_view(ReasoningView("reasoning", ("countdown", "sudoku4", "arith-cot")))
