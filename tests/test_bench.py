@@ -36,8 +36,8 @@ def text_model(tmp_path_factory):
 
 # --- specs -----------------------------------------------------------------------------------
 def _knobs(cfg):
-    """The policy's settings: per-policy `settings`, or the older nested `boe`."""
-    return getattr(cfg, "settings", None) or cfg.boe
+    """The policy's own settings."""
+    return cfg.settings
 
 
 def test_spec_parsing_and_canonical_labels():

@@ -154,8 +154,7 @@ def task_base_config(task: Task) -> DecodeConfig:
 
 def _candidates(cfg) -> int | None:
     """The policy's candidate count r where it has one and it is set (BoE, lookahead)."""
-    settings = getattr(cfg, "settings", None) or getattr(cfg, "boe", None)
-    return getattr(settings, "r", None) if cfg.policy in ("boe", "lookahead") else None
+    return getattr(cfg.settings, "r", None)
 
 
 def _b_max(adapter, ids, am, steps, block_length):

@@ -5,9 +5,9 @@
     boe:linearize_at=surrogate
     boe:rho=0.5,gamma=2          (or boe:rho=0.5:gamma=2)
 
-Any field of DecodeConfig or BoEConfig may be overridden (``temperature``, ``block_length``,
+Any DecodeConfig field or policy setting may be overridden (``temperature``, ``block_length``,
 ``r``, ``rho``, ``gamma``, ``lam``, ``h_max``, ``tau_s``, ``linearize_at``, ``probe_scope``,
-``use_aqa``); ``steps`` and ``seed`` belong to the sweep and are refused here. Every spec is
+``use_aqa`` ...); ``steps`` and ``seed`` belong to the sweep and are refused here. Every spec is
 validated (against a real DecodeConfig) before any model is loaded.
 """
 from __future__ import annotations
@@ -15,26 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 
-from ..config import DecodeConfig
+from ..config import DecodeConfig, known_settings
 from ..errors import ConfigError
 
 _RESERVED = ("steps", "seed", "policy")
 
 
-def _setting_names() -> set[str]:
-    """Every policy's setting names (per-policy settings), or BoEConfig's where the config still
-    nests the BoE/lookahead knobs under `boe`."""
-    try:
-        from ..config import known_settings
-    except ImportError:
-        from ..config import BoEConfig
-
-        return {f.name for f in fields(BoEConfig)}
-    return set().union(*known_settings().values())
-
-
 def known_overrides() -> set[str]:
-    return ({f.name for f in fields(DecodeConfig)} | _setting_names()) - {"boe", "settings"}
+    """DecodeConfig fields and every policy's setting names."""
+    return ({f.name for f in fields(DecodeConfig)} | set().union(*known_settings().values())) - {"settings"}
 
 
 def parse_value(s: str):

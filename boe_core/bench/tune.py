@@ -43,9 +43,8 @@ def parse_grid(items) -> dict:
 
 
 def _defaults(policy: str):
-    """The policy's default settings (per-policy `settings`, or the older nested `boe`)."""
-    cfg = DecodeConfig(policy=policy)
-    return getattr(cfg, "settings", None) or cfg.boe
+    """The policy's default settings."""
+    return DecodeConfig(policy=policy).settings
 
 
 def _spec(policy, kv: dict):
