@@ -51,6 +51,9 @@ CSS = r"""
   border-width: 0 12px 12px 0; border-color: transparent #dc2626 transparent transparent; }
 .sdk .cell.err-sol { color: #b91c1c; text-decoration: line-through; text-decoration-thickness: 2px; }
 .sdk .cell.new.err-sol { color: #fff; background: #dc2626; }
+.tok.err-rule { box-shadow: inset 0 0 0 2px #dc2626; }
+.tok.err-sol { color: #b91c1c; border-color: #dc2626; text-decoration: line-through; text-decoration-thickness: 2px; }
+.tok.new.err-sol { color: #fff; background: #dc2626; }
 
 /* grid editor (sidebar) */
 .sdk.sdk-edit { grid-template-columns: repeat(9, 32px); grid-template-rows: repeat(9, 32px); margin: 4px auto; }

@@ -157,3 +157,31 @@ def test_api_doc_lists_the_declared_run_inputs():
     from app.inputs import api_doc
 
     assert f"| {api_doc()} |" in (ROOT / "app" / "README_SECTION.md").read_text()
+
+
+def test_the_app_runs_a_reasoning_model_end_to_end(reasoning_model, tmp_path):
+    """Handler level, on a small random multi-task model saved like the shipped one: an example
+    sets the prompt and the steps, a run shows the sub-task's answer and its verdict."""
+    from app import handlers as H, models, ui
+    from app.session import Session
+
+    reasoning_model.model.save_pretrained(tmp_path / "r")
+    reasoning_model.tokenizer.save(tmp_path / "r")
+    name = str(tmp_path / "r")
+    models.configure(extra=[name])
+    try:
+        d = H.default_inputs(name)
+        assert d["task"] == "reasoning" and d["prompt"].startswith("cd:") and d["steps"] == get_task("countdown").gen_length
+        label = get_view("reasoning").examples()[8].label
+        prompt, _, _, steps = ui.on_example(label, name)
+        assert prompt.startswith("s4:") and steps == get_task("sudoku4").gen_length
+        kw = {k: v for k, v in d.items() if k != "task"}
+        kw.update(model=name, prompt=prompt, steps=5, policy="confidence", r=0)
+        sess = Session()
+        out = list(H.run(sess, **kw))[-1]
+        info = out[-2]
+        assert info["task"] == "reasoning" and info["subtask"] == "sudoku4" and info["num_steps"] == 5
+        assert "_" not in info["answer"] and info["solved"] is False  # a random model: complete and wrong
+        assert 'class="boe-canvas boe-text"' in out[1] and "wrong answer" in out[2]
+    finally:
+        models.configure()
