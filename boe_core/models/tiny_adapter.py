@@ -20,6 +20,7 @@ class TinyMDMAdapter(MDMAdapter):
         self.tokenizer = tokenizer
         self.max_length = model.config.max_length
         self.task = model.config.task
+        self.attention_head_dim = model.config.d_model // model.config.n_heads  # for the AQA crossover
         super().__init__(mask_id=tokenizer.mask_id, pad_id=tokenizer.pad_id, eos_id=tokenizer.eos_id,
                          extra_suppressed=[i for i in [tokenizer.bos_id] if i is not None],
                          device=device, dtype=dtype, name=name)

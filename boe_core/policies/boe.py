@@ -15,6 +15,7 @@ Where the gradient is taken matters (mean-value theorem: the exact change along 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,16 +38,18 @@ class BoESettings(EntropyDropSettings):
     alpha: float = 0.5  # write fraction of the "midpoint" point (a in (0, 1])
     quad_points: int = 2  # Gauss-Legendre points of "quadrature"
     use_aqa: bool = True  # sparse backward through ActiveQueryAttention where the model supports it
-    # ... but only while the active rows are at most this fraction of the canvas: above it the
-    # dense backward is both exact and cheaper (AQA recomputes the active rows). 1.0 = always.
-    aqa_max_active: float = 0.5
+    # ... but only where it pays off: None = the crossover measured for this device, sequence
+    # length and head size (kernels/crossover.json); a number = AQA while at most this fraction
+    # of the rows is active (1.0 = always).
+    aqa_max_active: float | None = None
 
     def validate(self):
         super().validate()
         if not isinstance(self.use_aqa, bool):
             raise ConfigError("use_aqa", self.use_aqa, "must be true or false")
-        if not finite(self.aqa_max_active) or not (0 < self.aqa_max_active <= 1):
-            raise ConfigError("aqa_max_active", self.aqa_max_active, "must be in (0, 1]")
+        if self.aqa_max_active is not None and (not finite(self.aqa_max_active)
+                                                or not (0 < self.aqa_max_active <= 1)):
+            raise ConfigError("aqa_max_active", self.aqa_max_active, "must be in (0, 1] or None (measured crossover)")
         if not finite(self.tau_s) or self.tau_s <= 0:
             raise ConfigError("tau_s", self.tau_s, "must be a finite number > 0")
         if self.linearize_at not in LINEARIZE_OPTIONS:
@@ -66,13 +69,19 @@ GRAD_NORM = Signal("grad_norm", "‖∂F/∂e‖", colorscale="Viridis",
 
 def aqa_rows(adapter, cfg, rows: torch.Tensor, fraction: float | None = None):
     """The active row set for ActiveQueryAttention, or None for a dense backward (AQA off, not
-    supported by the model, or too many active rows for the sparse backward to pay off).
+    supported by the model, or too many active rows for the sparse backward to pay off on this
+    device: the measured crossover, or `aqa_max_active` when set).
     `fraction` (active rows / all rows) may be given when known on the host, to skip a sync."""
     if not (cfg.use_aqa and adapter.supports_active_rows):
         return None
+    from kernels import aqa_worth_it
+
     if fraction is None:
         fraction = float(rows.float().mean())
-    if fraction > cfg.aqa_max_active:
+    L = rows.shape[1]
+    n_active = max(1, math.ceil(fraction * L))
+    if not aqa_worth_it(adapter.device, L, n_active, head_dim=getattr(adapter, "attention_head_dim", 64),
+                        max_active=cfg.aqa_max_active):
         return None
     return rows
 
