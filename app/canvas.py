@@ -16,6 +16,8 @@ from boe_core.tasks.views import canvas_at, commit_steps, get_view
 
 from . import overlays as O
 
+PICK = "confidence_pick"
+
 
 def clamp_view(trace, k) -> int:
     """A valid record index for `k` (the last step when k is None or out of range); -1 if empty."""
@@ -50,17 +52,20 @@ def prob_of(r, i, tid):
     return c if math.isfinite(c) else None
 
 
-def _metric_lines(r, i) -> list[str]:
+def _metric_lines(r, i, tips=None, roles=None) -> list[str]:
+    """The core statistics, then one entry per declared signal (`tips`: float, `roles`: bool)."""
+    tips = O.tooltip_signals() if tips is None else tips
+    roles = O.roles() if roles is None else roles
     out = [" · ".join(f"{n} {O.fmt(v[0, i])}" for n, v in
                       (("confidence", r.confidence), ("entropy", r.entropy), ("margin", r.margin))
                       if math.isfinite(float(v[0, i])))]
-    extra = [(s.label, O.values(r, s.name)[0, i]) for s in O.TOOLTIP] + [("score", r.score[0, i])]
+    extra = [(s.label, O.values(r, s.name)[0, i]) for s in tips] + [("score", r.score[0, i])]
     extra = [(n, v) for n, v in extra if math.isfinite(float(v))]
     if extra:
         out.append(" · ".join(f"{n} {O.fmt(v)}" for n, v in extra))
-    roles = [s.label for s in O.ROLES if bool(O.values(r, s.name)[0, i])]
-    if roles:
-        out.append("BoE " + " & ".join(roles))
+    named = [s.label for s in roles if bool(O.values(r, s.name)[0, i])]
+    if named:
+        out.append("role: " + " & ".join(named))
     return [ln for ln in out if ln]
 
 
@@ -74,11 +79,11 @@ def _proposal_lines(trace, r, i, bl, limit=5) -> list[str]:
     return ["top proposals:", *lines] if lines else []
 
 
-def _masked_details(trace, r, i, bl, overlay, lo, hi) -> tuple[list[str], str]:
+def _masked_details(trace, r, i, bl, overlay, lo, hi, tips=None, roles=None) -> tuple[list[str], str]:
     """Tooltip lines of a position masked before the step (metrics, top proposals) and its
     overlay colour style ("" when no overlay applies)."""
-    lines = _metric_lines(r, i) + _proposal_lines(trace, r, i, bl)
-    sig = O.OVERLAYS.get(overlay, O.NONE)
+    lines = _metric_lines(r, i, tips, roles) + _proposal_lines(trace, r, i, bl)
+    sig = O.get(overlay)
     if sig.palette:
         bg = O.overlay_colour(overlay, float(O.values(r, sig.name)[0, i]), lo, hi)
         if bg:
@@ -100,13 +105,26 @@ class _Frame:
         self.bl = is_bytelevel(trace.id_to_token)
         self.label = view.labeller(trace)
         self.errors = view.errors(trace, self.k) if self.k >= 0 else {}
-        self.overlay = overlay if overlay in O.OVERLAYS else "none"
+        self.overlay = overlay if overlay in O.overlays() else "none"
         self.lo, self.hi = rng if rng is not None else O.overlay_range(trace, self.overlay)
+        self.tips, self.roles = O.tooltip_signals(), O.roles()
+        # what confidence would commit from the same canvas (every record has it; free)
+        self.pick = self.r.signal(PICK)[0] if self.r is not None else np.zeros_like(self.masked)
 
     def details(self, trace, i) -> tuple[list[str], str]:
         if self.r is None or not self.masked[i]:
             return [], ""
-        return _masked_details(trace, self.r, i, self.bl, self.overlay, self.lo, self.hi)
+        return _masked_details(trace, self.r, i, self.bl, self.overlay, self.lo, self.hi, self.tips, self.roles)
+
+    def pick_marks(self, i) -> tuple[list[str], list[str]]:
+        """(CSS classes, tooltip lines) of confidence's own pick at position i."""
+        if not self.pick[i]:
+            return [], []
+        if self.chosen[i]:
+            return ["cpick"], ["confidence would commit this position too"]
+        guess = self.ghost(i)
+        return ["cpick", "cpick-only"], [f"confidence would commit {guess!r} here at this step" if guess
+                                         else "confidence would commit this position at this step"]
 
     def error_marks(self, i) -> tuple[list[str], list[str]]:
         """(CSS classes, tooltip lines) of the errors at position i."""
@@ -144,9 +162,11 @@ def chips_html(trace, f: _Frame, hl: set) -> str:
         else:
             cls, tip = ["prev"], [f"position {i} · committed at step {int(f.when[i])}"]
         err_cls, err_tip = f.error_marks(i)
+        pick_cls, pick_tip = f.pick_marks(i)
         lines, style = f.details(trace, i)
-        tip += err_tip + lines
-        if cls == ["mask"]:
+        tip += pick_tip + err_tip + lines
+        cls += pick_cls
+        if "mask" in cls:
             inner, lead = f'<span class="ghost">{html.escape(f.ghost(i) or "▢")}</span>', False
         else:
             label, lead = _chip_label(f.label(tid))
@@ -182,9 +202,10 @@ def grid_html(trace, f: _Frame, hl: set, shape) -> str:
             cls.append("mask")
             tip.append("blank (masked)")
         err_cls, err_tip = f.error_marks(i)
-        cls += err_cls + (["diverge"] if i in hl else [])
+        pick_cls, pick_tip = f.pick_marks(i)
+        cls += pick_cls + err_cls + (["diverge"] if i in hl else [])
         lines, style = f.details(trace, i)
-        tip += err_tip + lines
+        tip += pick_tip + err_tip + lines
         inner = html.escape(shown) if shown else (f'<span class="ghost">{html.escape(f.ghost(i))}</span>'
                                                   if f.ghost(i) else "")
         cells.append(f'<div class="{" ".join(cls)}" data-pos="{i}" data-tip="{_tip(tip)}"{style}>{inner}</div>')
@@ -213,9 +234,9 @@ def legend_html(overlay: str, lo: float, hi: float, view="text") -> str:
     overlay's colour bar."""
     view = get_view(view) if isinstance(view, str) or view is None else view
     items = [(view.fixed_label, "lg-fixed"), ("earlier commit", "lg-prev"), ("this step's commit", "lg-new"),
-             ("still masked", "lg-mask")] + [(label, f"lg-{kind}") for kind, (label, _) in view.error_kinds.items()]
+             ("still masked", "lg-mask"), ("confidence's pick", "lg-cpick")] + [(label, f"lg-{kind}") for kind, (label, _) in view.error_kinds.items()]
     parts = [f'<span class="lg-item"><span class="lg-sw {cls}"></span>{html.escape(lbl)}</span>' for lbl, cls in items]
-    sig = O.OVERLAYS.get(overlay, O.NONE)
+    sig = O.get(overlay) if overlay in O.overlays() else O.NONE
     if sig.palette:
         stops = ", ".join(O.PALETTES[sig.palette])
         parts.append(f'<span class="lg-item lg-bar-wrap" title="{html.escape(sig.desc)}"><b>{html.escape(sig.label)}</b>'

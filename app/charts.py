@@ -46,8 +46,8 @@ def heatmap_figure(trace, field: str, k: int | None = None):
     selected step outlined."""
     import plotly.graph_objects as go
 
-    sig = O.BY_NAME.get(field, O.Signal(field, field))
-    title = (sig.title or sig.label) + " · position × step"
+    sig = O.get(field)
+    title = sig.label + " · position × step"
     if trace is None or not trace.records:
         return empty_figure(title, "no steps yet")
     s, e = region(trace)

@@ -45,7 +45,30 @@ def model_for(trace, what: str):
     if trace.model not in models.model_choices():
         raise UserError(f"{what} needs the model {trace.model!r} that made this trace, which this server does not "
                         f"offer ({', '.join(models.model_choices()) or 'no models'}); the trace can only be replayed")
-    return models.get_adapter(trace.model)
+    adapter = models.get_adapter(trace.model)
+    check_made_by(adapter, trace, what)
+    return adapter
+
+
+def check_made_by(adapter, trace, what: str) -> None:
+    """UserError when `trace` cannot have been made by `adapter` (a file renamed to another model:
+    another mask id, tokens the model spells differently, a canvas longer than it takes)."""
+    name = trace.model
+    if int(trace.mask_id) != int(adapter.mask_id):
+        raise UserError(f"{what}: this trace was made by another model than {name!r} (mask id {trace.mask_id}, "
+                        f"the model's is {adapter.mask_id}); the trace can only be replayed")
+    limit = getattr(adapter, "max_length", None)
+    if limit and trace.initial_canvas.shape[1] > limit:
+        raise UserError(f"{what}: the trace's canvas has {trace.initial_canvas.shape[1]} positions, more than the "
+                        f"{limit} that {name!r} takes; the trace can only be replayed")
+    for i, tok in list(trace.id_to_token.items())[:64]:
+        try:
+            ok = adapter.id_to_token(int(i)) == tok
+        except Exception:
+            ok = False
+        if not ok:
+            raise UserError(f"{what}: this trace was made by another model than {name!r} (token id {i} is {tok!r} in "
+                            f"the trace); the trace can only be replayed")
 
 
 def trace_and_step(sess, at_step, nothing: str):

@@ -6,6 +6,8 @@ import queue
 import threading
 import time
 
+import numpy as np
+
 from boe_core import ConfigError, DecodeConfig, Trace, branch as core_branch, diff as core_diff
 from boe_core.tasks.token_text import is_bytelevel, token_text
 from boe_core.tasks.views import get_view
@@ -96,10 +98,44 @@ def _partial(a: Trace, at: int, policy: str, overrides: dict) -> Trace:
                  meta={**a.meta, "branched_from": {"step": at, "policy": a.config.get("policy")}})
 
 
-def branch(sess, preset=BRANCH_DEFAULT, at_step=None):
-    """Re-decode from step `at_step` (default: the selected step) under another policy preset,
-    yielding after every step; then compare both trajectories."""
+def default_branch_step(trace) -> int | None:
+    """The first step where the run committed something else than confidence's own pick (where a
+    confidence sampler would have gone its own way); None when the run is confidence's throughout."""
+    if trace is None:
+        return None
+    for r in trace.records:
+        if not np.array_equal(r.chosen[0], r.signal("confidence_pick")[0]):
+            return r.step
+    return None
+
+
+def default_step_hint(sess):
+    """(the Compare tab's branch step, its hint) after a run: the first departure from confidence."""
     sess = ensure(sess)
+    tr = sess.trace
+    if tr is None or not tr.records:
+        return gr_skip(), ""
+    k = default_branch_step(tr)
+    if k is None:
+        return 0, ("This run commits what confidence would at every step, so a confidence branch repeats it; "
+                   "branch under another policy instead.")
+    return k, (f"Step {k} is where this run ({tr.config.get('policy')}) first commits something other than "
+               f"confidence's own pick: branching there shows the trajectory confidence would have taken.")
+
+
+def gr_skip():
+    import gradio as gr
+
+    return gr.skip()
+
+
+def branch(sess, preset=BRANCH_DEFAULT, at_step=None):
+    """Re-decode from step `at_step` under another policy preset, yielding after every step; then
+    compare both trajectories. Without `at_step`: the first step where the run departs from
+    confidence's own pick (else the selected step)."""
+    sess = ensure(sess)
+    if at_step is None and sess.trace is not None:
+        at_step = default_branch_step(sess.trace)
     a, at = trace_and_step(sess, at_step, "nothing to branch from")
     policy, overrides = preset_overrides(preset or BRANCH_DEFAULT)
     adapter = model_for(a, "Branching")

@@ -10,6 +10,17 @@ from .session import Session
 from .status import message_html, status_html, step_summary
 
 
+# The Explore tab's heatmaps: two fixed ones, then a slot for any declared signal (the picker;
+# "grad_norm" until one is picked). Three slots keep the API's output positions stable.
+FIXED_HEATMAPS = ("entropy", "tis")
+PICKED_DEFAULT = "grad_norm"
+
+
+def heatmap_slots(sess: Session) -> tuple[str, ...]:
+    picked = getattr(sess, "heatmap", None) or PICKED_DEFAULT
+    return (*FIXED_HEATMAPS, picked)
+
+
 def canvas_with_legend(sess: Session, overlay: str) -> str:
     tr, view = sess.trace, get_view(sess.task)
     lo, hi = overlays.overlay_range(tr, overlay) if tr is not None else (0.0, 1.0)
@@ -21,7 +32,7 @@ def explore_outputs(sess: Session, overlay="none", plots=True):
     """(session, canvas, status, slider, entropy curve, heatmaps..., step JSON, messages)."""
     import gradio as gr
 
-    overlay = overlay if overlay in overlays.OVERLAYS else "none"
+    overlay = overlay if overlay in overlays.overlays() else "none"
     tr = sess.trace
     k = clamp_view(tr, sess.view)
     status = status_html(tr, k, sess.task, busy=sess.live and not sess.state.done and tr.num_steps > 0)
@@ -29,9 +40,9 @@ def explore_outputs(sess: Session, overlay="none", plots=True):
     slider = gr.Slider(minimum=0, maximum=max(1, n - 1), value=max(0, k), step=1, interactive=n > 1,
                        label=f"Step (0–{max(0, n - 1)})")
     if plots:
-        figs = (charts.entropy_figure([("run", tr)], k), *(charts.heatmap_figure(tr, f, k) for f in overlays.HEATMAPS))
+        figs = (charts.entropy_figure([("run", tr)], k), *(charts.heatmap_figure(tr, f, k) for f in heatmap_slots(sess)))
     else:
-        figs = (gr.skip(),) * (1 + len(overlays.HEATMAPS))
+        figs = (gr.skip(),) * (1 + len(FIXED_HEATMAPS) + 1)
     notes = sess.take_notes()
     for kind, text in notes:
         notify(kind, text)

@@ -12,7 +12,7 @@ import numpy as np
 from boe_core import ConfigError, DecodeConfig, Trace
 from boe_core.tasks.views import view_for_trace, views
 
-from . import overlays
+from boe_core.signals import declared
 from .common import ensure
 from .explore import explore_outputs
 from .session import Session, UserError
@@ -87,20 +87,22 @@ def load_trace_file(path) -> Trace:
 _FIELDS_2D = ("canvas_before", "canvas_after", "masked", "eligible", "proposals", "confidence", "margin", "entropy",
               "score", "chosen")
 _KINDS = {"canvas_before": "i", "canvas_after": "i", "proposals": "i", "topk_ids": "i", "masked": "b", "eligible": "b",
-          "chosen": "b", **{s.name: "b" for s in overlays.ROLES}}
+          "chosen": "b"}
 
 
 def _check_record(j, r, B, N, bad):
-    for f in _FIELDS_2D + overlays.RECORD_FIELDS:
-        a = overlays.values(r, f) if f in overlays.BY_NAME else getattr(r, f)
+    signals = r.signals if isinstance(getattr(r, "signals", None), dict) else {}
+    for f in _FIELDS_2D + tuple(signals):
+        a = signals[f] if f in signals else getattr(r, f)
         if not isinstance(a, np.ndarray) or a.shape != (B, N):
             bad(f"step {j}: field {f!r} has shape {getattr(a, 'shape', None)}, expected {(B, N)}")
     for f in ("topk_ids", "topk_probs"):
         a = getattr(r, f)
         if a.ndim != 3 or a.shape[:2] != (B, N):
             bad(f"step {j}: field {f!r} has shape {a.shape}, expected {(B, N)} + (k,)")
-    for f, kind in _KINDS.items():
-        a = overlays.values(r, f) if f in overlays.BY_NAME else getattr(r, f)
+    kinds = {**_KINDS, **{n: "b" for n in signals if declared(n).kind == "bool"}}
+    for f, kind in kinds.items():
+        a = signals[f] if f in signals else getattr(r, f)
         if a.dtype.kind != kind:
             bad(f"step {j}: field {f!r} has dtype {a.dtype}")
     if r.fallback.shape != (B,):

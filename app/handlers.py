@@ -17,7 +17,7 @@ from boe_core import ConfigError, init_state, step as core_step
 from boe_core.sampler import new_trace
 from boe_core.tasks.views import get_view, views
 
-from . import models, overlays
+from . import jobs, models, overlays
 from .canvas import clamp_view
 from .common import PLOT_INTERVAL_S, add_vocab, ensure
 from .explore import canvas_with_legend, explore_outputs
@@ -56,11 +56,14 @@ def prepare(sess: Session, values: dict) -> bool:
     sig = _signature(values["model"], plan, cfg)
     if sess.trace is not None and sess.live and sig == sess.signature:
         return False
+    for kind in ("lockin", "fidelity_run"):  # their run is being replaced
+        jobs.cancel(kind, sess.uid)
     state = init_state(adapter, plan.ids, cfg, plan.attention_mask)
     trace = new_trace(adapter, state, cfg, meta={**plan.meta, "session": sess.uid, "source": "live"})
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])
     sess.model, sess.task, sess.config, sess.trace, sess.state = values["model"], view.name, cfg, trace, state
     sess.view, sess.branch, sess.diff, sess.fidelity, sess.compare_view = -1, None, None, None, None
+    sess.lockin, sess.fidelity_run = None, None
     sess.signature = sig
     for n in plan.notes:
         sess.note(*n)
@@ -146,9 +149,21 @@ def select(sess, at_step, overlay="none"):
 def set_overlay(sess, overlay="none"):
     """Re-render only the canvas (with its legend) under another overlay."""
     sess = ensure(sess)
-    if overlay not in overlays.OVERLAYS:
-        raise ConfigError("overlay", overlay, f"must be one of {', '.join(overlays.OVERLAYS)}")
+    if overlay not in overlays.overlays():
+        raise ConfigError("overlay", overlay, f"must be one of {', '.join(overlays.overlays())}")
     return canvas_with_legend(sess, overlay)
+
+
+def set_heatmap(sess, signal="grad_norm"):
+    """Draw any declared signal as the third heatmap (position × step)."""
+    from . import charts
+
+    sess = ensure(sess)
+    choices = overlays.heatmap_signals()
+    if signal not in choices:
+        raise ConfigError("signal", signal, f"must be one of {', '.join(choices)}")
+    sess.heatmap = signal
+    return sess, charts.heatmap_figure(sess.trace, signal, clamp_view(sess.trace, sess.view))
 
 
 @takes_run_inputs

@@ -11,6 +11,8 @@ from typing import Callable
 import gradio as gr
 
 from boe_core import POLICIES
+from boe_core.policies.boe import LINEARIZE_OPTIONS, QUAD_POINTS
+from boe_core.policies.selection import GATES
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,22 @@ RUN_INPUTS = (
     RunInput("lam", "anti-collapse weight", _num("λ · anti-collapse weight", "lam"), decode=True),
     RunInput("h_max", "entropy floor at the end", _num("h_max · entropy floor at the end", "h_max"), decode=True),
     RunInput("tau_s", "soft-write temperature", _num("τ_s · soft-write temperature", "tau_s"), decode=True),
-    RunInput("linearize_at", "current or surrogate",
-             lambda d: gr.Radio(["current", "surrogate"], value=d["linearize_at"], label="Linearise at"), decode=True),
+    RunInput("linearize_at", " or ".join(LINEARIZE_OPTIONS),
+             lambda d: gr.Radio(list(LINEARIZE_OPTIONS), value=d["linearize_at"], label="Linearise at"), decode=True),
     RunInput("probe_scope", "canvas or block",
              lambda d: gr.Radio(["canvas", "block"], value=d["probe_scope"], label="Probe scope"), decode=True),
     RunInput("use_aqa", "sparse backward with ActiveQueryAttention",
              lambda d: gr.Checkbox(value=d["use_aqa"], label="ActiveQueryAttention (sparse backward)"), decode=True),
+    # appended (not inserted) so that positional API calls keep their meaning
+    RunInput("gate", " or ".join(GATES) + ": how confidence and the entropy signal combine",
+             lambda d: gr.Radio(list(GATES), value=d["gate"], label="Gate (BoE and lookahead)"), decode=True),
+    RunInput("tau_c", "confidence threshold of the threshold gate", _num("τ_c · threshold gate", "tau_c"), decode=True),
+    RunInput("beta", "weight of the signal in the additive gate", _num("β · additive gate", "beta"), decode=True),
+    RunInput("alpha", "write fraction of the midpoint linearisation, in (0, 1]", _num("α · midpoint", "alpha"),
+             decode=True),
+    RunInput("quad_points", "Gauss-Legendre points of the quadrature linearisation (2, 3 or 4)",
+             lambda d: gr.Dropdown(list(QUAD_POINTS), value=d["quad_points"], label="k · quadrature points"),
+             decode=True),
 )
 NAMES = tuple(i.name for i in RUN_INPUTS)
 DECODE_NAMES = tuple(i.name for i in RUN_INPUTS if i.decode)

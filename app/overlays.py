@@ -1,8 +1,16 @@
-"""The per-position signals the explorer shows, in ONE table: overlays on the canvas, heatmaps,
-tooltip lines, and the record fields a loaded trace must have.
+"""How the explorer shows per-position signals: overlays on the canvas, the heatmap, tooltip lines,
+roles and markers, all read from the declarations in `boe_core.signals` (the core statistics and
+every registered policy's own). A policy that declares a new signal gets an overlay and a heatmap
+with no edit here.
 
-Every read of a per-position value goes through `values(record, name)`, so a signal moving into
-`StepRecord.signals` (a dict) needs no change anywhere else.
+- float signals with `overlay=True`: canvas overlays and heatmaps; the Signal's Plotly colour scale
+  names the HTML palette, and `symmetric` ones use a diverging palette centred on 0;
+- float signals that are not the sampler's core statistics: one line each in a masked position's
+  hover text (TIS, ‖∂F/∂e‖, lookahead's Δ ...);
+- bool signals: roles ("candidate", "probe" in the hover text), except `confidence_pick`, which is a
+  marker on the canvas (what confidence would commit at this step).
+
+Every read of a per-position value goes through `values(record, name)`.
 """
 from __future__ import annotations
 
@@ -11,56 +19,104 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from boe_core.signals import CONFIDENCE_PICK, CORE_SIGNALS, all_signals, declared
 
-@dataclass(frozen=True)
-class Signal:
-    name: str  # record field / signals key
-    label: str
-    palette: str | None = None  # canvas overlay palette (None: not an overlay)
-    scale: str = "Viridis"  # Plotly colour scale of its heatmap
-    title: str = ""  # heatmap title
-    desc: str = ""
-    symmetric: bool = False  # colour range centred on 0
-    heatmap: bool = False  # one of the Explore tab's heatmaps
-    tooltip: bool = False  # a line in a masked position's hover text
-    role: bool = False  # a boolean mask (shown as "BoE candidate / probe")
-    missing: str = "no values"  # what an all-NaN heatmap says
-
-
-SIGNALS = (
-    Signal("confidence", "Confidence", "greens", "Greens", "Confidence", "probability of the top proposal"),
-    Signal("entropy", "Entropy", "oranges", "Oranges", "Entropy (nats)", "uncertainty of the position, nats",
-           heatmap=True),
-    Signal("tis", "TIS", "diverging", "RdBu_r", "TIS", "Token Influence Score: predicted drop of future entropy",
-           symmetric=True, heatmap=True, tooltip=True, missing="not computed by this policy (BoE computes it)"),
-    Signal("grad_norm", "‖∂F/∂e‖", "purples", "Purples", "‖∂F/∂e‖", "gradient magnitude of the future entropy F",
-           heatmap=True, tooltip=True, missing="not computed by this policy (BoE computes it)"),
-    Signal("candidates", "candidate", role=True),
-    Signal("probes", "probe", role=True),
-)
-BY_NAME = {s.name: s for s in SIGNALS}
-NONE = Signal("none", "None")
-OVERLAYS = {"none": NONE, **{s.name: s for s in SIGNALS if s.palette}}
-OVERLAY_CHOICES = [(s.label, k) for k, s in OVERLAYS.items()]
-HEATMAPS = tuple(s.name for s in SIGNALS if s.heatmap)
-TOOLTIP = tuple(s for s in SIGNALS if s.tooltip)
-ROLES = tuple(s for s in SIGNALS if s.role)
-RECORD_FIELDS = tuple(s.name for s in SIGNALS)  # (B, N) arrays every loaded record must carry
-
+# 5-stop HTML palettes, low -> high, named like the Plotly scales they imitate
 PALETTES = {
     "greens": ["#f4fbf2", "#c7e9c0", "#74c476", "#31a354", "#006d2c"],
     "oranges": ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"],
     "purples": ["#fcfbfd", "#dadaeb", "#9e9ac8", "#6a51a3", "#3f007d"],
-    "diverging": ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"],
+    "blues": ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"],
+    "reds": ["#fff5f0", "#fcbba1", "#fb6a4a", "#cb181d", "#67000d"],
+    "greys": ["#ffffff", "#d9d9d9", "#969696", "#525252", "#000000"],
+    "viridis": ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"],
+    # diverging, as Plotly's RdBu (low red, high blue) and its reverse
+    "diverging": ["#b2182b", "#f4a582", "#f7f7f7", "#92c5de", "#2166ac"],
+    "diverging_r": ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"],
 }
+_SCALE_PALETTE = {"greens": "greens", "oranges": "oranges", "purples": "purples", "blues": "blues",
+                  "reds": "reds", "greys": "greys", "viridis": "viridis"}
+CORE_NAMES = frozenset(s.name for s in CORE_SIGNALS)
+MARKERS = frozenset({CONFIDENCE_PICK.name})  # bool signals drawn as a marker, not as a role
+
+
+def palette_of(sig) -> str:
+    """The HTML palette of a declared Signal: diverging for symmetric ones (in the direction of its
+    scale), else the palette named like its Plotly scale (viridis when there is none)."""
+    scale = (sig.colorscale or "").lower()
+    rev = scale.endswith("_r")
+    scale = scale[:-2] if rev else scale
+    if sig.symmetric:
+        return "diverging_r" if (scale == "rdbu") == rev else "diverging"
+    return _SCALE_PALETTE.get(scale, "viridis")
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """The explorer's reading of one declared signal."""
+    name: str
+    label: str
+    palette: str | None = None  # None: not a canvas overlay
+    scale: str = "Viridis"  # Plotly colour scale of its heatmap
+    desc: str = ""
+    symmetric: bool = False
+    kind: str = "float"
+    missing: str = "no values"  # what an all-NaN heatmap says
+
+    @property
+    def title(self) -> str:
+        return self.label
+
+
+NONE = Overlay("none", "None")
+
+
+def _overlay(sig) -> Overlay:
+    shown = sig.kind == "float" and sig.overlay
+    missing = "no values" if sig.name in CORE_NAMES else "not computed by this policy"
+    return Overlay(sig.name, sig.label, palette_of(sig) if shown else None, sig.colorscale or "Viridis",
+                   sig.description, sig.symmetric, sig.kind, missing)
+
+
+def get(name: str) -> Overlay:
+    """The overlay of a signal (an undeclared one reads as a plain float signal)."""
+    return NONE if name == "none" else _overlay(declared(name))
+
+
+def overlays() -> dict[str, Overlay]:
+    """"none" and every float signal offered as an overlay, by name (registry order)."""
+    return {"none": NONE, **{n: _overlay(s) for n, s in all_signals().items() if s.kind == "float" and s.overlay}}
+
+
+def overlay_choices() -> list[tuple[str, str]]:
+    """(label, name) pairs for the overlay radio."""
+    return [(o.label if o is not NONE else "None", n) for n, o in overlays().items()]
+
+
+def heatmap_signals() -> list[str]:
+    """Signals offered as a position × step heatmap (every overlay)."""
+    return [n for n in overlays() if n != "none"]
+
+
+def tooltip_signals() -> list[Overlay]:
+    """Float signals with their own hover line: everything but the sampler's core statistics."""
+    return [o for n, o in overlays().items() if n != "none" and n not in CORE_NAMES]
+
+
+def roles() -> list[Overlay]:
+    """Bool signals read as a position's role (BoE candidate, probe ...)."""
+    return [_overlay(s) for n, s in all_signals().items() if s.kind == "bool" and n not in MARKERS]
 
 
 def values(record, name: str) -> np.ndarray:
-    """The (B, N) values of signal `name` in a step record."""
+    """The (B, N) values of signal `name` in a step record: a policy's signal, a core statistic (a
+    record field), or NaN / False when the step has none."""
     signals = getattr(record, "signals", None)
     if isinstance(signals, dict) and name in signals:
         return signals[name]
-    return getattr(record, name)
+    if name in CORE_NAMES or not callable(getattr(record, "signal", None)):
+        return getattr(record, name)
+    return record.signal(name)
 
 
 def _hex(c: str) -> tuple[int, int, int]:
@@ -89,7 +145,7 @@ def text_colour(bg: str) -> str:
 def overlay_range(trace, overlay: str) -> tuple[float, float]:
     """(lo, hi) of an overlay over the whole trace, so colours stay comparable while scrubbing.
     Symmetric signals are centred on 0; confidence is [0, 1]."""
-    sig = OVERLAYS.get(overlay, NONE)
+    sig = get(overlay) if overlay in overlays() else NONE
     if sig is NONE or sig.name == "confidence":
         return 0.0, 1.0
     vals = [values(r, sig.name)[0] for r in trace.records] if trace is not None and trace.records else []
@@ -100,11 +156,12 @@ def overlay_range(trace, overlay: str) -> tuple[float, float]:
         m = float(np.abs(arr).max()) or 1.0
         return -m, m
     hi = float(arr.max())
-    return 0.0, hi if hi > 0 else 1.0
+    lo = min(0.0, float(arr.min()))
+    return lo, hi if hi > lo else lo + 1.0
 
 
 def overlay_colour(overlay: str, value: float, lo: float, hi: float) -> str | None:
-    palette = OVERLAYS.get(overlay, NONE).palette
+    palette = get(overlay).palette if overlay in overlays() else None
     if palette is None or value is None or not math.isfinite(value):
         return None
     return colour(palette, (value - lo) / (hi - lo) if hi > lo else 0.5)

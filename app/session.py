@@ -26,19 +26,33 @@ class UserError(ValueError):
 
 # --- presets ---------------------------------------------------------------------------------------
 _B = BoESettings()
-BOE_KNOBS = ("r", "rho", "gamma", "lam", "h_max", "tau_s", "linearize_at", "probe_scope", "use_aqa")
-BOE_DEFAULTS = {k: getattr(_B, k) for k in BOE_KNOBS}
+BOE_KNOBS = ("r", "rho", "gamma", "lam", "h_max", "tau_s", "linearize_at", "probe_scope", "use_aqa",
+             "gate", "tau_c", "beta", "alpha", "quad_points")
+BOE_DEFAULTS = {k: getattr(_B, k) for k in BOE_KNOBS}  # whatever boe_core.policies makes the default
+
+
+def _boe(**over) -> dict:
+    return {"policy": "boe", **BOE_DEFAULTS, **over}
+
+
+# Every BoE preset is the defaults plus what its name says, so a new default reaches them all.
 PRESETS: dict[str, dict] = {
-    "BoE default": {"policy": "boe", **BOE_DEFAULTS},
-    "BoE · dense backward (no AQA)": {"policy": "boe", **BOE_DEFAULTS, "use_aqa": False},
-    "BoE · surrogate linearisation": {"policy": "boe", **BOE_DEFAULTS, "linearize_at": "surrogate"},
-    "BoE · probes in block only": {"policy": "boe", **BOE_DEFAULTS, "probe_scope": "block"},
-    "BoE · no anti-collapse (λ=0)": {"policy": "boe", **BOE_DEFAULTS, "lam": 0.0},
+    "BoE default": _boe(),
+    "BoE · linearise at the midpoint (α=0.5)": _boe(linearize_at="midpoint", alpha=0.5),
+    "BoE · quadrature linearisation (k=3)": _boe(linearize_at="quadrature", quad_points=3),
+    "BoE · surrogate linearisation": _boe(linearize_at="surrogate"),
+    "BoE · linearise at the current point": _boe(linearize_at="current"),
+    "BoE · threshold gate (τ_c=0.9)": _boe(gate="threshold", tau_c=0.9),
+    "BoE · additive gate (β=0.5)": _boe(gate="additive", beta=0.5),
+    "BoE · dense backward (no AQA)": _boe(use_aqa=False),
+    "BoE · probes in block only": _boe(probe_scope="block"),
+    "BoE · no anti-collapse (λ=0)": _boe(lam=0.0),
     "confidence": {"policy": "confidence"},
     "margin": {"policy": "margin"},
     "entropy": {"policy": "entropy"},
     "random": {"policy": "random"},
-    "lookahead (exact, slow)": {"policy": "lookahead", **BOE_DEFAULTS},
+    "lookahead (exact, slow)": {**_boe(), "policy": "lookahead"},
+    "lookahead gated (threshold)": {**_boe(gate="threshold", tau_c=0.9), "policy": "lookahead"},
 }
 DEFAULT_PRESET = "BoE default"
 BRANCH_DEFAULT = "confidence"
@@ -71,6 +85,9 @@ class Session:
     diff: object = None
     compare_view: int | None = None
     fidelity: object = None
+    heatmap: str = "grad_norm"  # the signal of the Explore tab's third heatmap
+    lockin: object = None  # the run's lock-in map (boe_core.lockin.LockInMap)
+    fidelity_run: object = None  # the run's whole-run fidelity rows
     notes: list = field(default_factory=list)
 
     @property
@@ -124,14 +141,17 @@ def as_float(name: str, v):
 
 def build_config(policy, steps, block_length, temperature, seed, r=None, rho=_B.rho, gamma=_B.gamma,
                  lam=_B.lam, h_max=_B.h_max, tau_s=_B.tau_s, linearize_at=_B.linearize_at,
-                 probe_scope=_B.probe_scope, use_aqa=_B.use_aqa) -> DecodeConfig:
+                 probe_scope=_B.probe_scope, use_aqa=_B.use_aqa, gate=_B.gate, tau_c=_B.tau_c, beta=_B.beta,
+                 alpha=_B.alpha, quad_points=_B.quad_points) -> DecodeConfig:
     """A validated DecodeConfig from UI values (0 or empty block length / r mean "automatic")."""
     steps = as_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     bl = as_int("block_length", block_length, minimum=0, none_ok=True)
     rr = as_int("r", r, minimum=0, none_ok=True)
     boe = BoESettings(r=rr or None, rho=as_float("rho", rho), gamma=as_float("gamma", gamma), lam=as_float("lam", lam),
                     h_max=as_float("h_max", h_max), tau_s=as_float("tau_s", tau_s), linearize_at=linearize_at,
-                    probe_scope=probe_scope, use_aqa=bool(use_aqa))
+                    probe_scope=probe_scope, use_aqa=bool(use_aqa), gate=gate, tau_c=as_float("tau_c", tau_c),
+                    beta=as_float("beta", beta), alpha=as_float("alpha", alpha),
+                    quad_points=as_int("quad_points", quad_points, minimum=1))
     temp = temperature
     if temp is None or isinstance(temp, bool):
         raise ConfigError("temperature", temp, "must be a number >= 0")

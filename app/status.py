@@ -8,7 +8,7 @@ import numpy as np
 from boe_core.tasks.token_text import is_bytelevel, token_text
 from boe_core.tasks.views import get_view
 
-from .canvas import clamp_view, prob_of
+from .canvas import PICK, clamp_view, prob_of
 
 
 def step_summary(trace, k: int, task: str = "text") -> dict:
@@ -31,6 +31,12 @@ def step_summary(trace, k: int, task: str = "text") -> dict:
         out["commits"] = [{"position": int(p), "token": token_text(trace.id_to_token.get(int(t), f"<{t}>"), bl),
                            "token_id": int(t), "prob": prob_of(r, p, int(t))}
                           for p, t in zip(pos, r.canvas_after[0, pos].tolist())]
+        pick = np.flatnonzero(r.signal(PICK)[0]).tolist()
+        guess = r.proposals[0]
+        out["confidence_pick"] = [{"position": int(p), "token": token_text(trace.id_to_token.get(int(guess[p]), f"<{int(guess[p])}>"), bl),
+                                   "token_id": int(guess[p])} for p in pick]
+        out["agrees_with_confidence"] = set(pick) == set(pos)
+        out["notes"] = [str(n) for n in getattr(r, "notes", [])]
         out.update(block=int(r.block), t=int(r.t), masked_before=int(r.masked[0].sum()),
                    masked_entropy=float(r.masked_entropy[0]), fallback=bool(r.fallback[0]),
                    n_forward=int(r.n_forward), n_backward=int(r.n_backward),
@@ -74,7 +80,26 @@ def status_html(trace, k: int, task: str = "text", busy: bool = False) -> str:
         items = ", ".join(f'<code>{html.escape(c["token"])}</code>@{c["position"]}' for c in s["commits"][:12])
         more = f" (+{len(s['commits']) - 12})" if len(s["commits"]) > 12 else ""
         commits = f'<div class="commits">this step commits {items}{more}</div>'
-    return f'<div class="boe-status">{"".join(b)}{commits}</div>'
+    return f'<div class="boe-status">{"".join(b)}{commits}{_pick_line(s)}{_notes_line(s)}</div>'
+
+
+def _pick_line(s: dict) -> str:
+    """What confidence would have committed from the same canvas (free: the same forward)."""
+    if s.get("step") is None or "confidence_pick" not in s or s.get("policy") == "confidence":
+        return ""
+    items = ", ".join(f'<code>{html.escape(c["token"])}</code>@{c["position"]}' for c in s["confidence_pick"][:12])
+    if s["agrees_with_confidence"]:
+        return f'<div class="cpick-line">confidence would commit the same ({items})</div>'
+    return (f'<div class="cpick-line"><span class="badge warn">departs from confidence</span> confidence would '
+            f'commit {items} instead (amber ring on the canvas)</div>')
+
+
+def _notes_line(s: dict) -> str:
+    """The step's own notes (e.g. "r=2 < b=4: r raised to 4")."""
+    notes = s.get("notes") or []
+    if not notes:
+        return ""
+    return f'<div class="notes-line">note: {html.escape("; ".join(notes))}</div>'
 
 
 def message_html(notes) -> str:

@@ -95,6 +95,32 @@ CSS = r"""
 .boe-messages .msg { padding: 6px 10px; border-radius: 8px; margin: 4px 0; font-size: 13px; }
 .boe-messages .msg.info { background: #eff6ff; color: #1e40af; }
 .boe-messages .msg.warn { background: #fffbeb; color: #92400e; }
+/* confidence's own pick: an amber dot (agrees with the commit) or an amber dashed ring (it would commit elsewhere) */
+.tok.cpick, .sdk .cell.cpick { background-image: radial-gradient(circle at 6px calc(100% - 6px), #f59e0b 3.5px,
+  #ffffff 4.5px, transparent 5px) !important; }
+.tok.cpick-only, .sdk .cell.cpick-only { outline: 2px dashed #f59e0b; outline-offset: -3px; }
+.lg-cpick { background: #fff; outline: 2px dashed #f59e0b; outline-offset: -3px; position: relative; }
+.boe-status .cpick-line, .boe-status .notes-line { flex-basis: 100%; color: #374151; margin-top: 2px; }
+.boe-status .notes-line { color: #92400e; }
+/* lock-in map: one column per hand-over step; the cell is the outcome, the bar the distance from the run */
+.lockin { font-size: 12px; color: #374151; }
+.lockin .li-cols { display: flex; align-items: flex-end; gap: 2px; overflow-x: auto; padding: 4px 0; }
+.lockin .li-col { display: flex; flex-direction: column; align-items: stretch; min-width: 16px; flex: 1 1 0;
+  cursor: pointer; border-radius: 4px; }
+.lockin .li-col:hover { background: #eef2ff; }
+.lockin .li-col.sel { background: #e0e7ff; outline: 2px solid #4f46e5; }
+.lockin .li-out { height: 22px; border-radius: 3px; display: flex; align-items: center; justify-content: center;
+  color: #fff; font-weight: 600; font-size: 10px; }
+.lockin .li-out.solved { background: #16a34a; } .lockin .li-out.wrong { background: #dc2626; }
+.lockin .li-out.unknown { background: #6b7280; }
+.lockin .li-out.inferred { opacity: .55; }
+.lockin .li-barbox { height: 90px; display: flex; align-items: flex-end; }
+.lockin .li-bar { width: 100%; background: #a5b4fc; border-radius: 2px 2px 0 0; min-height: 2px; }
+.lockin .li-x { text-align: center; color: #6b7280; font-size: 10px; }
+.lockin .li-axis { color: #6b7280; margin: 2px 0; }
+.progress { height: 8px; background: #f3f4f6; border-radius: 4px; overflow: hidden; margin: 4px 0; }
+.progress > div { height: 100%; background: #4f46e5; }
+.story-text { background: #fffbeb; border: 1px solid #fde68a; border-radius: 8px; padding: 8px 10px; font-size: 13px; }
 .compare-pane { padding: 4px; }
 .compare-pane .sdk { grid-template-columns: repeat(9, 38px); grid-template-rows: repeat(9, 38px); }
 .compare-pane .sdk .cell { font-size: 18px; }

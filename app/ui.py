@@ -10,12 +10,15 @@ import gradio as gr
 from boe_core import ConfigError
 from boe_core.tasks.views import get_view, views
 
-from . import compare, fidelity, files, frontier, models, overlays
+from boe_core import POLICIES
+
+from . import compare, fidelity, fidelity_run, files, frontier, lockin, models, overlays, stories
 from . import handlers as H
 from .about import ABOUT_MD
 from .canvas import empty
 from .grid_editor import GRID_JS, grid_value
 from .inputs import DECODE_NAMES, build, ordered
+from .explore import FIXED_HEATMAPS, PICKED_DEFAULT
 from .session import BRANCH_DEFAULT, DEFAULT_PRESET, PRESETS, UserError
 from .status import status_html
 
@@ -83,6 +86,10 @@ def _setup_column(c: dict, d: dict):
     labels = [e.label for e in view.examples()]
     build(c, d, "model")
     example = gr.Dropdown(labels, value=labels[0] if labels else None, label="Example", visible=bool(labels))
+    told = stories.labels(d["model"])
+    story = gr.Dropdown(told, value=None, label="Stories", visible=bool(told), elem_id="story",
+                        info="validation examples where a policy locks into an error; with an explanation")
+    story_text = gr.HTML("", label="story", elem_id="story-text", js_on_load=None, min_height=0)
     groups = {}
     with gr.Group(visible="prompt" in view.inputs) as groups["prompt"]:
         build(c, d, "prompt")
@@ -109,7 +116,8 @@ def _setup_column(c: dict, d: dict):
         export_file = gr.File(label="Download", interactive=False)
         upload = gr.File(label="Load a trace (.json export) to replay it without the model",
                          file_types=[".json"], type="filepath")
-    return example, [groups[n] for n in HIDEABLE], grid, preset, export_fmt, export_btn, export_file, upload
+    return (example, [groups[n] for n in HIDEABLE], grid, preset, export_fmt, export_btn, export_file, upload, story,
+            story_text)
 
 
 # --- glue: keep the setup fields consistent (not part of the API) -----------------------------------------
@@ -124,9 +132,22 @@ def on_model(name, prompt):
         keep = prompt not in others
     except ConfigError:
         keep = False
+    told = stories.labels(name)
     return (*[gr.Group(visible=n in view.inputs) for n in HIDEABLE],
             gr.Dropdown(choices=labels, value=labels[0] if labels else None, visible=bool(labels)),
+            gr.Dropdown(choices=told, value=None, visible=bool(told)), "",
             gr.skip() if keep or "prompt" not in view.inputs else d["prompt"], gr.Number(value=d["steps"]))
+
+
+def on_story(label, model):
+    """A story's inputs, its run preset (and knobs), its branch policy and step, its explanation."""
+    st = stories.find(model, label)
+    v = st["values"]
+    puzzle = v.get("puzzle")
+    knobs = on_preset(st.get("run_preset", DEFAULT_PRESET))
+    return (v.get("prompt", gr.skip()), puzzle or gr.skip(), grid_value(puzzle) if puzzle else gr.skip(),
+            v.get("gen_length", gr.skip()), v.get("steps", gr.skip()), st.get("run_preset", DEFAULT_PRESET), *knobs,
+            st.get("other_preset", BRANCH_DEFAULT), int(st.get("branch_at", 0)), stories.story_html(st))
 
 
 def on_example(choice, model):
@@ -167,9 +188,10 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         gr.HTML(HEADER, js_on_load=None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=340):
-                example, groups, grid, preset, export_fmt, export_btn, export_file, upload = _setup_column(c, d)
+                (example, groups, grid, preset, export_fmt, export_btn, export_file, upload, story,
+                 story_text) = _setup_column(c, d)
             with gr.Column(scale=3):
-                with gr.Tabs():
+                with gr.Tabs() as tabs:
                     with gr.Tab("Explore", id="explore"):
                         with gr.Row(elem_classes="boe-controls"):
                             run_b = gr.Button("▶▶ Run", variant="primary", elem_id="btn-run")
@@ -181,7 +203,7 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                         with gr.Row():
                             slider = gr.Slider(0, 1, value=0, step=1, label="Step", interactive=False,
                                                elem_id="step-slider", scale=3)
-                            overlay = gr.Radio(overlays.OVERLAY_CHOICES, value="none", label="Overlay",
+                            overlay = gr.Radio(overlays.overlay_choices(), value="none", label="Overlay",
                                                elem_id="overlay", scale=2)
                         status = gr.HTML(status_html(None, -1), label="status", elem_id="status", js_on_load=None, min_height=0)
                         messages = gr.HTML("", label="messages", elem_id="messages", js_on_load=None, min_height=0)
@@ -189,11 +211,14 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                         curve = gr.Plot(label="masked_entropy", show_label=False, elem_id="curve")
                         heatmaps = []
                         with gr.Tabs():
-                            for f in overlays.HEATMAPS:
-                                sig = overlays.BY_NAME[f]
-                                with gr.Tab(f"{sig.label} heatmap"):
-                                    heatmaps.append(gr.Plot(label=HEATMAP_API_LABELS.get(f, f"{f}_heatmap"),
-                                                            show_label=False))
+                            for f, api in zip(FIXED_HEATMAPS, HEATMAP_API_LABELS):
+                                with gr.Tab(f"{overlays.get(f).label} heatmap"):
+                                    heatmaps.append(gr.Plot(label=api, show_label=False))
+                            with gr.Tab("Any signal"):
+                                hm_signal = gr.Dropdown([(overlays.get(n).label, n) for n in overlays.heatmap_signals()],
+                                                        value=PICKED_DEFAULT, label="Signal", elem_id="heatmap-signal",
+                                                        info="every signal the sampler or a policy declares")
+                                heatmaps.append(gr.Plot(label=HEATMAP_API_LABELS[-1], show_label=False))
                         with gr.Accordion("Step data (JSON)", open=False):
                             info = gr.JSON(label="step_data", show_label=False)
                     with gr.Tab("Compare", id="compare"):
@@ -202,8 +227,11 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                         with gr.Row():
                             branch_preset = gr.Dropdown(list(PRESETS), value=BRANCH_DEFAULT, label="Branch policy",
                                                         scale=2)
-                            branch_b = gr.Button("Branch from the selected step", variant="primary",
+                            branch_at = gr.Number(0, precision=0, label="Branch at step", elem_id="branch-at", scale=1,
+                                                  minimum=0)
+                            branch_b = gr.Button("Branch at this step", variant="primary",
                                                  elem_id="btn-branch", scale=1)
+                        branch_hint = gr.Markdown("", elem_id="branch-hint", elem_classes="hint-text")
                         cmp_summary = gr.HTML(compare.compare_summary_html(None, None, None), label="summary", js_on_load=None)
                         with gr.Row():
                             cmp_a = gr.HTML(empty("Run A"), label="canvas_a", elem_classes="compare-pane", js_on_load=None,
@@ -215,6 +243,26 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                         cmp_curve = gr.Plot(label="masked_entropy_ab", show_label=False)
                         with gr.Accordion("Comparison data (JSON)", open=False):
                             cmp_info = gr.JSON(label="comparison", show_label=False)
+                    with gr.Tab("Lock-in", id="lockin"):
+                        gr.Markdown("For the finished run: hand the rest of the decode to another policy at every step "
+                                    "k, and see how it ends. At most one rollout per step; steps where the run "
+                                    "committed confidence's own pick are inferred for free. Click a step to open that "
+                                    "hand-over side by side in **Compare**.")
+                        with gr.Row():
+                            li_policy = gr.Dropdown(sorted(POLICIES), value="confidence", label="Hand over to", scale=2)
+                            li_b = gr.Button("Compute the lock-in map", variant="primary", elem_id="btn-lockin",
+                                             scale=1)
+                            li_stop = gr.Button("Cancel", elem_id="btn-lockin-cancel", scale=1)
+                        li_status = gr.HTML("", label="lockin_summary", elem_id="lockin-status", js_on_load=None,
+                                            min_height=0)
+                        li_chart = gr.HTML(lockin.lockin_html(None), label="lockin_chart", elem_id="lockin-chart",
+                                           js_on_load=LOCKIN_JS)
+                        with gr.Row():
+                            li_step = gr.Number(0, precision=0, label="Hand-over step", elem_id="lockin-step",
+                                                minimum=0, scale=1)
+                            li_open = gr.Button("Open in Compare", elem_id="btn-lockin-open", scale=1)
+                        with gr.Accordion("Lock-in data (JSON)", open=False):
+                            li_info = gr.JSON(label="lockin", show_label=False)
                     with gr.Tab("Fidelity", id="fidelity"):
                         gr.Markdown("Does the one-backward estimate (TIS) rank candidates like the real thing? "
                                     "For the step selected in **Explore**, this computes the *exact* one-step "
@@ -228,6 +276,17 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                                                  interactive=False, label="Candidates (by TIS)")
                         with gr.Accordion("Fidelity data (JSON)", open=False):
                             fid_info = gr.JSON(label="fidelity", show_label=False)
+                        gr.Markdown("**Over the whole run**: the same check at every step (one backward and |C| "
+                                    "forwards each), as Spearman ρ, sign agreement and top-1 agreement per step.")
+                        with gr.Row():
+                            fr_b = gr.Button("Compute over the whole run", variant="primary", elem_id="btn-fid-run")
+                            fr_stop = gr.Button("Cancel", elem_id="btn-fid-run-cancel")
+                        fr_status = gr.HTML("", label="fidelity_run_summary", elem_id="fid-run-status", js_on_load=None,
+                                            min_height=0)
+                        fr_plot_run = gr.Plot(fidelity_run.run_figure(None), label="fidelity_run_plot", show_label=False,
+                                              elem_id="fid-run-plot")
+                        with gr.Accordion("Whole-run fidelity data (JSON)", open=False):
+                            fr_info = gr.JSON(label="fidelity_run", show_label=False)
                     with gr.Tab("Frontier", id="frontier"):
                         gr.Markdown("Quality vs compute from the last sweep (`python -m boe_core.bench pareto`): "
                                     "one line per policy over its step budgets; the dashed line is the Pareto "
@@ -245,6 +304,9 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         inputs = ordered(c)
         explore_out = [sess, canvas, status, slider, curve, *heatmaps, info, messages]
         compare_out = [sess, cmp_a, cmp_b, cmp_summary, cmp_curve, cmp_slider, cmp_info]
+        lockin_out = [sess, li_chart, li_status, li_info]
+        li_cancelled = gr.JSON(visible=False)
+        fr_cancelled = gr.JSON(visible=False)
         model_work = dict(concurrency_id="model", concurrency_limit=concurrency)
         private = dict(api_visibility="private")
 
@@ -264,19 +326,37 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                    **model_work, **private)
         reset_b.click(guard(H.reset), [sess, *inputs, overlay], [*explore_out, timer], api_name="reset",
                       cancels=[run_evt], **model_work)
-        branch_b.click(guard(compare.branch), [sess, branch_preset, slider], compare_out, api_name="branch",
+        branch_b.click(guard(compare.branch), [sess, branch_preset, branch_at], compare_out, api_name="branch",
                        show_progress="minimal", **model_work)
+        after_run = dict(fn=guard(compare.default_step_hint), inputs=[sess], outputs=[branch_at, branch_hint], **private)
+        # after a run: Compare points at the first departure from confidence, and the lock-in map starts
+        run_evt.success(**after_run).success(guard(lockin.auto_lockin), [sess, li_policy], lockin_out, **model_work,
+                                             **private)
+        li_b.click(guard(lockin.lockin), [sess, li_policy], lockin_out, api_name="lockin", **model_work)
+        li_stop.click(guard(lockin.lockin_cancel), [sess], li_cancelled, api_name="lockin_cancel")
+        li_open.click(lambda: gr.Tabs(selected="compare"), None, tabs, **private).then(
+            guard(lockin.lockin_open), [sess, li_step], compare_out, api_name="lockin_open", show_progress="minimal",
+            **model_work)
+        fr_b.click(guard(fidelity_run.fidelity_run), [sess], [sess, fr_plot_run, fr_status, fr_info],
+                   api_name="fidelity_run", **model_work)
+        fr_stop.click(guard(fidelity_run.fidelity_cancel), [sess], fr_cancelled, api_name="fidelity_cancel")
+        hm_signal.input(guard(H.set_heatmap), [sess, hm_signal], [sess, heatmaps[-1]], api_name="heatmap",
+                        show_progress="hidden")
         cmp_slider.release(guard(compare.compare_select), [sess, cmp_slider], [cmp_a, cmp_b], api_name="compare_step",
                            show_progress="hidden")
         fid_b.click(guard(fidelity.fidelity), [sess, slider], [sess, fid_plot, fid_table, fid_status, fid_info],
                     api_name="fidelity", **model_work)
         export_btn.click(guard(files.export_trace), [sess, export_fmt], export_file, api_name="export")
-        upload.upload(guard(files.import_trace), [sess, upload, overlay], explore_out, api_name="import")
+        upload.upload(guard(files.import_trace), [sess, upload, overlay], explore_out, api_name="import").success(**after_run)
 
         model, prompt, puzzle, steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
         reset_again = dict(fn=guard(H.reset), inputs=[sess, *inputs, overlay], outputs=[*explore_out, timer],
                            **model_work, **private)
-        model.change(guard(on_model), [model, prompt], [*groups, example, prompt, steps], **private).then(**reset_again)
+        model.change(guard(on_model), [model, prompt], [*groups, example, story, story_text, prompt, steps],
+                     **private).then(**reset_again)
+        story.input(guard(on_story), [story, model],
+                    [prompt, puzzle, grid, c["gen_length"], steps, preset, *[c[k] for k in PRESET_FIELDS], branch_preset,
+                     branch_at, story_text], **private).then(**reset_again)
         example.input(guard(on_example), [example, model], [prompt, puzzle, grid, steps], **private).then(**reset_again)
         puzzle.input(guard(on_puzzle), [puzzle, model], [grid, steps], **private)
         grid.change(guard(on_grid), [grid, model], [puzzle, steps], **private)
@@ -287,4 +367,18 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
     return demo
 
 
-HEATMAP_API_LABELS = {"entropy": "entropy_heatmap", "tis": "tis_heatmap", "grad_norm": "grad_heatmap"}
+HEATMAP_API_LABELS = ("entropy_heatmap", "tis_heatmap", "grad_heatmap")  # the third: the picked signal
+
+# A click on a column of the lock-in chart fills the step field and opens that hand-over.
+LOCKIN_JS = r"""
+element.addEventListener('click', (e) => {
+  const col = e.target.closest('[data-step]');
+  if (!col) return;
+  const inp = document.querySelector('#lockin-step input');
+  if (!inp) return;
+  inp.value = col.dataset.step;
+  inp.dispatchEvent(new Event('input', {bubbles: true}));
+  inp.dispatchEvent(new Event('change', {bubbles: true}));
+  setTimeout(() => { const b = document.querySelector('#btn-lockin-open'); if (b) b.click(); }, 150);
+});
+"""

@@ -87,7 +87,7 @@ def test_overlay_colours_only_masked_positions(text_trace):
     for ov in ("confidence", "entropy", "tis", "grad_norm"):
         html = canvas.canvas_html(tr, 1, ov)
         n_coloured = html.count("background:#")
-        field = overlays.OVERLAYS[ov].name
+        field = overlays.overlays()[ov].name
         vals = getattr(tr.records[1], field)[0]
         assert n_coloured == int((np.isfinite(vals) & tr.records[1].masked[0]).sum())
         assert n_coloured > 0
