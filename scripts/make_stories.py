@@ -1,0 +1,203 @@
+"""Pick teaching stories for the explorer's "Stories" picker, from VALIDATION data only.
+
+For a model, decode validation examples with confidence and with other policies (BoE default,
+lookahead, margin ...) and keep:
+- several where confidence locks into an error that another policy avoids;
+- one where BoE errs and confidence does not.
+Each story gets an explanation written from the measured facts (steps, the first wrong commit,
+the other policy's outcome, the first step where the two runs differ) and is written to
+assets/examples/stories_<model>.json.
+
+Text models have no checker: a text story uses the lock-in map's text distance (how far handing the
+BoE run to confidence moves the output) and is kept only when the texts are not degenerate; when
+nothing meaningful comes out, the script says so and writes no story.
+
+    python scripts/make_stories.py --model sudoku --n 60 --threads 1
+    python scripts/make_stories.py --model /tmp/reasoning-export --n 6 --out /tmp/stories_reasoning.json
+    python scripts/make_stories.py --model kjv --n 4
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from app.session import preset_overrides
+from boe_core import DecodeConfig, diff, generate, load_model
+from boe_core.lockin import lockin_map, view_judge
+from boe_core.tasks.views import get_view
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHERS = ("BoE default", "BoE · threshold gate (τ_c=0.9)", "BoE · additive gate (β=0.5)",
+          "BoE · linearise at the midpoint (α=0.5)", "BoE · quadrature linearisation (k=3)",
+          "lookahead gated (threshold)", "lookahead (exact, slow)", "margin", "entropy")  # tried in this order
+N_LOCKIN = 4  # stories where confidence locks in
+MIN_DISTINCT = 0.3  # a text output with fewer distinct tokens per position is degenerate
+
+
+def validation_values(view, n: int) -> list[dict]:
+    """Run inputs of the first n validation examples of the model's task (never test data)."""
+    if view.name == "sudoku":
+        rows = [json.loads(line) for line in (ROOT / "assets/data/sudoku/heldout_val.jsonl").read_text().splitlines()
+                if line.strip()]
+        # one commit per step first, then two (faster decodes lock in more often)
+        return [{"puzzle": r["puzzle"], "steps": -(-r["puzzle"].count("0") // per), "id": f"val {i}" + tag}
+                for per, tag in ((1, ""), (2, ", 2 per step")) for i, r in enumerate(rows[:n])]
+    if hasattr(view, "task_names"):  # reasoning views: n per task, round robin
+        from boe_core.tasks.reasoning import get_task
+
+        per = [[(t, e, i) for i, e in enumerate(t.split("val", n))] for t in map(get_task, view.task_names)]
+        out = []
+        for k, tag in ((1, ""), (2, ", 2 per step")):
+            for group in zip(*per):
+                for t, e, i in group:
+                    out.append({"prompt": t.tag + e.prompt, "steps": -(-t.gen_length // k), "id": f"{t.name} val {i}{tag}"})
+        return out
+    from boe_core.tasks.kjv import load_texts
+
+    return [{"prompt": " ".join(t.split()[:6]), "gen_length": 16, "steps": 16, "id": f"val {i}"}
+            for i, t in enumerate(load_texts("val")[:n])]
+
+
+def decode(adapter, view, values: dict, preset: str):
+    policy, knobs = preset_overrides(preset)
+    plan = view.build_canvas(adapter, values)
+    cfg = DecodeConfig(policy=policy, steps=int(values["steps"]), settings=knobs).validate()
+    return generate(adapter, canvas=plan.ids, attention_mask=plan.attention_mask, config=cfg, meta=plan.meta)
+
+
+def _steps(tr) -> int:
+    return tr.num_steps
+
+
+def explain_lockin(view, values, conf, other, other_preset, d) -> str:
+    fw = view.first_wrong(conf) or {}
+    where = f" ({fw['where']})" if fw.get("where") else ""
+    split = "from the very first step" if d == 0 else f"from step {d} on (the steps before are the same)"
+    return (f"Confidence commits its first wrong token at step {fw.get('step', '?')}{where} of {_steps(conf)} and "
+            f"never takes it back: every later commit is conditioned on it, and the run ends wrong. "
+            f"{other_preset} decodes the same problem in {_steps(other)} steps and solves it. The two runs "
+            f"differ {split}: branch there to watch the alternative trajectory.")
+
+
+def explain_boe_errs(view, values, boe, conf, d) -> str:
+    fw = view.first_wrong(boe) or {}
+    where = f" ({fw['where']})" if fw.get("where") else ""
+    return (f"Here BoE is the one that errs: its first wrong commit is at step {fw.get('step', '?')}{where}, while "
+            f"confidence solves the problem. BoE's first-order estimate of the entropy drop is only an estimate: "
+            f"it can rank a confident-looking but wrong commit first. The runs first differ at step {d}.")
+
+
+def story(label, kind, values, run_preset, other_preset, branch_at, facts, explanation) -> dict:
+    return {"label": label, "kind": kind, "values": {k: v for k, v in values.items() if k != "id"},
+            "run_preset": run_preset, "other_preset": other_preset, "branch_at": int(branch_at or 0),
+            "facts": facts, "explanation": explanation}
+
+
+def checked_stories(adapter, view, examples, n_lockin: int, log) -> list[dict]:
+    out, boe_errs = [], None
+    for values in examples:
+        if len([s for s in out if s["kind"] == "confidence-locks-in"]) >= n_lockin and boe_errs is not None:
+            break
+        conf = decode(adapter, view, values, "confidence")
+        cv = view_judge(conf)
+        if cv["solved"] is None:
+            continue
+        if not cv["solved"] and len(out) < n_lockin:
+            for preset in OTHERS:
+                other = decode(adapter, view, values, preset)
+                ov = view_judge(other)
+                log(f"{values['id']}: confidence wrong at step {cv['first_wrong_step']}; {preset}: "
+                    f"{'solved' if ov['solved'] else 'wrong'}")
+                if ov["solved"]:
+                    d = diff(conf, other).first_divergent_step
+                    facts = {"example": values["id"], "steps": conf.num_steps, "confidence_first_wrong": view.first_wrong(conf),
+                             "other_policy": preset, "other_solved": True, "first_divergent_step": d}
+                    out.append(story(f"{values['id']}: confidence locks in, {preset} avoids it",
+                                     "confidence-locks-in", values, "confidence", preset, d, facts,
+                                     explain_lockin(view, values, conf, other, preset, d)))
+                    break
+        elif cv["solved"] and boe_errs is None:
+            boe = decode(adapter, view, values, "BoE default")
+            bv = view_judge(boe)
+            if not bv["solved"]:
+                d = diff(boe, conf).first_divergent_step
+                log(f"{values['id']}: BoE wrong at step {bv['first_wrong_step']}, confidence solved")
+                facts = {"example": values["id"], "steps": boe.num_steps, "boe_first_wrong": view.first_wrong(boe),
+                         "other_policy": "confidence", "other_solved": True, "first_divergent_step": d}
+                boe_errs = story(f"{values['id']}: BoE errs, confidence does not", "boe-errs", values,
+                                 "BoE default", "confidence", d, facts, explain_boe_errs(view, values, boe, conf, d))
+    if boe_errs is None:
+        log("no example where BoE errs and confidence does not (try a larger --n)")
+    return out + ([boe_errs] if boe_errs else [])
+
+
+def text_stories(adapter, view, examples, log) -> tuple[list[dict], str]:
+    """Text: hand the BoE run to confidence at every step (the lock-in map) and keep an example only
+    when the outputs are not degenerate and the hand-overs really move the text."""
+    out = []
+    for values in examples:
+        run = decode(adapter, view, values, "BoE default")
+        m = lockin_map(adapter, run, policy="confidence")
+        n = run.records[0].masked[0].sum()
+        tokens = run.final_canvas[0][run.records[0].masked[0]]
+        distinct = len(set(tokens.tolist())) / max(1, int(n))
+        far = max(m.points, key=lambda p: p.distance)
+        log(f"{values['id']}: distinct tokens {distinct:.2f}, largest hand-over distance {far.distance}/{int(n)} "
+            f"at step {far.step}; {m.rollouts} rollouts")
+        if distinct < MIN_DISTINCT or far.distance < max(2, int(0.25 * n)):
+            continue
+        facts = {"example": values["id"], "steps": run.num_steps, "handover_step": far.step,
+                 "distance": far.distance, "positions": int(n), "run_text": view.canvas_text(run, run.num_steps - 1),
+                 "handover_text": far.text}
+        expl = (f"Handing BoE's run to confidence at step {far.step} changes {far.distance} of {int(n)} generated "
+                f"tokens: confidence's continuation is {far.text!r} instead of "
+                f"{facts['run_text']!r}. Open the Lock-in tab and click step {far.step}.")
+        out.append(story(f"{values['id']}: where confidence takes the text elsewhere", "text-lockin", values,
+                         "BoE default", "confidence", far.step, facts, expl))
+    why = "" if out else ("no meaningful text story: the model's outputs are degenerate (frequent-token collapse) "
+                          "or handing over to confidence barely changes them")
+    return out, why
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True, help="a shipped model name or a model folder")
+    ap.add_argument("--n", type=int, default=60, help="validation examples to try (per task for reasoning models)")
+    ap.add_argument("--stories", type=int, default=N_LOCKIN, help="confidence-locks-in stories to keep")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--out", default=None, help="default: assets/examples/stories_<model>.json")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(max(1, a.threads))
+    t0 = time.perf_counter()
+
+    def log(msg):
+        print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", flush=True)
+
+    adapter = load_model(a.model)
+    view = get_view(getattr(adapter, "task", "text"))
+    name = Path(a.model).name
+    examples = validation_values(view, a.n)
+    log(f"model {a.model!r} (view {view.name}): {len(examples)} validation examples")
+    probe = decode(adapter, view, examples[0], "confidence")
+    if view.can_check(probe):
+        stories, why = checked_stories(adapter, view, examples, a.stories, log), ""
+    else:
+        stories, why = text_stories(adapter, view, examples, log)
+    if why:
+        print(why)
+    out = Path(a.out) if a.out else ROOT / "assets" / "examples" / f"stories_{name}.json"
+    doc = {"model": name, "task": view.name, "split": "validation",
+           "made_by": "python scripts/make_stories.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "note": why, "stories": stories}
+    out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    log(f"wrote {len(stories)} stories to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
