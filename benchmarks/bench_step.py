@@ -12,26 +12,26 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from boe_core import generate  # noqa: E402
-from boe_core.models.tiny_adapter import TinyMDMAdapter  # noqa: E402
-from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig  # noqa: E402
-from boe_core.tokenization import char_tokenizer  # noqa: E402
+
+from boe_core import generate
+from boe_core.models.tiny_adapter import TinyMDMAdapter
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+from boe_core.tokenization import char_tokenizer
 
 VARIANTS = [
     ("confidence", dict(policy="confidence")),
-    ("boe current (default: AQA when <= 50% rows active)", dict(policy="boe", linearize_at="current")),
+    ("boe current (AQA by measured crossover)", dict(policy="boe", linearize_at="current")),
     ("boe current (AQA always)", dict(policy="boe", linearize_at="current", aqa_max_active=1.0)),
     ("boe current (dense)", dict(policy="boe", linearize_at="current", use_aqa=False)),
-    ("boe surrogate (default)", dict(policy="boe", linearize_at="surrogate")),
-    ("boe surrogate (AQA always)", dict(policy="boe", linearize_at="surrogate", aqa_max_active=1.0)),
-    ("boe surrogate (dense)", dict(policy="boe", linearize_at="surrogate", use_aqa=False)),
+    ("boe surrogate", dict(policy="boe", linearize_at="surrogate")),
+    ("boe midpoint", dict(policy="boe", linearize_at="midpoint")),
+    ("boe quadrature k=2", dict(policy="boe", linearize_at="quadrature", quad_points=2)),
+    ("boe quadrature k=3", dict(policy="boe", linearize_at="quadrature", quad_points=3)),
+    ("boe (shipped default)", dict(policy="boe")),
     ("lookahead r=8", dict(policy="lookahead", r=8)),
 ]
 
@@ -56,6 +56,7 @@ def main():
     p.add_argument("--tokens-per-step", type=int, default=2)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--only", nargs="*", default=None, help="labels (substrings) of the variants to run")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     model = random_model(a.vocab, a.d_model, a.layers, a.heads, a.length)
@@ -65,7 +66,8 @@ def main():
     canvas[0, :a.prompt] = torch.randint(2, model.tokenizer.vocab_size, (a.prompt,), generator=torch.Generator().manual_seed(0))
     generate(model, canvas=canvas, steps=4, policy="boe")  # warm-up
     rows = []
-    for label, kw in VARIANTS:
+    variants = [v for v in VARIANTS if not a.only or v[0] == "confidence" or any(o in v[0] for o in a.only)]
+    for label, kw in variants:
         times = []
         for rep in range(a.repeats):
             tr = generate(model, canvas=canvas, steps=steps, seed=rep, **kw)

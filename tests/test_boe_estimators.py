@@ -18,7 +18,7 @@ from boe_core.sampler import build_context, init_state
 
 
 def test_boe_commits_its_top_scoring_candidates_off_the_fallback_path(tiny64):
-    tr = generate(tiny64, "abc", gen_length=16, steps=8, policy="boe", r=5, rho=1.0, use_aqa=False)
+    tr = generate(tiny64, "abc", gen_length=16, steps=8, policy="boe", r=5, rho=1.0, use_aqa=False, gate="product")
     steered = [r for r in tr.records if not r.fallback[0]]
     assert len(steered) >= 3
     for r in steered:

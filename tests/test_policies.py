@@ -100,7 +100,7 @@ def test_selection_score_formula():
     m = _fixture()
     ids = torch.zeros(1, 4, dtype=torch.long)
     stats = token_stats(m.logits(ids), m.suppressed_ids, 0.0, None)
-    cfg = BoESettings(gamma=2.0, lam=0.5, h_max=3.0)
+    cfg = BoESettings(gate="product", gamma=2.0, lam=0.5, h_max=3.0)
     masked = torch.ones(1, 4, dtype=torch.bool)
     ctx = StepContext(m, ids, None, masked, masked, torch.tensor([1]), 2, 4, stats, cfg, None)
     signal = torch.tensor([[1.0, 3.0, 2.0, 5.0]])

@@ -33,8 +33,13 @@ QUAD_POINTS = (2, 3, 4)
 
 @dataclass
 class BoESettings(EntropyDropSettings):
+    # The shipped defaults were chosen on the Sudoku validation split (results/sudoku_val_variants.csv,
+    # 100 puzzles, 12 and 24 steps: the best mean solve rate; see docs/benchmarks.md): the midpoint
+    # linearisation, the threshold gate and a small candidate set (r = 8, about 2b at 12 steps).
+    r: int | None = 8
+    gate: str = "threshold"
     tau_s: float = 1.0  # soft-write temperature
-    linearize_at: str = "current"
+    linearize_at: str = "midpoint"
     alpha: float = 0.5  # write fraction of the "midpoint" point (a in (0, 1])
     quad_points: int = 2  # Gauss-Legendre points of "quadrature"
     use_aqa: bool = True  # sparse backward through ActiveQueryAttention where the model supports it
