@@ -26,6 +26,13 @@ def entropy_from_log_probs(logp: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     return -(p * logp.clamp(min=torch.finfo(logp.dtype).min)).sum(-1)
 
 
+def entropy_logit_grad(logp: torch.Tensor, entropy: torch.Tensor) -> torch.Tensor:
+    """dH/dz for H = -sum p log p, p = softmax(z): -p (log p + H), from saved log-probabilities
+    (rows, V) and entropies (rows,). Suppressed ids (p = 0) get 0."""
+    p = logp.exp()
+    return -(p * (logp.clamp(min=torch.finfo(logp.dtype).min) + entropy[:, None]))
+
+
 def gumbel_argmax(logits32: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
     """A sample from softmax(logits / T) by the Gumbel-max trick, noise drawn in float64 so that
     low-probability tokens are not rounded away."""
@@ -56,7 +63,8 @@ class TokenStats:
     def log_probs_at(self, where: torch.Tensor) -> torch.Tensor:
         """(n, V) log-probabilities of the positions in the bool mask `where` (a subset of rows)."""
         idx = self.row_index[where]
-        if bool((idx < 0).any()):
+        # checked where it is free (CPU); on a GPU the check would stall the pipeline every step
+        if idx.device.type == "cpu" and bool((idx < 0).any()):
             raise ValueError("log_probs_at: some positions were not computed (not masked)")
         return self.log_probs[idx]
 

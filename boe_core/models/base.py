@@ -53,6 +53,14 @@ class MDMAdapter:
     def head(self, h) -> torch.Tensor:
         return h
 
+    def head_vjp(self, h: torch.Tensor, grad_logits: torch.Tensor) -> torch.Tensor:
+        """dL/dh for rows h given dL/dlogits (a vector-Jacobian product through the head). The
+        default differentiates the head; a linear head can do it with one matmul."""
+        with torch.enable_grad():
+            x = h.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(self.head(x), x, grad_outputs=grad_logits.to(x.dtype))
+        return g
+
     def encode(self, text: str) -> list[int]:
         raise NotImplementedError
 

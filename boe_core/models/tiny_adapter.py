@@ -50,6 +50,10 @@ class TinyMDMAdapter(MDMAdapter):
     def head(self, h):
         return self.model.head(h)
 
+    def head_vjp(self, h, grad_logits):
+        # the head is h @ E^T (tied), so its vector-Jacobian product is one matmul, no head forward
+        return grad_logits.to(h.dtype) @ self.model.tok_emb.weight
+
     def encode(self, text):
         return self.tokenizer.encode(text)
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, finite
+from ..numerics import entropy_logit_grad
 from ..signals import Signal
 from .base import StepContext
 from .objective import probe_entropy, soft_embeddings
@@ -114,8 +115,13 @@ def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
             if ctx.graph is None:
                 raise RuntimeError("linearize_at='current' needs the step's grad-enabled forward")
             e, h = ctx.graph
-            F = probe_entropy(adapter, h, probe).sum()
-            (g,) = torch.autograd.grad(F, e)
+            if adapter.split_head:
+                # the probes' log-probabilities and entropies are the step's own statistics: form
+                # dF/dlogits from them and go back through the head by a VJP, no recomputation
+                dz = entropy_logit_grad(ctx.stats.log_probs_at(probe), ctx.stats.entropy[probe])
+                (g,) = torch.autograd.grad(h[probe], e, grad_outputs=adapter.head_vjp(h[probe], dz))
+            else:
+                (g,) = torch.autograd.grad(probe_entropy(adapter, h, probe).sum(), e)
             return g[None], weights, soft, 0
         # every candidate written at e_mask + a*De, the k points stacked along the batch
         k, B = len(alphas), ctx.ids.shape[0]
