@@ -307,6 +307,7 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         lockin_out = [sess, li_chart, li_status, li_info]
         li_cancelled = gr.JSON(visible=False)
         fr_cancelled = gr.JSON(visible=False)
+        job_id = gr.Textbox("", visible=False)  # API clients name a job; the Cancel buttons mean "this session's"
         model_work = dict(concurrency_id="model", concurrency_limit=concurrency)
         private = dict(api_visibility="private")
 
@@ -333,13 +334,13 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         run_evt.success(**after_run).success(guard(lockin.auto_lockin), [sess, li_policy], lockin_out, **model_work,
                                              **private)
         li_b.click(guard(lockin.lockin), [sess, li_policy], lockin_out, api_name="lockin", **model_work)
-        li_stop.click(guard(lockin.lockin_cancel), [sess], li_cancelled, api_name="lockin_cancel")
+        li_stop.click(guard(lockin.lockin_cancel), [sess, job_id], li_cancelled, api_name="lockin_cancel")
         li_open.click(lambda: gr.Tabs(selected="compare"), None, tabs, **private).then(
             guard(lockin.lockin_open), [sess, li_step], compare_out, api_name="lockin_open", show_progress="minimal",
             **model_work)
         fr_b.click(guard(fidelity_run.fidelity_run), [sess], [sess, fr_plot_run, fr_status, fr_info],
                    api_name="fidelity_run", **model_work)
-        fr_stop.click(guard(fidelity_run.fidelity_cancel), [sess], fr_cancelled, api_name="fidelity_cancel")
+        fr_stop.click(guard(fidelity_run.fidelity_cancel), [sess, job_id], fr_cancelled, api_name="fidelity_cancel")
         hm_signal.input(guard(H.set_heatmap), [sess, hm_signal], [sess, heatmaps[-1]], api_name="heatmap",
                         show_progress="hidden")
         cmp_slider.release(guard(compare.compare_select), [sess, cmp_slider], [cmp_a, cmp_b], api_name="compare_step",

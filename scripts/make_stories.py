@@ -74,22 +74,45 @@ def _steps(tr) -> int:
     return tr.num_steps
 
 
-def explain_lockin(view, values, conf, other, other_preset, d) -> str:
-    fw = view.first_wrong(conf) or {}
-    where = f" ({fw['where']})" if fw.get("where") else ""
-    split = "from the very first step" if d == 0 else f"from step {d} on (the steps before are the same)"
-    return (f"Confidence commits its first wrong token at step {fw.get('step', '?')}{where} of {_steps(conf)} and "
-            f"never takes it back: every later commit is conditioned on it, and the run ends wrong. "
-            f"{other_preset} decodes the same problem in {_steps(other)} steps and solves it. The two runs "
-            f"differ {split}: branch there to watch the alternative trajectory.")
+def lockin_facts(adapter, run) -> dict:
+    """Hand `run` to confidence at every step (the lock-in map): which hand-overs end solved."""
+    m = lockin_map(adapter, run, policy="confidence")
+    ok = [p.step for p in m.points if p.solved]
+    bad = [p.step for p in m.points if p.solved is False]
+    return {"handover_solved_steps": ok, "handover_wrong_steps": bad, "rollouts": m.rollouts,
+            "lockin_seconds": round(m.seconds, 2)}
 
 
-def explain_boe_errs(view, values, boe, conf, d) -> str:
-    fw = view.first_wrong(boe) or {}
-    where = f" ({fw['where']})" if fw.get("where") else ""
-    return (f"Here BoE is the one that errs: its first wrong commit is at step {fw.get('step', '?')}{where}, while "
-            f"confidence solves the problem. BoE's first-order estimate of the entropy drop is only an estimate: "
-            f"it can rank a confident-looking but wrong commit first. The runs first differ at step {d}.")
+def _where(fw) -> str:
+    return f" ({fw['where']})" if fw and fw.get("where") else ""
+
+
+def explain_lockin(conf, other, preset, fw, lk) -> str:
+    bad, T = lk["handover_wrong_steps"], other.num_steps
+    text = (f"Confidence alone commits its first wrong token at step {fw.get('step', '?')}{_where(fw)} of "
+            f"{conf.num_steps} and never takes it back: every later commit is conditioned on it. {preset} solves the "
+            f"same problem. ")
+    if bad:
+        k = max(bad)
+        text += (f"The lock-in map of {preset}'s run shows when the error is avoided: handing the rest to confidence "
+                 f"ends wrong from {len(bad)} of {T} steps, the last at step {k}; from step {k + 1} on, confidence "
+                 f"finishes it correctly. Compare branches confidence at step {k}.")
+    else:
+        text += "Handed to confidence at any step of its run, it still ends solved: the error is confidence's early order."
+    return text
+
+
+def explain_boe_errs(boe, fw, lk) -> str:
+    ok, T = lk["handover_solved_steps"], boe.num_steps
+    text = (f"Here BoE is the one that errs: its first wrong commit is at step {fw.get('step', '?')}{_where(fw)} of "
+            f"{T}, while confidence alone solves the problem. BoE's first-order estimate of the entropy drop is only an "
+            f"estimate: it can rank a wrong commit first. ")
+    if ok:
+        text += (f"The lock-in map shows confidence can still rescue BoE's run when handed over up to step {max(ok)} "
+                 f"({len(ok)} of {T} steps); Compare branches confidence there.")
+    else:
+        text += "Handed to confidence at any step, the run still ends wrong."
+    return text
 
 
 def story(label, kind, values, run_preset, other_preset, branch_at, facts, explanation) -> dict:
@@ -101,7 +124,7 @@ def story(label, kind, values, run_preset, other_preset, branch_at, facts, expla
 def checked_stories(adapter, view, examples, n_lockin: int, log) -> list[dict]:
     out, boe_errs = [], None
     for values in examples:
-        if len([s for s in out if s["kind"] == "confidence-locks-in"]) >= n_lockin and boe_errs is not None:
+        if len(out) >= n_lockin and boe_errs is not None:
             break
         conf = decode(adapter, view, values, "confidence")
         cv = view_judge(conf)
@@ -114,23 +137,29 @@ def checked_stories(adapter, view, examples, n_lockin: int, log) -> list[dict]:
                 log(f"{values['id']}: confidence wrong at step {cv['first_wrong_step']}; {preset}: "
                     f"{'solved' if ov['solved'] else 'wrong'}")
                 if ov["solved"]:
-                    d = diff(conf, other).first_divergent_step
-                    facts = {"example": values["id"], "steps": conf.num_steps, "confidence_first_wrong": view.first_wrong(conf),
-                             "other_policy": preset, "other_solved": True, "first_divergent_step": d}
+                    fw, lk = view.first_wrong(conf), lockin_facts(adapter, other)
+                    log(f"  lock-in map of {preset}'s run: wrong hand-overs {lk['handover_wrong_steps']}")
+                    facts = {"example": values["id"], "steps": conf.num_steps, "confidence_first_wrong": fw,
+                             "other_policy": preset, "other_solved": True,
+                             "first_divergent_step": diff(conf, other).first_divergent_step, **lk}
+                    at = max(lk["handover_wrong_steps"], default=0)
                     out.append(story(f"{values['id']}: confidence locks in, {preset} avoids it",
-                                     "confidence-locks-in", values, "confidence", preset, d, facts,
-                                     explain_lockin(view, values, conf, other, preset, d)))
+                                     "confidence-locks-in", values, preset, "confidence", at, facts,
+                                     explain_lockin(conf, other, preset, fw, lk)))
                     break
         elif cv["solved"] and boe_errs is None:
             boe = decode(adapter, view, values, "BoE default")
             bv = view_judge(boe)
             if not bv["solved"]:
-                d = diff(boe, conf).first_divergent_step
-                log(f"{values['id']}: BoE wrong at step {bv['first_wrong_step']}, confidence solved")
-                facts = {"example": values["id"], "steps": boe.num_steps, "boe_first_wrong": view.first_wrong(boe),
-                         "other_policy": "confidence", "other_solved": True, "first_divergent_step": d}
+                fw, lk = view.first_wrong(boe), lockin_facts(adapter, boe)
+                log(f"{values['id']}: BoE wrong at step {bv['first_wrong_step']}, confidence solved; "
+                    f"rescued from {lk['handover_solved_steps']}")
+                facts = {"example": values["id"], "steps": boe.num_steps, "boe_first_wrong": fw,
+                         "other_policy": "confidence", "other_solved": True,
+                         "first_divergent_step": diff(boe, conf).first_divergent_step, **lk}
                 boe_errs = story(f"{values['id']}: BoE errs, confidence does not", "boe-errs", values,
-                                 "BoE default", "confidence", d, facts, explain_boe_errs(view, values, boe, conf, d))
+                                 "BoE default", "confidence", max(lk["handover_solved_steps"], default=0), facts,
+                                 explain_boe_errs(boe, fw, lk))
     if boe_errs is None:
         log("no example where BoE errs and confidence does not (try a larger --n)")
     return out + ([boe_errs] if boe_errs else [])

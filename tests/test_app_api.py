@@ -1,6 +1,7 @@
 """End to end through gradio_client against a live explorer (started here on a free port, in a
 server thread, and always closed): run, step, back, select, overlay, branch, fidelity, export,
 import, and 10 concurrent sessions. Runs on the shipped default model ("sudoku", else "kjv")."""
+import math
 import threading
 
 import pytest
@@ -80,6 +81,9 @@ def test_branch_fidelity_export_import(server, tmp_path):
     assert cmp["first_divergent_step"] is None or cmp["first_divergent_step"] >= 1
     fid = c.predict(at_step=0, api_name="/fidelity")[-1]
     assert fid["step"] == 0 and len(fid["tis"]) == len(fid["delta"]) == len(fid["positions"])
+    assert len(fid["tis"]) >= 2, "BoE has at least two candidates at step 0"
+    assert all(math.isfinite(x) for x in fid["tis"] + fid["delta"])
+    assert fid["spearman"] is not None and -1.0 <= fid["spearman"] <= 1.0
 
     path = c.predict(fmt="json", api_name="/export")
     from boe_core import Trace
@@ -128,3 +132,46 @@ def test_ten_concurrent_sessions(server):
         assert again["seed"] == 100 + i and again["session"] == final["session"]
         sessions.add(final["session"])
     assert len(sessions) == 10
+
+
+def test_lockin_map_fidelity_run_heatmap(server):
+    url, name = server
+    c = client(url)
+    c.predict(**small(name), api_name="/run")
+    n = small(name)["steps"]
+    m = c.predict(policy="confidence", api_name="/lockin")[-1]
+    assert m["status"] in ("done", "cancelled") and m["complete"] and m["policy"] == "confidence"
+    assert [p["step"] for p in m["points"]] == list(range(n)) and 0 <= m["rollouts"] <= n
+    assert all(p["distance"] >= 0 for p in m["points"])
+    cmp = c.predict(at_step=1, api_name="/lockin_open")[-1]
+    assert cmp["branched_at"] == 1 and cmp["policy_b"] == "confidence"
+    default = c.predict(preset="confidence", api_name="/branch")[-1]  # no step: the first departure from confidence
+    departs = next((i for i, p in enumerate(m["points"]) if p["rollout"]), None)
+    assert default["branched_at"] == (departs if departs is not None else default["branched_at"])
+    fr = c.predict(api_name="/fidelity_run")[-1]
+    assert fr["status"] == "done" and fr["steps"] and fr["n_steps"] == n
+    for key in ("spearman", "sign", "top1"):
+        vals = [v for v in fr[key] if v is not None]
+        assert vals and all(math.isfinite(v) and -1.0 <= v <= 1.0 for v in vals)
+    fig = c.predict(signal="entropy", api_name="/heatmap")
+    assert fig is not None
+
+
+def test_lockin_job_can_be_cancelled_by_id(server):
+    url, name = server
+    if name != "sudoku":
+        pytest.skip("needs a run long enough to cancel (the Sudoku default)")
+    c = client(url)
+    c.predict(model=name, api_name="/run")  # the default example, every step (about 45 BoE steps)
+    job = c.submit(policy="confidence", api_name="/lockin")
+    job_id = None
+    for out in job:
+        if out[-1].get("status") == "running":
+            job_id = out[-1]["job_id"]
+            break
+    assert job_id, "the map finished before its first progress update"
+    assert client(url).predict(job_id=job_id, api_name="/lockin_cancel") == {"cancelled": [job_id]}
+    final = job.result(timeout=120)[-1]
+    assert final["status"] == "cancelled" and final["complete"] is False
+    again = c.predict(policy="confidence", api_name="/lockin")[-1]  # not cached: computed afresh
+    assert again["cached"] is False and again["complete"]

@@ -6,7 +6,7 @@ import gradio as gr
 import pytest
 import torch
 
-from app import compare, fidelity, files
+from app import compare, fidelity, fidelity_run, files, lockin
 from app import handlers as H
 from app import models
 from app.session import BOE_DEFAULTS, Session
@@ -206,6 +206,40 @@ def test_loaded_trace_of_unknown_model_is_replay_only(good_trace, tmp_path):
     expect_error(compare.branch, sess, "confidence", 0, match="can only be replayed")
 
 
+def test_lockin_and_whole_run_fidelity_refuse_bad_input(good_trace, names, tmp_path):
+    sess, path = good_trace
+    expect_error(lockin.lockin, None, "confidence", match="no run to map")
+    expect_error(fidelity_run.fidelity_run, None, match="nothing to check")
+    expect_error(lockin.lockin_open, sess, 0, match="no lock-in map")
+    expect_error(lockin.lockin, sess, "greedy", match="policy")
+    list(lockin.lockin(sess, "confidence"))
+    expect_error(lockin.lockin_open, sess, 999, match="at_step")
+    expect_error(lockin.lockin_open, sess, -1, match="at_step")
+    expect_error(lockin.lockin_open, sess, "two", match="whole number")
+    expect_error(lockin.lockin_cancel, sess, "no-such-job", match="job_id")
+    expect_error(fidelity_run.fidelity_cancel, sess, "no-such-job", match="job_id")
+    expect_error(fidelity_run.fidelity_run, sess, 0, match="every")
+    expect_error(H.set_heatmap, sess, "rainbow", match="signal")
+    # a run that is not finished cannot be mapped
+    half = Session()
+    H.step(half, **inputs(names[1], steps=4))
+    expect_error(lockin.lockin, half, "confidence", match="run it to the end")
+
+
+def test_a_trace_made_by_another_model_is_refused(good_trace, names, tmp_path):
+    """A Sudoku trace relabelled as the text model: replay works, model work is refused."""
+    text, _ = names
+    _, path = good_trace
+    d = json.loads(open(path).read())
+    d["model"] = text
+    p = _write(tmp_path, "other.json", json.dumps(d))
+    sess = files.import_trace(None, p, "none")[0]
+    assert sess.trace.num_steps == 2
+    for fn, args in ((lockin.lockin, ("confidence",)), (fidelity_run.fidelity_run, ()), (compare.branch, ("confidence", 0)),
+                     (fidelity.fidelity, (0,))):
+        expect_error(fn, sess, *args, match="another model")
+
+
 def test_server_reports_errors_and_keeps_serving():
     name, why = default_model_or_reason()
     if name is None:
@@ -226,6 +260,11 @@ def test_server_reports_errors_and_keeps_serving():
         with pytest.raises(Exception) as ei:
             bad.predict(file=handle_file(f.name), api_name="/import")
         assert "not valid JSON" in str(ei.value)
+        for kw, api, match in (({"job_id": "nope"}, "/lockin_cancel", "no such lockin job"), ({"at_step": 3}, "/lockin_open", "lock-in"),
+                               ({"policy": "greedy"}, "/lockin", "greedy"), ({}, "/fidelity_run", "nothing to check")):
+            with pytest.raises(Exception) as ei:
+                bad.predict(**kw, api_name=api)
+            assert match in str(ei.value) and "Traceback" not in str(ei.value)
         good = Client(url, verbose=False)
         kw = {"steps": 4} if name == "sudoku" else {"steps": 4, "gen_length": 4}
         info = good.predict(**kw, api_name="/run")[7]

@@ -1,6 +1,7 @@
 """The explorer's new views at the handler level (no server): signals from the declarations,
 confidence's pick and the step notes, presets, the default branch step, the lock-in map (cache,
 cancel, open in Compare), whole-run fidelity and the stories."""
+import html
 import json
 import re
 import threading
@@ -200,6 +201,6 @@ def test_stories_file_loads_and_explains():
     from app.ui import on_story
 
     out = on_story(told[0]["label"], "sudoku")
-    assert told[0]["explanation"] in out[-1]
+    assert html.escape(told[0]["explanation"]) in out[-1]
     with pytest.raises(UserError, match="story"):
         stories.find("sudoku", "no such story")
