@@ -26,6 +26,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+def view_of(model: str | None):
+    """The task view of a model (the app's default model when None): it says which inputs apply."""
+    from app import models
+    from boe_core.tasks.views import get_view
+
+    return get_view(models.task_of(model or models.default_model()))
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -92,7 +100,7 @@ def bench_server(model: str | None, generations: int, steps: int) -> None:
         first_page = time.perf_counter() - t0
         print(f"  time from `python app.py` to the first page: {first_page:.2f} s ({len(body)} bytes)")
         c = Client(url, verbose=False)
-        kw = {"steps": steps} if (model or "sudoku") == "sudoku" else {"steps": steps, "gen_length": steps}
+        kw = {"steps": steps, **({"gen_length": steps} if "gen_length" in view_of(model).inputs else {})}
         c.predict(**kw, api_name="/run")
         rss0 = rss_mib(proc.pid)
         print(f"  RSS after 1 generation: {rss0:.0f} MiB")
@@ -131,7 +139,8 @@ def bench_server(model: str | None, generations: int, steps: int) -> None:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="default: the app's default (sudoku, else kjv)")
-    ap.add_argument("--steps", type=int, default=None, help="steps per generation (default: sudoku 36, kjv 24)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="steps per generation (default: one token per step for the view's default input)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--generations", type=int, default=100)
     ap.add_argument("--gen-steps", type=int, default=6, help="steps of each generation in the RSS run")
@@ -142,7 +151,8 @@ def main():
     model = a.model or models.default_model()
     if model is None:
         raise SystemExit("no model: ship assets/models/sudoku or kjv, or pass --model")
-    steps = a.steps or (36 if models.task_of(model) == "sudoku" else 24)
+    view = view_of(model)
+    steps = a.steps or view.default_steps(view.default_values()) or 24  # the task view's one token per step
     bench_steps(model, steps, a.repeats)
     if not a.skip_server:
         bench_server(a.model, a.generations, a.gen_steps)
