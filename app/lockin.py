@@ -117,7 +117,9 @@ def lockin_json(m, job=None, cached=False) -> dict:
 
 # --- handlers ------------------------------------------------------------------------------------
 def _unit(sess) -> str:
-    return "cells" if sess.task == "sudoku" or "sudoku" in str(sess.task) else "positions"
+    from boe_core.tasks.views import get_view
+
+    return "cells" if get_view(sess.task).layout == "grid" else "positions"
 
 
 def lockin(sess, policy="confidence"):

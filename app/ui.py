@@ -144,7 +144,10 @@ def on_story(label, model):
     st = stories.find(model, label)
     v = st["values"]
     puzzle = v.get("puzzle")
-    knobs = on_preset(st.get("run_preset", DEFAULT_PRESET))
+    # the settings the story was measured with (a preset's meaning may change with the defaults)
+    saved = st.get("run_settings")
+    knobs = on_preset(st.get("run_preset", DEFAULT_PRESET)) if not isinstance(saved, dict) else tuple(
+        (0 if k == "r" and saved.get(k) is None else saved[k]) if k in saved else gr.skip() for k in PRESET_FIELDS)
     return (v.get("prompt", gr.skip()), puzzle or gr.skip(), grid_value(puzzle) if puzzle else gr.skip(),
             v.get("gen_length", gr.skip()), v.get("steps", gr.skip()), st.get("run_preset", DEFAULT_PRESET), *knobs,
             st.get("other_preset", BRANCH_DEFAULT), int(st.get("branch_at", 0)), stories.story_html(st))
@@ -249,7 +252,8 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                                     "committed confidence's own pick are inferred for free. Click a step to open that "
                                     "hand-over side by side in **Compare**.")
                         with gr.Row():
-                            li_policy = gr.Dropdown(sorted(POLICIES), value="confidence", label="Hand over to", scale=2)
+                            li_policy = gr.Dropdown(sorted(POLICIES), value="confidence", label="Hand over to", scale=2,
+                                                    elem_id="lockin-policy")
                             li_b = gr.Button("Compute the lock-in map", variant="primary", elem_id="btn-lockin",
                                              scale=1)
                             li_stop = gr.Button("Cancel", elem_id="btn-lockin-cancel", scale=1)

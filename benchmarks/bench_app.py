@@ -3,11 +3,13 @@ server's memory (RSS) after many generations.
 
     python benchmarks/bench_app.py                       # default model, 100 generations
     python benchmarks/bench_app.py --generations 20 --model kjv
+    python benchmarks/bench_app.py --lockin-only          # the lock-in map's time on the default example
 
 1. time per step: the Run handler in-process (boe_core step + rendering the canvas, status and
    step data; the heavy plots are throttled to one refresh per second), per policy;
 2. `python app.py` -> first page: a fresh server process, polling GET / until it answers;
-3. RSS: that same server after N small generations through gradio_client (4 sessions in parallel).
+3. RSS: that same server after N small generations through gradio_client (4 sessions in parallel);
+4. the lock-in map of a BoE run of the default example, handed to confidence at every step.
 """
 from __future__ import annotations
 
@@ -75,6 +77,27 @@ def bench_steps(model: str, steps: int, repeats: int) -> None:
         print(f"  {policy:<10} step compute (boe_core) median {1000 * statistics.median(compute):7.1f} ms | "
               f"handler per streamed step (compute + render) median {1000 * statistics.median(per_update):7.1f} ms, "
               f"p90 {1000 * sorted(per_update)[int(0.9 * len(per_update))]:7.1f} ms")
+
+
+def bench_lockin(model: str, steps: int, repeats: int) -> None:
+    """The lock-in map's time on the default example: a BoE-default run, handed to confidence at
+    every step (boe_core.lockin.lockin_map, as the Lock-in tab computes it), torch threads = 1."""
+    import torch
+
+    from app import handlers as H, models
+    from boe_core.lockin import lockin_map
+
+    torch.set_num_threads(1)
+    adapter = models.get_adapter(model)
+    run = list(H.run(None, **inputs_for(model, steps, "boe")))[-1][0].trace
+    print(f"== lock-in map: model={model}, BoE default run of {run.num_steps} steps, handed to confidence, "
+          f"torch threads=1")
+    times = []
+    for _ in range(repeats):
+        m = lockin_map(adapter, run, policy="confidence")
+        times.append(m.seconds)
+        print(f"  {m.seconds:6.2f} s, {m.rollouts} rollouts of at most {run.num_steps}, {len(m.points)} points")
+    print(f"  median {statistics.median(times):.2f} s over {repeats} repeats")
 
 
 def bench_server(model: str | None, generations: int, steps: int) -> None:
@@ -145,6 +168,7 @@ def main():
     ap.add_argument("--generations", type=int, default=100)
     ap.add_argument("--gen-steps", type=int, default=6, help="steps of each generation in the RSS run")
     ap.add_argument("--skip-server", action="store_true")
+    ap.add_argument("--lockin-only", action="store_true", help="only time the lock-in map on the default example")
     a = ap.parse_args()
     from app import models
 
@@ -153,7 +177,11 @@ def main():
         raise SystemExit("no model: ship assets/models/sudoku or kjv, or pass --model")
     view = view_of(model)
     steps = a.steps or view.default_steps(view.default_values()) or 24  # the task view's one token per step
+    if a.lockin_only:
+        bench_lockin(model, steps, a.repeats)
+        return
     bench_steps(model, steps, a.repeats)
+    bench_lockin(model, steps, a.repeats)
     if not a.skip_server:
         bench_server(a.model, a.generations, a.gen_steps)
 

@@ -115,10 +115,17 @@ def explain_boe_errs(boe, fw, lk) -> str:
     return text
 
 
+def settings_of(preset: str) -> dict:
+    """The policy and knobs a preset means today (stored: the facts hold for these, whatever the
+    defaults become)."""
+    policy, knobs = preset_overrides(preset)
+    return {"policy": policy, **knobs}
+
+
 def story(label, kind, values, run_preset, other_preset, branch_at, facts, explanation) -> dict:
     return {"label": label, "kind": kind, "values": {k: v for k, v in values.items() if k != "id"},
-            "run_preset": run_preset, "other_preset": other_preset, "branch_at": int(branch_at or 0),
-            "facts": facts, "explanation": explanation}
+            "run_preset": run_preset, "run_settings": settings_of(run_preset), "other_preset": other_preset,
+            "branch_at": int(branch_at or 0), "facts": facts, "explanation": explanation}
 
 
 def checked_stories(adapter, view, examples, n_lockin: int, log) -> list[dict]:

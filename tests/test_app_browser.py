@@ -78,10 +78,11 @@ def test_explorer_in_a_browser():
             assert "top proposals" in tip
             page.screenshot(path=str(ART / "app-03-step0-entropy.png"), full_page=True)
 
-            # Branch from step 0 under confidence.
+            # Branch under confidence where the run first departs from it (the default after Run).
             page.get_by_role("tab", name="Compare").click()
+            at = page.locator("#branch-at input").input_value()  # after Run: the first departure from confidence
             page.click("#btn-branch")
-            page.wait_for_selector("text=branched at step 0", timeout=120_000)
+            page.wait_for_selector(f"text=branched at step {at}", timeout=120_000)
             page.wait_for_selector("#cmp-b .boe-canvas", timeout=30_000)
             summary = page.locator(".boe-status", has_text="branched at step").inner_text()
             assert re.search(r"identical so far|first divergent commit", summary)
@@ -110,6 +111,98 @@ def test_explorer_in_a_browser():
             assert not errors, errors
         except Exception:
             page.screenshot(path=str(ART / "app-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_new_views_in_a_browser():
+    """A story from the picker, Run, confidence's pick on the canvas, the lock-in map (computed after
+    Run; a click on a step opens that hand-over in Compare; a second map cancelled), whole-run
+    fidelity. Screenshots of these views go to docs/."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    name, why = default_model_or_reason()
+    if name is None:
+        pytest.fail(why)
+    from app import stories
+
+    told = [s for s in stories.load_stories(name) if s["kind"] == "confidence-locks-in"]
+    if not told:
+        pytest.skip(f"no stories for {name} (scripts/make_stories.py)")
+    st = min(told, key=lambda s: s["values"]["steps"])
+    torch.set_num_threads(1)
+    ART.mkdir(exist_ok=True)
+    with live_server() as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url, timeout=60_000)
+            page.wait_for_selector("#status >> text=planned", timeout=60_000)
+
+            # a story: its inputs, its run policy, its explanation
+            page.locator("#story input").click()
+            page.get_by_role("option", name=st["label"]).click()
+            page.wait_for_selector("#story-text .story-text", timeout=30_000)
+            assert st["label"] in page.locator("#story-text").inner_text()
+            page.wait_for_function(f"() => Array.from(document.querySelectorAll('textarea'))"
+                                   f".some(t => t.value === '{st['values']['puzzle']}')", timeout=30_000)
+            page.wait_for_timeout(1000)
+            page.click("#btn-run")
+            last = st["values"]["steps"] - 1
+            page.wait_for_selector("#status .badge.ok >> text=done", timeout=180_000)
+            assert f"step {last} / {last}" in page.locator("#status").inner_text()
+
+            # confidence's pick: at step 0 the canvas marks it, the status names it
+            track = page.locator("#step-slider input[type=range]")
+            box = track.bounding_box()
+            page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+            page.wait_for_selector(f"#status >> text=step 0 / {last}", timeout=30_000)
+            assert page.locator("#canvas .cpick").count() >= 1
+            assert "confidence would commit" in page.locator("#status").inner_text()
+            page.screenshot(path=str(DOCS / "explorer-confidence-pick.png"), full_page=False)
+
+            # the lock-in map, started after Run
+            page.get_by_role("tab", name="Lock-in").click()
+            page.wait_for_selector("#lockin-status >> text=hand-over points", timeout=240_000)
+            cols = page.locator("#lockin-chart .li-col")
+            assert cols.count() == last + 1
+            assert page.locator("#lockin-chart .li-out.wrong").count() >= 1  # the story: confidence locks in
+            page.screenshot(path=str(DOCS / "explorer-lockin.png"), full_page=False)
+
+            # a click on a step opens that hand-over side by side in Compare
+            k = st["branch_at"]
+            page.locator(f'#lockin-chart .li-col[data-step="{k}"]').click()
+            page.wait_for_selector(f"text=branched at step {k}", timeout=120_000)
+            page.wait_for_selector("#cmp-b .boe-canvas", timeout=30_000)
+            assert "confidence" in page.locator("#branch-hint").inner_text()  # set after Run
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(DOCS / "explorer-lockin-compare.png"), full_page=False)
+
+            # another map (margin: a rollout at every step), cancelled while it runs
+            page.get_by_role("tab", name="Lock-in").click()
+            page.locator("#lockin-status").wait_for(timeout=10_000)
+            page.locator("#lockin-policy input").click()
+            page.get_by_role("option", name="margin").click()
+            page.click("#btn-lockin")
+            page.wait_for_selector("#lockin-status >> text=computing the lock-in map", timeout=60_000)
+            page.click("#btn-lockin-cancel")
+            page.wait_for_selector("#lockin-status >> text=cancelled", timeout=60_000)
+
+            # whole-run fidelity
+            page.get_by_role("tab", name="Fidelity").click()
+            page.click("#btn-fid-run")
+            page.wait_for_selector("#fid-run-status >> text=steps measured", timeout=240_000)
+            page.locator("#fid-run-plot").scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(DOCS / "explorer-fidelity.png"), full_page=False)
+            assert not errors, errors
+        except Exception:
+            page.screenshot(path=str(ART / "app-new-views-failure.png"), full_page=True)
             raise
         finally:
             browser.close()
