@@ -102,9 +102,9 @@ def summary_html(m, job=None, cached=False) -> str:
         if not m.run_solved and good:
             bits.append(f'<span class="badge ok">last rescue: hand over at step {max(good)}</span>')
         if m.run_solved and len(good) < len(checked):
-            bad = min(p.step for p in checked if not p.solved)
-            bits.append(f'<span class="badge diverge">{m.policy} locks into an error when handed the run at step '
-                        f'{bad}</span>')
+            bad = [p.step for p in checked if not p.solved]
+            bits.append(f'<span class="badge diverge">{m.policy} locks into an error when handed the run at '
+                        f'{len(bad)} steps, the last at step {max(bad)}</span>')
     return f'<div class="boe-status">{"".join(bits)}</div>'
 
 

@@ -164,8 +164,12 @@ def on_puzzle(p, model):
     return grid_value(p), view_of(model).default_steps({"puzzle": p}) or gr.skip()
 
 
-def on_grid(value, model):
+def on_grid(value, model, current=None):
+    """The grid editor wrote a puzzle: copy it (and one step per blank) unless the puzzle field
+    already holds it (an example or a story set both, with their own steps)."""
     p = grid_value(value if isinstance(value, str) else "")
+    if current is not None and grid_value(current) == p:
+        return gr.skip(), gr.skip()
     return p, view_of(model).default_steps({"puzzle": p}) or gr.skip()
 
 
@@ -364,7 +368,7 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                      branch_at, story_text], **private).then(**reset_again)
         example.input(guard(on_example), [example, model], [prompt, puzzle, grid, steps], **private).then(**reset_again)
         puzzle.input(guard(on_puzzle), [puzzle, model], [grid, steps], **private)
-        grid.change(guard(on_grid), [grid, model], [puzzle, steps], **private)
+        grid.change(guard(on_grid), [grid, model, puzzle], [puzzle, steps], **private)
         prompt.input(guard(on_prompt), [prompt, model], steps, **private)
         preset.input(guard(on_preset), preset, [c[k] for k in PRESET_FIELDS], **private)
         c["gen_length"].input(lambda n: n, c["gen_length"], steps, **private)

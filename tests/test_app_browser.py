@@ -180,6 +180,7 @@ def test_new_views_in_a_browser():
             page.wait_for_selector(f"text=branched at step {k}", timeout=120_000)
             page.wait_for_selector("#cmp-b .boe-canvas", timeout=30_000)
             assert "confidence" in page.locator("#branch-hint").inner_text()  # set after Run
+            page.mouse.move(5, 5)  # no tooltip in the screenshot
             page.wait_for_timeout(1500)
             page.screenshot(path=str(DOCS / "explorer-lockin-compare.png"), full_page=False)
 
