@@ -55,7 +55,9 @@ def fidelity_table(fid, trace=None) -> list[list]:
 def _summary_html(fid) -> str:
     rho = fid.spearman
     if not fid.tis:
-        return '<div class="boe-status"><span class="badge warn">no candidates or probes at this step</span></div>'
+        return ('<div class="boe-status"><span class="badge warn">no candidates or probes at this step</span> the last '
+                'steps of a run have too few masks left: pick an earlier step, or compute over the whole run '
+                'below.</div>')
     good = np.isfinite(rho) and rho > 0.5
     verdict = ("TIS ranks the candidates like the exact entropy drop" if good else
                "TIS and the exact drop disagree on the ranking here" if np.isfinite(rho) else
