@@ -47,8 +47,8 @@ def find(model, label) -> dict:
 def story_html(story: dict | None) -> str:
     if not story:
         return ""
-    steps = ("Press <b>Run</b>; the <b>Lock-in</b> tab then shows where handing over to confidence goes wrong, and "
-             f"<b>Compare</b> is set to branch under <b>{html.escape(story.get('other_preset', ''))}</b> at step "
-             f"{int(story.get('branch_at', 0))}.")
+    k = int(story.get("branch_at", 0))
+    steps = ("Press <b>Run</b>; the <b>Lock-in</b> tab then maps every hand-over to confidence: click step "
+             f"{k} there to see {html.escape(story.get('other_preset', 'confidence'))}'s branch side by side.")
     return (f'<div class="story-text"><b>{html.escape(story["label"])}</b><br>{html.escape(story.get("explanation", ""))}'
             f'<br><span class="hint-text">{steps}</span></div>')

@@ -229,8 +229,8 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                         with gr.Accordion("Step data (JSON)", open=False):
                             info = gr.JSON(label="step_data", show_label=False)
                     with gr.Tab("Compare", id="compare"):
-                        gr.Markdown("From the step selected in **Explore**, decode the rest with another policy "
-                                    "and compare the two trajectories.")
+                        gr.Markdown("From a step (after Run: the first one where the run departs from confidence's "
+                                    "own pick), decode the rest with another policy and compare the two trajectories.")
                         with gr.Row():
                             branch_preset = gr.Dropdown(list(PRESETS), value=BRANCH_DEFAULT, label="Branch policy",
                                                         scale=2)
@@ -345,7 +345,7 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         li_stop.click(guard(lockin.lockin_cancel), [sess, job_id], li_cancelled, api_name="lockin_cancel")
         li_open.click(lambda: gr.Tabs(selected="compare"), None, tabs, **private).then(
             guard(lockin.lockin_open), [sess, li_step], compare_out, api_name="lockin_open", show_progress="minimal",
-            **model_work)
+            **model_work).success(lambda k: k, li_step, branch_at, **private)
         fr_b.click(guard(fidelity_run.fidelity_run), [sess], [sess, fr_plot_run, fr_status, fr_info],
                    api_name="fidelity_run", **model_work)
         fr_stop.click(guard(fidelity_run.fidelity_cancel), [sess, job_id], fr_cancelled, api_name="fidelity_cancel")
