@@ -156,7 +156,7 @@ def test_the_app_has_no_task_switches():
 def test_api_doc_lists_the_declared_run_inputs():
     from app.inputs import api_doc
 
-    assert f"| {api_doc()} |" in (ROOT / "app" / "README_SECTION.md").read_text()
+    assert f"| {api_doc()} |" in (ROOT / "docs" / "explorer.md").read_text()
 
 
 def test_the_app_runs_a_reasoning_model_end_to_end(reasoning_model, tmp_path):
