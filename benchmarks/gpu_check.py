@@ -170,6 +170,7 @@ STEP_VARIANTS = [
     ("boe current, dense", dict(policy="boe", linearize_at="current", use_aqa=False)),
     ("boe current, AQA", dict(policy="boe", linearize_at="current", use_aqa=True, aqa_max_active=1.0)),
     ("boe current, default", dict(policy="boe", linearize_at="current")),
+    ("boe shipped default (midpoint, threshold gate)", dict(policy="boe")),
 ]
 
 
