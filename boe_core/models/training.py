@@ -8,6 +8,16 @@ from pathlib import Path
 import torch
 
 
+def add_optimizer_args(ap, lr=1e-3, min_lr_frac=0.1, warmup=200, weight_decay=0.1, grad_clip=1.0):
+    """The optimiser and schedule flags every training script shares."""
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--min-lr-frac", type=float, default=min_lr_frac, help="cosine decay floor, a fraction of --lr")
+    ap.add_argument("--warmup", type=int, default=warmup, help="linear warm-up steps")
+    ap.add_argument("--weight-decay", type=float, default=weight_decay)
+    ap.add_argument("--grad-clip", type=float, default=grad_clip)
+    ap.add_argument("--seed", type=int, default=0)
+
+
 def lr_at(lr: float, warmup: int, min_lr_frac: float, step: int, progress: float) -> float:
     """Linear warm-up over `warmup` steps, then cosine decay to `min_lr_frac * lr` at progress 1."""
     if step < warmup:
