@@ -3,7 +3,7 @@
 two step budgets: gen_length/2 and gen_length/4 steps (2 and 4 tokens per step).
 
 Decoding and scoring are the benchmark harness's (`boe_core.bench`: `boe_core.generate`, the
-task's checker, d1 blocks of <= 32): one resumable sweep per task, written to
+task's checker, d1 blocks of <= 32 or --blocks one): one resumable sweep per task, written to
 results/reasoning_<task>_<split>.csv (+ _examples.parquet), then one summary:
 results/reasoning_eval_<split>.csv / .json and a markdown table (rows: policies; columns:
 task @ tokens per step).
@@ -40,6 +40,8 @@ def parse_args(argv=None):
     ap.add_argument("--policies", nargs="+", default=POLICIES, help="policy specs (as in boe_core.bench)")
     ap.add_argument("--tokens-per-step", type=int, nargs="+", default=list(TOKENS_PER_STEP),
                     help="step budgets as gen_length / k")
+    ap.add_argument("--blocks", default="d1", choices=["d1", "one"],
+                    help="d1: semi-autoregressive blocks of <= 32 (arith-cot: 2 x 28); one: the whole answer is one block")
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
@@ -90,19 +92,24 @@ def main(argv=None) -> int:
         frames = []
         for name in a.tasks:
             task = make_task(name)
+            if a.blocks == "one":
+                task = make_task(name, block_length=task.gen_length)
             b = budgets(task.gen_length, a.tokens_per_step)
-            out = out_dir / f"reasoning_{name}_{a.split}{a.tag}.csv"
+            out = out_dir / f"reasoning_{name}_{a.split}{a.tag}.csv"  # cells keyed by block length too
             sw = Sweep(task=task, model=a.model, specs=specs, budgets=b, split=a.split, limit=a.n,
                        batch_size=a.batch_size, seed=a.seed, out=out, device=a.device, threads=a.threads,
                        progress=not a.quiet, backward_cost=a.backward_cost)
             df = run_sweep(sw)
-            df = df[df["policy"].isin([s.label for s in specs]) & df["steps"].isin(b) & (df["n"] == a.n)]
+            # this run's cells only: the CSV may also hold other models, sizes or block lengths
+            opts = json.dumps(task.options(), sort_keys=True)
+            df = df[df["policy"].isin([s.label for s in specs]) & df["steps"].isin(b) & (df["n"] == a.n)
+                    & (df["model"] == a.model) & (df["task_options"] == opts)]
             frames.append(summarize(df, task.gen_length))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     summary = pd.concat(frames, ignore_index=True)
-    stem = out_dir / f"reasoning_eval_{a.split}{a.tag}"
+    stem = out_dir / f"reasoning_eval_{a.split}{'' if a.blocks == 'd1' else '_oneblock'}{a.tag}"
     summary.to_csv(stem.with_suffix(".csv"), index=False)
     table = markdown(summary, [s.label for s in specs])
     stem.with_suffix(".json").write_text(json.dumps({"args": vars(a), "rows": summary.to_dict("records"),
