@@ -107,14 +107,17 @@ def machine_line(args: dict | None) -> str:
 
 
 # --- decoded examples ---------------------------------------------------------------------------------
-def reasoning_examples(adapter, n: int = 3) -> list[dict]:
-    """The first test example of each task, confidence order, gen_length/2 steps."""
+def reasoning_examples(adapter, n: int = 3, one_block: bool = False) -> list[dict]:
+    """The first test example of each task, confidence order, gen_length/2 steps (d1 blocks, or one
+    block as the eval ran)."""
     from boe_core.bench import make_task
     from boe_core.bench.tasks import REASONING_TASKS
 
     out = []
     for name in REASONING_TASKS[:n]:
         task = make_task(name)
+        if one_block:
+            task = make_task(name, block_length=task.gen_length)
         ex = task.load("test", 1)
         ids, am = task.canvas(adapter, ex)
         tr = generate(adapter, canvas=ids, attention_mask=am, policy="confidence", steps=task.gen_length // 2,
@@ -216,7 +219,9 @@ def reasoning_results(ev: dict) -> list[str]:
              "Exact match by each task's checker (countdown: any expression that uses every number once and hits "
              "the target; sudoku4: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
              "Decoded with `boe_core.generate` through the benchmark harness (`scripts/eval_reasoning.py`), "
-             "temperature 0, seed 0; arith-cot in blocks of 28 (d1 style, blocks of at most 32).", "",
+             "temperature 0, seed 0; " + ("arith-cot in blocks of 28 (d1 style, blocks of at most 32)."
+                                         if ev.get("args", {}).get("blocks", "d1") == "d1"
+                                         else "each answer decoded as one block."), "",
              ev["markdown"], ""]
     if rows:
         m = rows[0].get("machine", "")
@@ -257,7 +262,7 @@ def examples_section(examples: list[dict], kind: str) -> list[str]:
         lines.append("The first test example of each task, confidence order, gen_length/2 steps (2 tokens per step):")
         lines.append("")
         for e in examples:
-            mark = "correct" if e["correct"] else f"wrong: {e['reason']}"
+            mark = f"correct: {e['reason']}" if e["correct"] else f"wrong: {e['reason']}"
             lines += [f"- `{e['task']}` prompt `{e['prompt']}`", f"  - decoded `{e['output']}` ({mark})",
                       f"  - reference `{e['reference']}`"]
     else:
@@ -294,7 +299,8 @@ def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | N
     lines += training_section(log, SCRIPTS[kind], machine or machine_line(args))
     if kind == "reasoning":
         lines += reasoning_results(ev) if ev else []
-        lines += examples_section(reasoning_examples(adapter, n_examples), kind)
+        one = bool(ev) and ev.get("args", {}).get("blocks") == "one"
+        lines += examples_section(reasoning_examples(adapter, n_examples, one), kind)
     else:
         lines += text_results(before, after)
         lines += examples_section(text_examples(adapter, n_examples), kind)
