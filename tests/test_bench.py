@@ -210,7 +210,11 @@ def test_tune_refuses_the_test_split(capsys):
 def test_tune_grid_specs():
     from boe_core.bench.tune import grid_specs, parse_grid
 
-    g = parse_grid(["rho=0.25,0.5", "linearize_at=current,surrogate"])
+    from boe_core.config import DecodeConfig
+
+    d = DecodeConfig(policy="boe").settings  # the grid is built around the shipped defaults
+    other = "surrogate" if d.linearize_at != "surrogate" else "current"
+    g = parse_grid([f"rho={d.rho},0.9", f"linearize_at={d.linearize_at},{other}"])
     labels = [s.label for s in grid_specs(g)]
-    assert labels == ["boe", "boe:rho=0.5", "boe:linearize_at=surrogate"]  # defaults collapse onto 'boe'
+    assert labels == ["boe", "boe:rho=0.9", f"boe:linearize_at={other}"]  # defaults collapse onto 'boe'
     assert len(grid_specs(g, "full")) == 4
