@@ -14,19 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from boe_core import DecodeConfig, generate, load_model, state_at  # noqa: E402
-from boe_core.policies.boe import entropy_gradient  # noqa: E402
-from boe_core.policies.selection import candidates, probes, selection_score, top_mask  # noqa: E402
-from boe_core.sampler import build_context  # noqa: E402
+from boe_core import DecodeConfig, generate, load_model, state_at
+from boe_core.policies.boe import entropy_gradient
+from boe_core.policies.selection import candidates, probes, selection_score, top_mask
+from boe_core.sampler import build_context
 
 
 def examples(model, name, n, seed):
@@ -50,15 +47,17 @@ def examples(model, name, n, seed):
 
 def compare(model, trace, step, cfg_dense, cfg_aqa):
     state = state_at(model, trace, step)
-    ctx_d = build_context(model, state, cfg_dense, grad_forward=cfg_dense.boe.linearize_at == "current")
-    cand = candidates(ctx_d)
+    ctx_d = build_context(model, state, cfg_dense)
+    cand, _ = candidates(ctx_d)
     probe = probes(ctx_d, cand)
     if int(cand.sum()) <= int(ctx_d.b.sum()) or not bool(probe.any()):
         return None
-    ctx_a = build_context(model, state, cfg_aqa, grad_forward=cfg_aqa.boe.linearize_at == "current")
+    ctx_a = build_context(model, state, cfg_aqa)
     ctx_a.stats = ctx_d.stats  # identical forward up to rounding: score the same candidates
-    g_d, soft, _ = entropy_gradient(ctx_d, cand, probe)
-    g_a, _, _ = entropy_gradient(ctx_a, cand, probe)
+    g_d, w, soft, _ = entropy_gradient(ctx_d, cand, probe)
+    g_a = entropy_gradient(ctx_a, cand, probe)[0]
+    wt = torch.tensor(w, dtype=g_d.dtype).view(-1, 1, 1, 1)
+    g_d, g_a = (g_d * wt).sum(0), (g_a * wt).sum(0)  # the quadrature-weighted gradients
     a, d = g_a[cand].flatten().double(), g_d[cand].flatten().double()
     cos = float(a @ d / (a.norm() * d.norm()).clamp_min(1e-300))
     delta_e = soft.double() - model.embedding_matrix()[model.mask_id].double()
@@ -68,7 +67,7 @@ def compare(model, trace, step, cfg_dense, cfg_aqa):
         tis[cand] = -(g[cand].double() * delta_e).sum(-1)
         picks.append(top_mask(selection_score(ctx_d, tis, cand), cand, ctx_d.b))
     agree = float((picks[0] & picks[1]).sum()) / max(1, int(picks[0].sum()))
-    if cfg_aqa.boe.linearize_at == "current":
+    if cfg_aqa.settings.linearize_at == "current":
         active = ctx_d.masked
     else:
         active = cand | probe
@@ -91,7 +90,7 @@ def main():
     print("| linearize_at | rho | steps compared | cosine(g_AQA, g_dense) at candidates: mean / min | "
           "chosen positions agreeing | mean active rows / L |")
     print("|---|---|---|---|---|---|")
-    for lin in ("current", "surrogate"):
+    for lin in ("current", "midpoint", "surrogate"):
         for rho in a.rhos:
             base = DecodeConfig(policy="boe").replace(linearize_at=lin, rho=rho, use_aqa=False)
             aqa = base.replace(use_aqa=True, aqa_max_active=1.0)

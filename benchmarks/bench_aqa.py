@@ -8,15 +8,12 @@ one intra-op thread for the same reason (--threads to change). rho = fraction of
     python benchmarks/bench_aqa.py --L 256 1024 --repeats 5
 """
 import argparse
-import os
 import platform
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from kernels import active_query_attention, dense_attention  # noqa: E402
+from kernels import active_query_attention, dense_attention
 
 
 def _timed(fn, repeats, warmup):

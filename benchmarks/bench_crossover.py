@@ -16,15 +16,12 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kernels import active_query_attention  # noqa: E402
-from kernels.crossover import device_key, table_path, write_entry  # noqa: E402
+from kernels import active_query_attention
+from kernels.crossover import device_key, table_path, write_entry
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -17,20 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
-from boe_core import load_model  # noqa: E402
-from boe_core.models.tiny_mdm import TinyMDM  # noqa: E402
-from boe_core.tasks.kjv import (MASK_RATIOS, MODEL_DIR, load_texts, masked_token_accuracy,  # noqa: E402
+from boe_core import load_model
+from boe_core.models.tiny_mdm import TinyMDM
+from boe_core.tasks.kjv import (MASK_RATIOS, MODEL_DIR, load_texts, masked_token_accuracy,
                                 sampler_fill, span_infill)
-from boe_core.tokenization import MDMTokenizer  # noqa: E402
+from boe_core.tokenization import MDMTokenizer
 
 
 def main(argv=None):

@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
-from boe_core.tasks import sudoku as S  # noqa: E402
+from boe_core.tasks import sudoku as S
 
 
 def load_rows(split: str, n: int | None):

@@ -20,9 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from boe_core.tasks.kjv import assign_splits, reference  # noqa: E402
+from boe_core.tasks.kjv import assign_splits, reference
 
 MAX_BYTES = 10 * 1024 * 1024  # commit-size limit
 

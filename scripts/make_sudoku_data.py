@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from boe_core.tasks import sudoku as S  # noqa: E402
+from boe_core.tasks import sudoku as S
 
 TEST_SEED, VAL_SEED, EXAMPLES_SEED = 20240101, 20240202, 20240303
 

@@ -26,23 +26,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import torch
+from tqdm import tqdm
 
-from boe_core.models import training  # noqa: E402
-from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss  # noqa: E402
-from boe_core.tasks.kjv import load_texts, masked_token_accuracy  # noqa: E402
-from boe_core.tokenization import MDMTokenizer  # noqa: E402
+from boe_core.models import training
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
+from boe_core.tasks.kjv import load_texts, masked_token_accuracy
+from boe_core.tokenization import MDMTokenizer
 
 
 def parse_args(argv=None):

@@ -10,15 +10,12 @@ Usage: python scripts/train_kjv_tokenizer.py [--out assets/models/kjv] [--vocab 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from boe_core.tasks.kjv import load_texts  # noqa: E402
-from boe_core.tokenization import MDMTokenizer  # noqa: E402
+from boe_core.tasks.kjv import load_texts
+from boe_core.tokenization import MDMTokenizer
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "mask_token": "[MASK]", "eos_token": "[EOS]", "bos_token": "[BOS]"}
 

@@ -29,15 +29,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import torch
+from tqdm import tqdm
 
-from boe_core.models.tiny_adapter import TinyMDMAdapter  # noqa: E402
-from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss  # noqa: E402
-from boe_core.sampler import generate  # noqa: E402
-from boe_core.tasks import sudoku as S  # noqa: E402
+from boe_core.models.tiny_adapter import TinyMDMAdapter
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
+from boe_core.sampler import generate
+from boe_core.tasks import sudoku as S
 
 
 def get_args(argv=None):
