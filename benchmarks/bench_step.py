@@ -4,7 +4,8 @@
     python benchmarks/bench_step.py --threads 1 --repeats 3
 
 Each policy decodes the same canvas (prompt + masks, L positions in all) end to end; the figure is
-the median per-step wall time over all steps and repeats. Prints a markdown table with ratios to
+the median per-step wall time over all steps and repeats. Repeats are interleaved across the
+variants, so a change of load on a shared machine hits all of them alike. Prints a markdown table with ratios to
 the confidence step and the machine it ran on.
 """
 from __future__ import annotations
@@ -65,15 +66,17 @@ def main():
     canvas = torch.full((1, a.length), model.mask_id)
     canvas[0, :a.prompt] = torch.randint(2, model.tokenizer.vocab_size, (a.prompt,), generator=torch.Generator().manual_seed(0))
     generate(model, canvas=canvas, steps=4, policy="boe")  # warm-up
-    rows = []
     variants = [v for v in VARIANTS if not a.only or v[0] == "confidence" or any(o in v[0] for o in a.only)]
-    for label, kw in variants:
-        times = []
-        for rep in range(a.repeats):
+    # repeats outermost, variants interleaved: a load change on a shared machine hits every variant
+    times = {label: [] for label, _ in variants}
+    costs = {}
+    for rep in range(a.repeats):
+        for label, kw in variants:
             tr = generate(model, canvas=canvas, steps=steps, seed=rep, **kw)
-            times += [r.wall_time for r in tr.records]
-        cost = tr.cost()
-        rows.append((label, statistics.median(times), cost["forwards"] / steps, cost["backwards"] / steps))
+            times[label] += [r.wall_time for r in tr.records]
+            costs[label] = tr.cost()
+    rows = [(label, statistics.median(times[label]), costs[label]["forwards"] / steps,
+             costs[label]["backwards"] / steps) for label, _ in variants]
     base = rows[0][1]
     params = model.model.num_parameters()
     print(f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s), "
