@@ -7,7 +7,7 @@
 #
 # One process, one thread (the numbers in the README came from this on a shared 2-core CPU).
 # On a GPU box, prefix the python commands with `accelerate launch --num_processes N -m` instead
-# of `python -m` (see boe_core/bench/README_SECTION.md).
+# of `python -m` (see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}

@@ -29,5 +29,5 @@ def fidelity(path):
 if __name__ == "__main__":
     for title, body in [("fidelity (Sudoku val)", fidelity(R / "fidelity_sudoku_val.json")),
                         ("Sudoku val variants", markdown_table(R / "sudoku_val_variants.csv")),
-                        ("Sudoku test", markdown_table(R / "sudoku_test_variants.csv"))]:
+                        ("Sudoku test", markdown_table(R / "sudoku_pareto.csv"))]:
         print(f"### {title}\n\n{body}\n")
