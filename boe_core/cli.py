@@ -7,7 +7,7 @@ import sys
 from .config import DecodeConfig
 from .policies.boe import LINEARIZE_OPTIONS, BoESettings
 from .policies.selection import GATES
-from .errors import ConfigError
+from .errors import ConfigError, run_command
 
 
 def _add_decode_args(p):
@@ -92,10 +92,4 @@ def main(argv=None) -> int:
     g.set_defaults(func=cmd_generate)
     m = sub.add_parser("models", help="list the shipped models")
     m.set_defaults(func=cmd_models)
-    a = p.parse_args(argv)
-    try:
-        a.func(a)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(p.parse_args(argv))

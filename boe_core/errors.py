@@ -20,3 +20,16 @@ def finite(x) -> bool:
 
 def is_int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
+
+
+def run_command(args) -> int:
+    """Run an argparse sub-command (`args.func(args)`); a ConfigError becomes one line on stderr and
+    exit status 2, never a traceback."""
+    import sys
+
+    try:
+        args.func(args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -99,13 +99,7 @@ def main(argv=None):
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
-    log_file = open(run_dir / "train.log", "a")
-
-    def log(msg):
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
-        tqdm.write(line)
-        log_file.write(line + "\n")
-        log_file.flush()
+    log = training.run_logger(run_dir)
 
     tok = reasoning_tokenizer()
     tasks = all_tasks()

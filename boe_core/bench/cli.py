@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, run_command
 
 DEFAULT_POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4", "lookahead:r=8", "boe",
                     "boe:linearize_at=surrogate"]
@@ -181,10 +181,4 @@ def main(argv=None) -> int:
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
     g.set_defaults(func=cmd_plot)
-    a = p.parse_args(argv)
-    try:
-        a.func(a)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(p.parse_args(argv))

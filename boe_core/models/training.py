@@ -44,3 +44,21 @@ def save_ckpt(path: Path, model, opt, step, gen, elapsed, args, tokens_seen, **e
                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "elapsed": elapsed,
                 "tokens_seen": tokens_seen, "config": vars(model.config), "args": vars(args), **extra}, tmp)
     os.replace(tmp, path)
+
+
+def run_logger(run_dir: Path, enabled: bool = True):
+    """A `log(msg)` that prints (through tqdm, so progress bars stay intact) and appends a
+    timestamped line to <run_dir>/train.log."""
+    import time
+
+    from tqdm import tqdm
+
+    f = open(Path(run_dir) / "train.log", "a") if enabled else None
+
+    def log(msg: str):
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        tqdm.write(line)
+        if f is not None:
+            f.write(line + "\n")
+            f.flush()
+    return log
