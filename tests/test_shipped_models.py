@@ -56,3 +56,21 @@ def test_sudoku_solve_rate_floor_on_held_out_puzzles(sudoku, policy, floor):
     tr = generate(sudoku, canvas=ids, steps=24, policy=policy)
     solved = [canvas_to_grid(tr.final_canvas[i], sudoku.tokenizer) == r["solution"] for i, r in enumerate(rows)]
     assert np.mean(solved) >= floor, f"{policy}: solved {sum(solved)} of {len(rows)}"
+
+
+def test_the_reasoning_model_loads_by_name_and_solves_some_sudoku4():
+    """The multi-task reasoning model ships, and on 20 val sudoku4 problems (confidence order,
+    2 characters per step) it solves most; countdown and arith-cot are weaker (docs/models.md)."""
+    from boe_core.tasks.reasoning import batch, get_task
+
+    assert "reasoning" in shipped_models()
+    m = load_model("reasoning")
+    t = get_task("sudoku4")
+    exs = t.split("val", 20)
+    ids, real, _ = batch(m.tokenizer, t, exs, with_answer=False)
+    tr = generate(m, canvas=ids, attention_mask=real, steps=t.gen_length // 2, policy="confidence")
+    ok = []
+    for k, e in enumerate(exs):
+        a0 = len(m.tokenizer.encode(t.prompt_text(e)))
+        ok.append(t.check(e, t.decode_answer(m.tokenizer, tr.final_canvas[k, a0:a0 + t.gen_length])).correct)
+    assert np.mean(ok) >= 0.6, f"solved {sum(ok)} of {len(ok)}"
