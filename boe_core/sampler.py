@@ -90,8 +90,10 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     else:
         logits = adapter.head(adapter.hidden(adapter.embed(ids), am)[masked])
     stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record, masked)
+    # what a confidence sampler would commit from this same canvas: free, the forward is shared
+    confidence_pick = top_mask(stats.confidence, eligible, b)
     return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, config.settings, gen,
-                       graph, b_max, masked_fraction)
+                       graph, b_max, masked_fraction, confidence_pick)
 
 
 @torch.no_grad()
@@ -115,12 +117,10 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     chosen_sorted = top_mask(key.gather(1, first), eligible.gather(1, first), b)
     chosen = torch.zeros_like(eligible).scatter(1, first, chosen_sorted)
     new_canvas = torch.where(chosen, stats.proposals, ids)
-    # what a confidence sampler would commit from this same canvas: free, the forward is shared
-    confidence_pick = top_mask(stats.confidence, eligible, b)
     _sync(adapter.device)
     wall = time.perf_counter() - t0
 
-    signals = {**res.signals, "confidence_pick": confidence_pick}
+    signals = {**res.signals, "confidence_pick": ctx.confidence_pick}
     record = _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, new_canvas, b, wall)
     return replace(state, canvas=new_canvas, step=state.step + 1), record
 

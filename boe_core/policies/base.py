@@ -44,6 +44,9 @@ class StepContext:
     b_max: int | None = None
     # masked rows / all rows, known on the host from the schedule
     masked_fraction: float | None = None
+    # (B, N) bool: the top-b eligible positions by confidence, what a confidence sampler commits
+    # now; computed once per step (the sampler records it, the threshold gate lets it through)
+    confidence_pick: torch.Tensor | None = None
 
 
 @dataclass

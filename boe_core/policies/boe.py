@@ -92,6 +92,17 @@ def aqa_rows(adapter, cfg, rows: torch.Tensor, fraction: float | None = None):
     return rows
 
 
+def active_fraction(ctx: StepContext, cand: torch.Tensor) -> float | None:
+    """|C ∪ P| / N estimated on the host (at most r candidates plus ceil(rho·|M|) probes), so the
+    AQA decision needs no device sync; None when the schedule's facts are not in the context."""
+    if ctx.masked_fraction is None or ctx.b_max is None:
+        return None
+    N = ctx.ids.shape[1]
+    r = ctx.settings.r if ctx.settings.r is not None else max(8, 4 * ctx.b_max)
+    masked = ctx.masked_fraction * N
+    return min(1.0, (min(max(r, ctx.b_max), masked) + math.ceil(ctx.settings.rho * masked)) / N)
+
+
 def path_points(cfg) -> tuple[list[float], list[float]]:
     """(write fractions a_j, weights w_j) with TIS = -sum_j w_j <grad F(e0 + a_j De), De>."""
     if cfg.linearize_at == "current":
@@ -119,7 +130,8 @@ def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
                 # the probes' log-probabilities and entropies are the step's own statistics: form
                 # dF/dlogits from them and go back through the head by a VJP, no recomputation
                 dz = entropy_logit_grad(ctx.stats.log_probs_at(probe), ctx.stats.entropy[probe])
-                (g,) = torch.autograd.grad(h[probe], e, grad_outputs=adapter.head_vjp(h[probe], dz))
+                rows = h[probe]
+                (g,) = torch.autograd.grad(rows, e, grad_outputs=adapter.head_vjp(rows, dz))
             else:
                 (g,) = torch.autograd.grad(probe_entropy(adapter, h, probe).sum(), e)
             return g[None], weights, soft, 0
@@ -136,7 +148,7 @@ def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
         e = torch.cat(copies, 0).requires_grad_(True)  # (k*B, N, d)
         am = None if ctx.attention_mask is None else ctx.attention_mask.repeat(k, 1)
         active = cand | probe
-        h = adapter.hidden(e, am, aqa_rows(adapter, cfg, active.repeat(k, 1)))
+        h = adapter.hidden(e, am, aqa_rows(adapter, cfg, active.repeat(k, 1), active_fraction(ctx, cand)))
         F = probe_entropy(adapter, h, probe.repeat(k, 1)).sum()
         (g,) = torch.autograd.grad(F, e)
     return g.view(k, B, *g.shape[1:]), weights, soft, k

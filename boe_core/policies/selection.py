@@ -123,7 +123,9 @@ def rank_normalised(values: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
 
 def gate_pool(ctx: StepContext, cand: torch.Tensor) -> torch.Tensor:
     """The candidates the threshold gate lets through: c >= tau_c, plus confidence's own top-b."""
-    own = top_mask(ctx.stats.confidence, ctx.eligible, ctx.b)
+    own = ctx.confidence_pick
+    if own is None:  # a context built by hand (tests, tools)
+        own = top_mask(ctx.stats.confidence, ctx.eligible, ctx.b)
     return cand & ((ctx.stats.confidence >= ctx.settings.tau_c) | own)
 
 
