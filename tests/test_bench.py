@@ -207,6 +207,18 @@ def test_tune_refuses_the_test_split(capsys):
     assert "validation split only" in capsys.readouterr().err
 
 
+def test_fidelity_is_a_bench_subcommand(capsys):
+    """README's `python -m boe_core.bench fidelity ...` reaches the fidelity parser."""
+    from boe_core.bench.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["fidelity", "--help"])
+    assert e.value.code == 0 and "--trajectory-policy" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["fidelity", "--task", "nope"])
+    assert e.value.code == 2 and "--task" in capsys.readouterr().err
+
+
 def test_tune_grid_specs():
     from boe_core.bench.tune import grid_specs, parse_grid
 

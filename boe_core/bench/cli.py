@@ -161,6 +161,12 @@ def _print_table(df, a):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["fidelity"]:  # its own parser: boe_core.bench.fidelity
+        from .fidelity import main as fidelity_main
+
+        fidelity_main(argv[1:])
+        return 0
     p = argparse.ArgumentParser(prog="python -m boe_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -177,6 +183,8 @@ def main(argv=None) -> int:
     t.add_argument("--policy", default="boe", choices=["boe", "lookahead"])
     t.add_argument("--split", default="val")
     t.set_defaults(func=cmd_tune)
+    sub.add_parser("fidelity", help="TIS against the exact entropy drop, per linearisation point "
+                                    "(python -m boe_core.bench fidelity --help)")
     g = sub.add_parser("plot", help="(re)write the HTML and PNG of a results CSV")
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
