@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBES = ["And the LORD spake unto [MASK], saying,", "And God said, Let there be [MASK]: and there was light."]
 
 
-def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int) -> dict:
+def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int,
+                  block_length: int | None = None, temperature: float = 0.0, policy: str = "confidence") -> dict:
     tok = adapter.tokenizer
     prompts = [" ".join(t.split()[:prompt_words]) for t in texts]
     enc = [adapter.encode(p) for p in prompts]
@@ -45,7 +46,8 @@ def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int)
     for n in sorted({len(e) for e in enc}):  # one batch per prompt length: no padding
         rows = [i for i, e in enumerate(enc) if len(e) == n]
         ids = torch.tensor([enc[i] + [adapter.mask_id] * gen_length for i in rows])
-        trace = generate(adapter, canvas=ids, policy="confidence", steps=gen_length, seed=seed)
+        trace = generate(adapter, canvas=ids, policy=policy, steps=gen_length, seed=seed,
+                         block_length=block_length, temperature=temperature)
         final = torch.as_tensor(trace.final_canvas)
         out = final[:, n:]
         prev = final[:, n - 1:-1]
@@ -56,8 +58,9 @@ def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int)
     secs = time.perf_counter() - t0
     per = [distinct_n([g], 2) for g in gens]
     per = [x for x in per if x == x]  # NaN: fewer than two words
-    return {"n": len(prompts), "prompt_words": prompt_words, "gen_length": gen_length, "policy": "confidence",
-            "steps": gen_length, "repeat_rate": repeats / max(total, 1), "distinct_2": distinct_n(gens, 2),
+    return {"n": len(prompts), "prompt_words": prompt_words, "gen_length": gen_length, "policy": policy,
+            "steps": gen_length, "block_length": block_length or gen_length, "temperature": temperature,
+            "repeat_rate": repeats / max(total, 1), "distinct_2": distinct_n(gens, 2),
             "distinct_2_mean_per_sample": sum(per) / max(len(per), 1), "distinct_1": distinct_n(gens, 1),
             "seconds": round(secs, 1), "seconds_per_example": round(secs / max(len(prompts), 1), 3),
             "examples": [{"prompt": p, "continuation": g} for p, g in zip(prompts[:8], gens[:8])]}
@@ -86,6 +89,10 @@ def main(argv=None):
     ap.add_argument("--prompt-words", type=int, default=4)
     ap.add_argument("--gen-length", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--block-length", type=int, default=None,
+                    help="semi-autoregressive blocks (LLaDA style); default: one block")
+    ap.add_argument("--temperature", type=float, default=0.0)
+    ap.add_argument("--policy", default="confidence", help="decoding order of the continuations")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="JSON summary (default: print only)")
     args = ap.parse_args(argv)
@@ -101,8 +108,10 @@ def main(argv=None):
                                   random.Random(args.seed * 1000 + int(r * 100)))
         res["masked_token_accuracy"][str(r)] = m
         print(f"val masked acc @{r}: {m['accuracy']:.4f} ({m['n_tokens']} tokens, {m['n_verses']} verses)", flush=True)
-    res["continuations"] = c = continuations(adapter, texts[:args.n_gen], args.prompt_words, args.gen_length, args.seed)
-    print(f"continuations ({c['n']} prompts, {c['gen_length']} tokens, confidence, 1/step): repeat_rate "
+    res["continuations"] = c = continuations(adapter, texts[:args.n_gen], args.prompt_words, args.gen_length,
+                                                   args.seed, args.block_length, args.temperature, args.policy)
+    print(f"continuations ({c['n']} prompts, {c['gen_length']} tokens, {c['policy']}, 1/step, blocks of "
+          f"{c['block_length']}, T={c['temperature']}): repeat_rate "
           f"{c['repeat_rate']:.3f}, distinct-2 {c['distinct_2']:.3f} (mean per sample "
           f"{c['distinct_2_mean_per_sample']:.3f}), {c['seconds_per_example']} s/example", flush=True)
     for e in c["examples"][:3]:
