@@ -185,7 +185,7 @@ def data_section(cfg: dict, log: dict) -> list[str]:
             f"{N_VAL} val and {N_TEST} test verses are held out.", ""]
 
 
-def training_section(log: dict, script: str, machine: str) -> list[str]:
+def training_section(log: dict, script: str, machine: str, notes: tuple = ()) -> list[str]:
     if not log["sessions"]:
         return ["## Training", "No start line in train.log.", ""]
     args = log["sessions"][-1]["args"] or {}
@@ -198,6 +198,14 @@ def training_section(log: dict, script: str, machine: str) -> list[str]:
              f"- Optimiser: AdamW, lr {args.get('lr')}, {args.get('warmup')} warmup steps, then cosine to "
              f"{args.get('min_lr_frac')}× over the time budget ({args.get('minutes')} min); batch {args.get('batch')}, "
              f"weight decay {args.get('weight_decay')}, gradient clipping {args.get('grad_clip')}, seed {args.get('seed')}."]
+    if len(log["sessions"]) > 1:
+        lines.append("- Sessions (each resumes the last checkpoint; budget = total training minutes):")
+        for sess in log["sessions"]:
+            a = sess["args"] or {}
+            extra = f", task weights {a['task_weights']}" if a.get("task_weights") else ""
+            lines.append(f"  - {sess['time']:%Y-%m-%d %H:%M} {sess['line']}: budget {a.get('minutes')} min, "
+                         f"{a.get('threads')} thread(s){extra}")
+    lines += [f"- {n}" for n in notes]
     if log["done"]:
         lines.append(f"- End of training: `{log['done']}`.")
     elif last:
@@ -285,7 +293,7 @@ def reproduce_section(kind: str, cmd: str, model_dir: Path, run_dir: Path) -> li
 
 
 def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | None, before: dict | None,
-               after: dict | None, n_examples: int = 3) -> str:
+               after: dict | None, n_examples: int = 3, notes: tuple = ()) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     kind = cfg.get("task")
     if kind not in SCRIPTS:
@@ -296,7 +304,7 @@ def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | N
     args = log["sessions"][0]["args"] if log["sessions"] else {}
     cmd = train_command(SCRIPTS[kind], args or {})
     lines = header(model_dir, cfg, adapter) + data_section(cfg, log)
-    lines += training_section(log, SCRIPTS[kind], machine or machine_line(args))
+    lines += training_section(log, SCRIPTS[kind], machine or machine_line(args), notes)
     if kind == "reasoning":
         lines += reasoning_results(ev) if ev else []
         one = bool(ev) and ev.get("args", {}).get("blocks") == "one"
@@ -318,10 +326,12 @@ def main(argv=None):
     ap.add_argument("--machine", default=None, help="training machine (default: this one, logged threads)")
     ap.add_argument("--out", default=None, help="default: <model_dir>/README.md")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--note", action="append", default=[], help="a line for the Training section (repeatable)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     rd = lambda p: json.loads(Path(p).read_text()) if p else None  # noqa: E731
-    card = build_card(Path(a.model_dir), Path(a.run_dir), a.machine, rd(a.eval), rd(a.kjv_before), rd(a.kjv_after))
+    card = build_card(Path(a.model_dir), Path(a.run_dir), a.machine, rd(a.eval), rd(a.kjv_before), rd(a.kjv_after),
+                      notes=tuple(a.note))
     out = Path(a.out) if a.out else Path(a.model_dir) / "README.md"
     out.write_text(card)
     print(f"wrote {out} ({len(card.splitlines())} lines)")

@@ -44,6 +44,8 @@ def parse_args(argv=None):
     ap.add_argument("--n-layers", type=int, default=6)
     ap.add_argument("--n-heads", type=int, default=6)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--task-weights", default="arith-cot=3,countdown=2,sudoku4=1",
+                    help="batches of each task per cycle (the hard, long tasks get more steps)")
     training.add_optimizer_args(ap)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
@@ -71,6 +73,19 @@ class Stream:
             if ex.prompt not in self.held[task.name]:
                 out.append(ex)
         return out
+
+
+def task_cycle(tasks, spec: str):
+    """'arith-cot=3,countdown=2' -> [arith, arith, arith, countdown, countdown, sudoku4]; unnamed
+    tasks get weight 1. A deterministic cycle (indexed by step), so a resumed run continues it."""
+    by_name = {t.name: t for t in tasks}
+    weights = {t.name: 1 for t in tasks}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, w = part.partition("=")
+        if name not in by_name or not w.isdigit() or int(w) < 1:
+            raise SystemExit(f"--task-weights: {part!r} must be TASK=N with TASK in {sorted(by_name)} and N >= 1")
+        weights[name] = int(w)
+    return [by_name[n] for n in weights for _ in range(weights[n])]
 
 
 def val_exact_match(model, tok, tasks, n, device):
@@ -103,6 +118,7 @@ def main(argv=None):
 
     tok = reasoning_tokenizer()
     tasks = all_tasks()
+    cycle = task_cycle(tasks, args.task_weights)
     ck = None
     if args.resume or args.export_only:
         if not ckpt_path.is_file():
@@ -155,7 +171,7 @@ def main(argv=None):
         lr = training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, elapsed / budget)
         for g in opt.param_groups:
             g["lr"] = lr
-        task = tasks[step % len(tasks)]
+        task = cycle[step % len(cycle)]
         ids, real, ans = batch(tok, task, stream.take(task, args.batch), with_answer=True)
         ids, real, ans = ids.to(args.device), real.to(args.device), ans.to(args.device)
         model.train()

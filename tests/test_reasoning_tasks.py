@@ -5,7 +5,7 @@ from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
 from boe_core.tasks.arith_cot import ArithCoTTask
 from boe_core.tasks.countdown import CountdownTask, evaluate
 from boe_core.tasks.reasoning import all_tasks, batch, get_task, reasoning_tokenizer
-from boe_core.tasks.sudoku4 import Sudoku4Task
+from boe_core.tasks.sudoku4 import SOLUTIONS, Sudoku4Task, count_solutions, parse
 
 
 def test_every_reference_answer_checks_and_fits_the_canvas():
@@ -22,6 +22,23 @@ def test_splits_are_fixed_and_disjoint_by_seed():
     t = get_task("countdown")
     assert [e.prompt for e in t.split("val", 20)] == [e.prompt for e in t.split("val", 20)]
     assert [e.prompt for e in t.split("val", 20)] != [e.prompt for e in t.split("test", 20)]
+
+
+def test_generators_keep_their_documented_layouts():
+    """sudoku4: minimal puzzles (one solution, and every clue needed); countdown: single-digit numbers, so the answer's layout is
+    fixed; arith-cot: two-digit numbers, and no step repeats the last result."""
+    assert len(SOLUTIONS) == 288
+    for ex in get_task("sudoku4").split("val", 40):
+        puz = parse(ex.prompt)
+        clues = {(r, c): puz[r][c] for r in range(4) for c in range(4) if puz[r][c]}
+        assert count_solutions(clues) == 1 and 4 <= len(clues) <= 6, ex.prompt
+        assert all(count_solutions({k: v for k, v in clues.items() if k != cell}) > 1 for cell in clues)
+    for ex in get_task("countdown").split("val", 40):
+        assert all(1 <= n <= 9 for n in ex.meta["numbers"]) and len(ex.answer) == 2 * len(ex.meta["numbers"]) - 1
+    for ex in get_task("arith-cot").split("val", 40):
+        first, *rest = ex.meta["chain"]
+        assert len(first) == 9 and all(len(s) == 7 and s[0] in "+-*" for s in rest)
+        assert ex.answer.endswith(f"Answer: {ex.meta['value']:02d}")
 
 
 def test_countdown_checker_accepts_any_correct_equation_and_blames_bad_numbers():

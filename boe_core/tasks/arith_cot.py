@@ -2,7 +2,17 @@
 `Answer: N`. Scored by exact match of N; the checker blames the first wrong step of the chain.
 
     prompt  "ar:Ann has 5 pens. She buys 3. She loses 2. How many pens?"
-    answer  "5+3=8. 8-2=6. Answer: 6"
+    answer  "05+03=08. -02=06. Answer: 06"
+
+Sized for a small CPU-trained model:
+- every value stays below 100 and the chain writes each number with two digits, so each step sits
+  at a fixed place in the canvas;
+- a step does not repeat the previous result as its left operand. With "05+03=08. 08-02=06." a
+  masked model learns to copy each result from the next step (or back from it) instead of
+  computing it: one forward pass with every copy masked got 9% of the results right, against 100%
+  with the copies visible;
+- amounts added or taken are 1-9.
+The final N is compared as an integer.
 """
 from __future__ import annotations
 
@@ -16,7 +26,7 @@ ITEMS = ["pens", "cards", "coins", "books", "eggs", "shells"]
 ADD = ["buys {n}", "finds {n}", "gets {n}"]
 SUB = ["loses {n}", "gives away {n}", "sells {n}"]
 MUL = {2: "doubles them", 3: "triples them"}
-_STEP = re.compile(r"(\d+)([-+*])(\d+)=(\d+)")
+_STEP = re.compile(r"(\d*)([-+*])(\d+)=(\d+)")
 _ANSWER = re.compile(r"Answer: ?(\d+)")
 
 
@@ -36,21 +46,21 @@ class ArithCoTTask(ReasoningTask):
             kinds = ["+"] + (["-"] if v > 1 else []) + (["*"] if v <= 12 else [])
             k = rng.choice(kinds)
             if k == "+":
-                n = rng.randint(1, min(15, 99 - v))
+                n = rng.randint(1, min(9, 99 - v))
                 sentences.append(f"{pron} " + rng.choice(ADD).format(n=n) + ".")
                 new = v + n
             elif k == "-":
-                n = rng.randint(1, min(15, v - 1))
+                n = rng.randint(1, min(9, v - 1))
                 sentences.append(f"{pron} " + rng.choice(SUB).format(n=n) + ".")
                 new = v - n
             else:
                 n = rng.choice((2, 3)) if v <= 12 else 2
                 sentences.append(f"{pron} {MUL[n]}.")
                 new = v * n
-            chain.append(f"{v}{k}{n}={new}.")
+            chain.append(f"{v:02d}{k}{n:02d}={new:02d}." if not chain else f"{k}{n:02d}={new:02d}.")
             v = new
         sentences.append(f"How many {item}?")
-        answer = " ".join(chain) + f" Answer: {v}"
+        answer = " ".join(chain) + f" Answer: {v:02d}"
         return Example(self.name, " ".join(sentences), answer, {"value": v, "chain": chain})
 
     def check(self, example: Example, answer: str) -> Check:

@@ -2,6 +2,14 @@
 number exactly once and evaluates to the target. Several answers can be right, so the checker
 evaluates the expression instead of comparing strings.
 
+Sized for a CPU-trained model:
+- the numbers are single digits (1-9), so an answer has a fixed layout (5 characters for three
+  numbers, 7 for four) and the model spends its capacity on the search, not on where digits go;
+- the prompt lists the numbers in the order one solution uses them, so the search is over the
+  operators (any other order still scores). With shuffled numbers a 2.7M-parameter model trained
+  for two CPU-hours solved 3% of them in confidence order, too few to compare policies;
+- 70% of the problems have three numbers (the d1 protocol's size), 30% four.
+
     prompt  "cd:3 5 7 2=18"      answer  "3*5+7-2"   (any correct expression scores)
 """
 from __future__ import annotations
@@ -46,16 +54,15 @@ class CountdownTask(ReasoningTask):
 
     def generate(self, rng: random.Random) -> Example:
         while True:
-            n = rng.choice((3, 4))
-            nums = [rng.randint(1, 12) for _ in range(n)]
-            order = nums[:]
-            rng.shuffle(order)
+            n = 3 if rng.random() < 0.7 else 4
+            nums = [rng.randint(1, 9) for _ in range(n)]
+            order = nums  # the prompt lists them in the reference's order
             ops = [rng.choice("+-*") for _ in range(n - 1)]
             expr = str(order[0])
             for o, x in zip(ops, order[1:]):
                 expr += o + str(x)
             target = evaluate(expr)
-            if 1 <= target <= 150:
+            if 1 <= target <= 100:
                 prompt = " ".join(map(str, nums)) + f"={target}"
                 return Example(self.name, prompt, expr, {"numbers": nums, "target": target})
 

@@ -2,8 +2,12 @@
 
     prompt  "s4:1.3./..21/4.../.1.."      answer  "1234/3412/2143/4321"
 
-Puzzles keep 4-8 clues, so some have several solutions: the checker accepts any grid that keeps
-the clues and breaks no rule, and blames every cell that breaks one.
+Every puzzle is minimal, the hardest kind a 4x4 grid has: cells are removed from a random solved
+grid, in random order, until removing any other clue would allow a second solution. That leaves
+4-6 clues and exactly one solution. (Puzzles of 4-8 random clues, often with several solutions,
+were solved in random order almost as often as in confidence order, so they did not separate
+decoding orders.) The checker still
+accepts any grid that keeps the clues and breaks no rule, and blames every cell that breaks one.
 """
 from __future__ import annotations
 
@@ -22,6 +26,42 @@ def _units():
 
 
 UNITS = _units()
+
+
+def _all_solutions() -> list[tuple[int, ...]]:
+    """The 288 solved 4x4 grids, each as 16 digits in row order (found once by backtracking)."""
+    out, g = [], [0] * 16
+
+    def ok(i, d):
+        r, c = divmod(i, 4)
+        return all(g[rr * 4 + cc] != d for unit in UNITS if (r, c) in unit for rr, cc in unit)
+
+    def fill(i):
+        if i == 16:
+            out.append(tuple(g))
+            return
+        for d in range(1, 5):
+            if ok(i, d):
+                g[i] = d
+                fill(i + 1)
+                g[i] = 0
+
+    fill(0)
+    return out
+
+
+SOLUTIONS = _all_solutions()
+
+
+def count_solutions(clues: dict[tuple[int, int], int], limit: int = 2) -> int:
+    """How many solved grids keep `clues` ({(r, c): digit}), counting up to `limit`."""
+    n = 0
+    for s in SOLUTIONS:
+        if all(s[r * 4 + c] == d for (r, c), d in clues.items()):
+            n += 1
+            if n >= limit:
+                break
+    return n
 
 
 def random_solution(rng: random.Random) -> list[list[int]]:
@@ -62,11 +102,15 @@ class Sudoku4Task(ReasoningTask):
 
     def generate(self, rng: random.Random) -> Example:
         sol = random_solution(rng)
-        k = rng.randint(4, 8)
-        cells = [(r, c) for r in range(4) for c in range(4)]
-        keep = set(rng.sample(cells, k))
-        puz = [[sol[r][c] if (r, c) in keep else 0 for c in range(4)] for r in range(4)]
-        return Example(self.name, to_text(puz), to_text(sol), {"clues": k})
+        clues = {(r, c): sol[r][c] for r in range(4) for c in range(4)}
+        order = list(clues)
+        rng.shuffle(order)
+        for cell in order:  # one pass in random order: drop each clue that is not needed
+            d = clues.pop(cell)
+            if count_solutions(clues) > 1:
+                clues[cell] = d
+        puz = [[clues.get((r, c), 0) for c in range(4)] for r in range(4)]
+        return Example(self.name, to_text(puz), to_text(sol), {"clues": len(clues)})
 
     def check(self, example: Example, answer: str) -> Check:
         g = parse(answer)
