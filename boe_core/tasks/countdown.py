@@ -56,10 +56,9 @@ class CountdownTask(ReasoningTask):
         while True:
             n = 3 if rng.random() < 0.7 else 4
             nums = [rng.randint(1, 9) for _ in range(n)]
-            order = nums  # the prompt lists them in the reference's order
             ops = [rng.choice("+-*") for _ in range(n - 1)]
-            expr = str(order[0])
-            for o, x in zip(ops, order[1:]):
+            expr = str(nums[0])  # the prompt lists the numbers in the reference's order
+            for o, x in zip(ops, nums[1:]):
                 expr += o + str(x)
             target = evaluate(expr)
             if 1 <= target <= 100:

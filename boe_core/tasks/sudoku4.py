@@ -6,8 +6,8 @@ Every puzzle is minimal, the hardest kind a 4x4 grid has: cells are removed from
 grid, in random order, until removing any other clue would allow a second solution. That leaves
 4-6 clues and exactly one solution. (Puzzles of 4-8 random clues, often with several solutions,
 were solved in random order almost as often as in confidence order, so they did not separate
-decoding orders.) The checker still
-accepts any grid that keeps the clues and breaks no rule, and blames every cell that breaks one.
+decoding orders.) The checker still accepts any grid that keeps the clues and breaks no rule,
+and blames every cell that breaks one.
 """
 from __future__ import annotations
 
