@@ -64,6 +64,7 @@ def parse_log(path: Path) -> dict:
                                      "config": _json_after(msg, "config ")})
             tail = msg.rsplit("}, ", 1)
             info["extra"] = tail[1] if len(tail) == 2 and "{" not in tail[1] else info["extra"]
+            info["done"] = None  # a 'done' line speaks for the session it ends, not for a later resume
         elif msg.startswith("step "):
             s = re.match(r"step (\d+) .*?elapsed_min ([\d.]+)", msg)
             if s:
@@ -210,7 +211,8 @@ def training_section(log: dict, script: str, machine: str, notes: tuple = ()) ->
         lines.append(f"- End of training: `{log['done']}`.")
     elif last:
         lines.append(f"- Last logged step: {last['step']} after {last['elapsed_min']} min of training time "
-                     "(the run had not finished when this card was written).")
+                     "(the last session did not finish: it was stopped, or was still running, when this card "
+                     "was written; the weights are a checkpoint, see below).")
     if last:
         lines.append(f"- Last step line: `{last['line']}`.")
     if log["checkpoints"]:

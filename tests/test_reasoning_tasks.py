@@ -109,3 +109,22 @@ def test_rope_tinymdm_is_translation_aware_and_trains():
     y1 = m.hidden(x)
     y2 = m.hidden(torch.roll(x, 1, dims=1))
     assert not torch.allclose(torch.roll(y1, 1, dims=1), y2, atol=1e-4)
+
+
+def test_arith_probe_masks_what_each_condition_names_and_scores_in_range():
+    from boe_core.models.tiny_adapter import TinyMDMAdapter
+    from scripts.probe_arith import CONDITIONS, masked_positions, probe, result_spans
+
+    answer = "05+04=09. +03=12. Answer: 12"
+    assert result_spans(answer) == [(6, 8), (14, 16)]
+    assert masked_positions(answer, 1, "alone", 56) == [14, 15]
+    assert masked_positions(answer, 0, "forward", 56) == list(range(6, 56))
+    assert masked_positions(answer, 0, "results", 56) == [6, 7, 14, 15, 26, 27]
+    tok = reasoning_tokenizer()
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=160, d_model=32, n_layers=1, n_heads=2,
+                        pos_encoding="rope", task="reasoning")
+    torch.manual_seed(0)
+    report = probe(TinyMDMAdapter(TinyMDM(cfg), tok), n=6)
+    steps = sum(len(result_spans(e.answer)) for e in get_task("arith-cot").split("val", 6))
+    for c in CONDITIONS:
+        assert report[c]["results"] == steps and 0.0 <= report[c]["accuracy"] <= 1.0
