@@ -204,3 +204,16 @@ def test_stories_file_loads_and_explains():
     assert html.escape(told[0]["explanation"]) in out[-1]
     with pytest.raises(UserError, match="story"):
         stories.find("sudoku", "no such story")
+
+
+def test_reasoning_stories_load_and_open_in_the_reasoning_view():
+    told = stories.load_stories("reasoning")
+    if not told:
+        pytest.skip("no stories in assets/examples/stories_reasoning.json")
+    from app.ui import on_story
+
+    for s in told:
+        assert s["run_preset"] in PRESETS and s["other_preset"] in PRESETS
+        assert s["values"]["prompt"][:3] in ("cd:", "s4:", "ar:")
+        out = on_story(s["label"], "reasoning")
+        assert html.escape(s["explanation"]) in out[-1]
