@@ -113,7 +113,7 @@ def test_rope_tinymdm_is_translation_aware_and_trains():
 
 def test_arith_probe_masks_what_each_condition_names_and_scores_in_range():
     from boe_core.models.tiny_adapter import TinyMDMAdapter
-    from scripts.probe_arith import CONDITIONS, masked_positions, probe, result_spans
+    from scripts.probe_arith import CONDITIONS, commit_order, masked_positions, probe, result_spans
 
     answer = "05+04=09. +03=12. Answer: 12"
     assert result_spans(answer) == [(6, 8), (14, 16)]
@@ -128,3 +128,7 @@ def test_arith_probe_masks_what_each_condition_names_and_scores_in_range():
     steps = sum(len(result_spans(e.answer)) for e in get_task("arith-cot").split("val", 6))
     for c in CONDITIONS:
         assert report[c]["results"] == steps and 0.0 <= report[c]["accuracy"] <= 1.0
+    order = commit_order(TinyMDMAdapter(TinyMDM(cfg), tok), ["confidence", "random"], n=2, split="val")
+    first = order["policies"]["confidence"]
+    assert order["first_policy_failures_after_step_1"] <= first["wrong"] <= 2
+    assert first["same_step_on_first_policy_failures"] <= order["first_policy_failures_after_step_1"]
