@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Per-task exact match of the reasoning tasks (countdown, sudoku4, arith-cot) for every policy at
+"""Per-task exact match of the reasoning tasks (countdown, sudoku4, sudoku6, arith-cot) for every policy at
 two step budgets: gen_length/2 and gen_length/4 steps (2 and 4 tokens per step).
 
 Decoding and scoring are the benchmark harness's (`boe_core.bench`: `boe_core.generate`, the
@@ -41,7 +41,7 @@ def parse_args(argv=None):
     ap.add_argument("--tokens-per-step", type=int, nargs="+", default=list(TOKENS_PER_STEP),
                     help="step budgets as gen_length / k")
     ap.add_argument("--blocks", default="d1", choices=["d1", "one"],
-                    help="d1: semi-autoregressive blocks of <= 32 (arith-cot: 2 x 28); one: the whole answer is one block")
+                    help="d1: semi-autoregressive blocks of <= 32 (sudoku6: 2 x 24, arith-cot: 2 x 28); one: the whole answer is one block")
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")

@@ -108,14 +108,14 @@ def machine_line(args: dict | None) -> str:
 
 
 # --- decoded examples ---------------------------------------------------------------------------------
-def reasoning_examples(adapter, n: int = 3, one_block: bool = False) -> list[dict]:
-    """The first test example of each task, confidence order, gen_length/2 steps (d1 blocks, or one
+def reasoning_examples(adapter, n: int | None = None, one_block: bool = False) -> list[dict]:
+    """The first test example of each task (of the first n tasks), confidence order, gen_length/2 steps (d1 blocks, or one
     block as the eval ran)."""
     from boe_core.bench import make_task
     from boe_core.bench.tasks import REASONING_TASKS
 
     out = []
-    for name in REASONING_TASKS[:n]:
+    for name in REASONING_TASKS[:n]:  # n=None: every task
         task = make_task(name)
         if one_block:
             task = make_task(name, block_length=task.gen_length)
@@ -227,9 +227,9 @@ def reasoning_results(ev: dict) -> list[str]:
     split = rows[0]["split"] if rows else "test"
     lines = [f"## Results ({split} split)", "",
              "Exact match by each task's checker (countdown: any expression that uses every number once and hits "
-             "the target; sudoku4: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
+             "the target; sudoku4 and sudoku6: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
              "Decoded with `boe_core.generate` through the benchmark harness (`scripts/eval_reasoning.py`), "
-             "temperature 0, seed 0; " + ("arith-cot in blocks of 28 (d1 style, blocks of at most 32)."
+             "temperature 0, seed 0; " + ("sudoku6 in blocks of 24 and arith-cot in blocks of 28 (d1 style, blocks of at most 32)."
                                          if ev.get("args", {}).get("blocks", "d1") == "d1"
                                          else "each answer decoded as one block."), "",
              ev["markdown"], ""]
@@ -310,7 +310,7 @@ def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | N
     if kind == "reasoning":
         lines += reasoning_results(ev) if ev else []
         one = bool(ev) and ev.get("args", {}).get("blocks") == "one"
-        lines += examples_section(reasoning_examples(adapter, n_examples, one), kind)
+        lines += examples_section(reasoning_examples(adapter, None, one), kind)  # one per task
     else:
         lines += text_results(before, after)
         lines += examples_section(text_examples(adapter, n_examples), kind)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Train the shipped `reasoning` TinyMDM: one multi-task model for countdown, sudoku4 and arith-cot.
+"""Train the shipped `reasoning` TinyMDM: one multi-task model for countdown, sudoku4, sudoku6 and
+arith-cot.
 
 Data: generated on the fly from each task's seeded train stream (`boe_core.tasks.reasoning`); any
 example whose prompt is in the val or test split is skipped. A batch holds one task (so rows have
@@ -53,6 +54,10 @@ def parse_args(argv=None):
     ap.add_argument("--eval-n", type=int, default=40, help="val examples per task at each checkpoint")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--rewarm", type=int, default=0,
+                    help="after --resume, ramp the learning rate up again over this many steps. Adam's "
+                         "second moments fit a converged model's small gradients, so a new task's first, "
+                         "large gradients would otherwise take steps several times lr")
     ap.add_argument("--export-only", action="store_true")
     return ap.parse_args(argv)
 
@@ -139,8 +144,9 @@ def main(argv=None):
         opt.load_state_dict(ck["optimizer"])
         gen.set_state(ck["generator"])
         torch.set_rng_state(ck["torch_rng"])
-        stream.index = ck["stream_index"]
+        stream.index.update(ck["stream_index"])  # a task added since the checkpoint starts at 0
         step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck["tokens_seen"]
+    first_step = step
 
     def export():
         out = Path(args.export)
@@ -169,6 +175,8 @@ def main(argv=None):
         if elapsed >= budget:
             break
         lr = training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, elapsed / budget)
+        if args.rewarm > 0:
+            lr *= min(1.0, (step - first_step + 1) / args.rewarm)
         for g in opt.param_groups:
             g["lr"] = lr
         task = cycle[step % len(cycle)]

@@ -1,4 +1,4 @@
-"""The reasoning-text tasks in the bench (countdown, sudoku4, arith-cot), on a tiny random TinyMDM
+"""The reasoning-text tasks in the bench (countdown, sudoku4, sudoku6, arith-cot), on a tiny random TinyMDM
 over the reasoning tokenizer: registry, splits, canvases, scoring by the checker, a small sweep."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from boe_core.bench.runner import task_base_config
 from boe_core.errors import ConfigError
 from boe_core.models import load_model
 
-NAMES = ("countdown", "sudoku4", "arith-cot")
+NAMES = ("countdown", "sudoku4", "sudoku6", "arith-cot")
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def test_registry_and_block_lengths():
     for n in NAMES:
         t = make_task(n)
         assert t.name == n and t.default_model == "reasoning" and t.metric == "exact_match" and t.binary
-    # d1 blocks of 32: only arith-cot's 56-character canvas needs blocks (2 x 28 tile it)
-    assert [make_task(n).block_length for n in NAMES] == [None, None, 28]
+    # d1 blocks of 32: sudoku6's 48-character canvas and arith-cot's 56 need blocks (2 x 24, 2 x 28)
+    assert [make_task(n).block_length for n in NAMES] == [None, None, 24, 28]
     assert task_base_config(make_task("arith-cot")).block_length == 28
     assert task_base_config(make_task("sudoku")).to_dict() == task_base_config(make_task("countdown")).to_dict()
     assert make_task("arith-cot", block_length=8).block_length == 8

@@ -1,11 +1,13 @@
 """The reasoning-text task family: generators, splits, checkers and the RoPE TinyMDM they train."""
+import pytest
 import torch
 
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
 from boe_core.tasks.arith_cot import ArithCoTTask
 from boe_core.tasks.countdown import CountdownTask, evaluate
 from boe_core.tasks.reasoning import all_tasks, batch, get_task, reasoning_tokenizer
-from boe_core.tasks.sudoku4 import SOLUTIONS, Sudoku4Task, count_solutions, parse
+from boe_core.tasks.sudoku4 import SOLUTIONS, count_solutions, parse
+from boe_core.tasks.sudoku6 import SHAPE as SHAPE6, solve_by_singles
 
 
 def test_every_reference_answer_checks_and_fits_the_canvas():
@@ -54,16 +56,43 @@ def test_countdown_checker_accepts_any_correct_equation_and_blames_bad_numbers()
     assert evaluate("(1+2)*3") == 9
 
 
-def test_sudoku4_checker_blames_the_conflicting_cell():
-    t = Sudoku4Task()
+def test_sudoku6_puzzles_are_forced_by_singles_and_tile_into_d1_blocks():
+    """Every sudoku6 puzzle fills by singles alone (so it has one solution, the reference), its
+    singles-needed core is minimal before 0-6 clues are given back, and the clue counts spread."""
+    t = get_task("sudoku6")
+    counts = []
+    for ex in t.split("val", 40):
+        puz = SHAPE6.parse(ex.prompt)
+        clues = {(r, c): puz[r][c] for r in range(6) for c in range(6) if puz[r][c]}
+        filled = solve_by_singles(clues)
+        assert filled is not None and SHAPE6.to_text([[filled[(r, c)] for c in range(6)] for r in range(6)]) == ex.answer
+        counts.append(len(clues))
+    assert 9 <= min(counts) and max(counts) <= 18 and len(set(counts)) >= 5, counts
+    assert t.gen_length % 24 == 0 and len(ex.answer) == 41
+    # singles stall on an empty grid, and a contradiction is None rather than a wrong fill
+    assert solve_by_singles({}) is None and solve_by_singles({(0, 0): 1, (0, 1): 1}) is None
+
+
+def test_checkers_rebuild_an_example_from_a_typed_prompt():
+    assert get_task("countdown").from_prompt("3 5 2=13").meta == {"numbers": [3, 5, 2], "target": 13}
+    assert get_task("countdown").from_prompt("three=13") is None
+    s6 = get_task("sudoku6").example("val", 2)
+    assert get_task("sudoku6").check(get_task("sudoku6").from_prompt(s6.prompt), s6.answer).correct
+    assert get_task("arith-cot").from_prompt("Mia has 3 eggs.") is None
+
+
+@pytest.mark.parametrize("name,n", [("sudoku4", 4), ("sudoku6", 6)])
+def test_sudoku_checkers_blame_the_conflicting_cells(name, n):
+    t = get_task(name)
     ex = t.example("val", 0)
     sol = ex.answer
     assert t.check(ex, sol).correct
+    assert not t.check(ex, sol[:-1]).correct  # a short row is a layout error
     # swap two digits of a row that are not clues: a column conflict, blamed at those cells
     rows = sol.split("/")
     puz = ex.prompt.split("/")
-    for r in range(4):
-        free = [c for c in range(4) if puz[r][c] == "."]
+    for r in range(n):
+        free = [c for c in range(n) if puz[r][c] == "."]
         if len(free) >= 2:
             a, b = free[:2]
             row = list(rows[r])
@@ -72,7 +101,7 @@ def test_sudoku4_checker_blames_the_conflicting_cell():
             break
     res = t.check(ex, "/".join(rows))
     assert not res.correct
-    assert r * 5 + a in res.wrong_chars and r * 5 + b in res.wrong_chars
+    assert r * (n + 1) + a in res.wrong_chars and r * (n + 1) + b in res.wrong_chars
 
 
 def test_arith_cot_scores_the_final_number_and_blames_the_first_wrong_step():
@@ -132,3 +161,21 @@ def test_arith_probe_masks_what_each_condition_names_and_scores_in_range():
     first = order["policies"]["confidence"]
     assert order["first_policy_failures_after_step_1"] <= first["wrong"] <= 2
     assert first["same_step_on_first_policy_failures"] <= order["first_policy_failures_after_step_1"]
+
+
+def test_countdown_probe_counts_operators_committed_in_one_step():
+    """One token per step can never commit two operators together; one step for the whole canvas
+    always does; exact match splits over the two groups."""
+    from boe_core.models.tiny_adapter import TinyMDMAdapter
+    from scripts.probe_countdown import commit_report
+
+    tok = reasoning_tokenizer()
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=160, d_model=32, n_layers=1, n_heads=2,
+                        pos_encoding="rope", task="reasoning")
+    torch.manual_seed(0)
+    model = TinyMDMAdapter(TinyMDM(cfg), tok)
+    one = commit_report(model, "confidence", 1, n=6, split="val")
+    assert one["steps"] == 16 and one["operators_together"] == 0 and one["exact_match_together"] is None
+    assert one["exact_match_apart"] == one["exact_match"]
+    all_at_once = commit_report(model, "random", 16, n=6, split="val")
+    assert all_at_once["steps"] == 1 and all_at_once["operators_together"] == 6 == all_at_once["problems"]

@@ -56,7 +56,7 @@ def answer_trace(view, model, prompt, answer, order=None):
 
 
 def test_registry_names_every_task_and_falls_back_to_text():
-    assert {"text", "sudoku", "countdown", "sudoku4", "arith-cot", "reasoning"} <= set(views())
+    assert {"text", "sudoku", "countdown", "sudoku4", "sudoku6", "arith-cot", "reasoning"} <= set(views())
     assert get_view("no-such-task").name == "text" and get_view(None).name == "text"
 
     class Toy(TaskView):
@@ -70,7 +70,7 @@ def test_reasoning_view_picks_the_subtask_from_the_tag(reasoning_model):
     view = get_view(reasoning_model.task)
     assert view.name == "reasoning"
     ex = view.examples()
-    assert len(ex) == 24 and [e.label.split()[0] for e in ex[::8]] == ["countdown", "sudoku4", "arith-cot"]
+    assert len(ex) == 32 and [e.label.split()[0] for e in ex[::8]] == ["countdown", "sudoku4", "sudoku6", "arith-cot"]
     for e in ex[::8]:
         plan = view.build_canvas(reasoning_model, view.example_values(e.label))
         task = get_task(plan.meta["subtask"])

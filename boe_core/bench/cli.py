@@ -49,7 +49,7 @@ def _common(p):
     g.add_argument("--gen-length", type=int, default=None, help="jsonl / kjv-gen: tokens to generate")
     g.add_argument("--mask-ratio", type=float, default=0.5, help="kjv-infill: span fraction of the verse")
     g.add_argument("--block-length", type=int, default=None,
-                   help="countdown / sudoku4 / arith-cot: semi-autoregressive block (default: d1 blocks of <= 32)")
+                   help="reasoning tasks (countdown, sudoku4, sudoku6, arith-cot): semi-autoregressive block (default: d1 blocks of <= 32)")
 
 
 def _task(a):

@@ -11,7 +11,7 @@ given the example list, so a batch decodes identically whichever process runs it
                     distinct-n, and generative perplexity with ``--gen-ppl-model``).
 * ``jsonl``       — exact match on any JSONL file with prompt and answer fields (GSM8K-style),
                     with a ``last-number`` or ``regex:PATTERN`` answer extractor.
-* ``countdown``, ``sudoku4``, ``arith-cot`` — reasoning written as text (boe_core.tasks.reasoning):
+* ``countdown``, ``sudoku4``, ``sudoku6``, ``arith-cot`` — reasoning written as text (boe_core.tasks.reasoning):
                     generated val/test splits, exact match by the task's checker, d1 blocks of 32.
 
 Tasks are built by name from ``TASK_FACTORIES`` (``make_task``); the runner asks a task, never
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..tasks.reasoning import task_names as reasoning_task_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("val", "test")
@@ -317,7 +318,7 @@ class JsonlTask(PromptTask):
         return out
 
 
-# --- reasoning written as text (countdown, sudoku4, arith-cot) ------------------------------------
+# --- reasoning written as text (countdown, sudoku4, sudoku6, arith-cot) ------------------------------------
 D1_BLOCK = 32  # the d1 / LLaDA protocol's semi-autoregressive block length
 
 
@@ -397,6 +398,7 @@ class ReasoningBenchTask(PromptTask):
 
 
 # --- the registry ----------------------------------------------------------------------------------
+REASONING_TASKS = reasoning_task_names()
 TASK_FACTORIES = {
     "sudoku": lambda kw: SudokuTask(kw.get("data")),
     "kjv-infill": lambda kw: KJVInfillTask(kw.get("mask_ratio", 0.5), kw.get("example_seed", 0)),
@@ -405,10 +407,9 @@ TASK_FACTORIES = {
                                   kw.get("extract", "last-number"), kw.get("gen_length") or 64,
                                   kw.get("template", "{prompt}")),
     **{n: (lambda kw, n=n: ReasoningBenchTask(n, kw.get("block_length")))
-       for n in ("countdown", "sudoku4", "arith-cot")},
+       for n in REASONING_TASKS},
 }
 TASKS = tuple(TASK_FACTORIES)
-REASONING_TASKS = ("countdown", "sudoku4", "arith-cot")
 
 
 def make_task(name: str, **kw) -> Task:

@@ -87,3 +87,9 @@ class CountdownTask(ReasoningTask):
         if value != target:
             return Check(False, list(range(len(answer))), f"evaluates to {value}, not {target}", str(value))
         return Check(True, [], f"= {target}", str(value))
+
+    def from_prompt(self, body: str) -> Example | None:
+        m = re.fullmatch(r"(\d+(?: \d+)*)=(\d+)", body)  # "3 5 7 2=18": the numbers and the target
+        if m is None:
+            return None
+        return Example(self.name, body, "", {"numbers": [int(x) for x in m.group(1).split()], "target": int(m.group(2))})

@@ -1,4 +1,5 @@
-"""Reasoning written as text: the shared layout of the `countdown`, `sudoku4` and `arith-cot` tasks.
+"""Reasoning written as text: the shared layout of the `countdown`, `sudoku4`, `sudoku6` and
+`arith-cot` tasks.
 
 Every example is a prompt followed by an answer canvas of a fixed, per-task length, in the d1 /
 LLaDA SFT layout: `<task tag><prompt>>` then the answer, then [EOS] up to the canvas length. The
@@ -74,6 +75,11 @@ class ReasoningTask:
     def check(self, example: Example, answer: str) -> Check:
         raise NotImplementedError
 
+    def from_prompt(self, body: str) -> Example | None:
+        """The example behind a typed problem text, when the checker needs nothing but the prompt
+        (a Sudoku's clues, a countdown's numbers and target); None when it cannot be checked."""
+        return None
+
     # --- splits ----------------------------------------------------------------------------
     def example(self, split: str, index: int) -> Example:
         if split not in ("train", "val", "test"):
@@ -124,17 +130,37 @@ def register(cls):
     return cls
 
 
-def get_task(name: str) -> ReasoningTask:
-    from . import arith_cot, countdown, sudoku4  # noqa: F401  (registers)
+# The built-in task modules, in display order (tables, the explorer's examples). A new task is a
+# module that defines a registered ReasoningTask, plus its name here.
+TASK_MODULES = ("countdown", "sudoku4", "sudoku6", "arith_cot")
 
+
+def _load_tasks() -> None:
+    """Import the task modules, which register themselves."""
+    import importlib
+
+    for m in TASK_MODULES:
+        importlib.import_module(f"{__package__}.{m}")
+
+
+def task_names() -> tuple[str, ...]:
+    """Every task's name in display order: the built-in ones as TASK_MODULES lists them, then any
+    other registered task."""
+    _load_tasks()
+    rank = {m: i for i, m in enumerate(TASK_MODULES)}
+    return tuple(sorted(REASONING_TASKS, key=lambda n: rank.get(REASONING_TASKS[n].__module__.rsplit(".", 1)[-1], len(rank))))
+
+
+def get_task(name: str) -> ReasoningTask:
+    _load_tasks()
     if name not in REASONING_TASKS:
         raise KeyError(f"unknown reasoning task {name!r}; known: {sorted(REASONING_TASKS)}")
     return REASONING_TASKS[name]()
 
 
 def all_tasks() -> list[ReasoningTask]:
-    from . import arith_cot, countdown, sudoku4  # noqa: F401
-
+    """One instance of every task, sorted by name (the training cycle's order)."""
+    _load_tasks()
     return [REASONING_TASKS[n]() for n in sorted(REASONING_TASKS)]
 
 

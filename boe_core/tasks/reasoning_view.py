@@ -1,5 +1,6 @@
-"""Views of the reasoning-text tasks (`countdown`, `sudoku4`, `arith-cot`) and of the multi-task
-`reasoning` model, which picks the sub-task from the prompt's tag ("cd:", "s4:", "ar:").
+"""Views of the reasoning-text tasks (one per registered task: `countdown`, `sudoku4`, `sudoku6`,
+`arith-cot`) and of the multi-task `reasoning` model, which picks the sub-task from the prompt's tag
+("cd:", "s4:", "s6:", "ar:").
 
 The canvas is `<tag><prompt>>` followed by the task's answer canvas (`gen_length` masks), one token
 per character. Wrongness is the task's own `check(example, answer)`: the characters it blames, at
@@ -7,7 +8,6 @@ the end of the run; after step k, the blamed characters already committed by the
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from functools import lru_cache
 
@@ -16,7 +16,7 @@ import torch
 
 from ..errors import ConfigError
 from .fields import check_prompt
-from .reasoning import SEP, SYMBOLS, Example, get_task
+from .reasoning import SEP, SYMBOLS, Example, get_task, task_names
 from .views import CanvasPlan, ExampleChoice, TaskView, canvas_at, commit_steps, register_view
 
 N_EXAMPLES = 8  # val examples offered per task
@@ -43,16 +43,11 @@ def _offered(task_name: str) -> tuple:
 
 def _rebuilt(task, body: str) -> Example | None:
     """The example behind a typed prompt: an offered one, or one rebuilt from the prompt when the
-    checker needs nothing else (countdown: numbers and target; sudoku4: the clues). None: no check."""
+    checker needs nothing else (`ReasoningTask.from_prompt`). None: no check."""
     for ex in _offered(task.name):
         if ex.prompt == body:
             return ex
-    if task.name == "sudoku4":
-        return Example(task.name, body, "")
-    m = re.fullmatch(r"(\d+(?: \d+)*)=(\d+)", body)
-    if task.name == "countdown" and m:
-        return Example(task.name, body, "", {"numbers": [int(x) for x in m.group(1).split()], "target": int(m.group(2))})
-    return None
+    return task.from_prompt(body)
 
 
 class ReasoningView(TaskView):
@@ -214,6 +209,6 @@ class ReasoningView(TaskView):
         return {**super().compare_facts(trace), "text": self.answer_at(trace, trace.num_steps - 1)}
 
 
-for _name in ("countdown", "sudoku4", "arith-cot"):
+for _name in task_names():
     register_view(ReasoningView(_name, (_name,)))
-register_view(ReasoningView("reasoning", ("countdown", "sudoku4", "arith-cot")))
+register_view(ReasoningView("reasoning", task_names()))
