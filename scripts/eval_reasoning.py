@@ -33,7 +33,9 @@ TOKENS_PER_STEP = (2, 4)
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="reasoning", help="shipped name or model folder")
+    ap.add_argument("--model", default=None,
+                    help="shipped name or model folder for every task (default: each task's own shipped model: "
+                         "reasoning, or sudoku6 for sudoku6)")
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--n", "--limit", dest="n", type=int, default=200, help="examples per task (first N of the split)")
     ap.add_argument("--tasks", nargs="+", default=list(REASONING_TASKS), choices=list(REASONING_TASKS))
@@ -78,8 +80,9 @@ def markdown(summary: pd.DataFrame, policies: list[str]) -> str:
             cells.append(f"{r['exact_match'].iloc[0]:.3f}" if len(r) else "")
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
     n = ", ".join(f"{t}: {int(summary.loc[summary['task'] == t, 'n'].max())}" for t in dict.fromkeys(summary["task"]))
-    lines.append(f"\nExact match on the {summary['split'].iloc[0]} split ({n} examples), model "
-                 f"{summary['model'].iloc[0]}; steps = gen_length / (tokens per step).")
+    models = ", ".join(f"{t}: {m}" for t, m in dict.fromkeys(zip(summary["task"], summary["model"])))
+    lines.append(f"\nExact match on the {summary['split'].iloc[0]} split ({n} examples), models "
+                 f"{models}; steps = gen_length / (tokens per step).")
     return "\n".join(lines)
 
 
@@ -96,14 +99,15 @@ def main(argv=None) -> int:
                 task = make_task(name, block_length=task.gen_length)
             b = budgets(task.gen_length, a.tokens_per_step)
             out = out_dir / f"reasoning_{name}_{a.split}{a.tag}.csv"  # cells keyed by block length too
-            sw = Sweep(task=task, model=a.model, specs=specs, budgets=b, split=a.split, limit=a.n,
+            model = a.model or task.rtask.model
+            sw = Sweep(task=task, model=model, specs=specs, budgets=b, split=a.split, limit=a.n,
                        batch_size=a.batch_size, seed=a.seed, out=out, device=a.device, threads=a.threads,
                        progress=not a.quiet, backward_cost=a.backward_cost)
             df = run_sweep(sw)
             # this run's cells only: the CSV may also hold other models, sizes or block lengths
             opts = json.dumps(task.options(), sort_keys=True)
             df = df[df["policy"].isin([s.label for s in specs]) & df["steps"].isin(b) & (df["n"] == a.n)
-                    & (df["model"] == a.model) & (df["task_options"] == opts)]
+                    & (df["model"] == model) & (df["task_options"] == opts)]
             frames.append(summarize(df, task.gen_length))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -58,7 +58,7 @@ def parse_log(path: Path) -> dict:
         ts, msg = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"), m.group(2)
         info["first"] = info["first"] or ts
         info["last"] = ts
-        if msg.startswith(("start:", "resume at step")):
+        if msg.startswith(("start:", "start from ", "resume at step")):
             args = _json_after(msg, "args ")
             info["sessions"].append({"time": ts, "line": msg.split(", config")[0], "args": args,
                                      "config": _json_after(msg, "config ")})
@@ -94,7 +94,8 @@ def train_command(script: str, args: dict) -> str:
         if isinstance(v, bool):
             parts += [flag] if v else []
         elif v is not None:
-            parts += [flag, str(v)]
+            v = str(v)
+            parts += [flag, v[len(str(ROOT)) + 1:] if v.startswith(str(ROOT) + "/") else v]  # repo-relative paths
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -108,14 +109,13 @@ def machine_line(args: dict | None) -> str:
 
 
 # --- decoded examples ---------------------------------------------------------------------------------
-def reasoning_examples(adapter, n: int | None = None, one_block: bool = False) -> list[dict]:
-    """The first test example of each task (of the first n tasks), confidence order, gen_length/2 steps (d1 blocks, or one
-    block as the eval ran)."""
+def reasoning_examples(adapter, tasks, one_block: bool = False) -> list[dict]:
+    """The first test example of each of `tasks`, confidence order, gen_length/2 steps (d1 blocks, or
+    one block as the eval ran)."""
     from boe_core.bench import make_task
-    from boe_core.bench.tasks import REASONING_TASKS
 
     out = []
-    for name in REASONING_TASKS[:n]:  # n=None: every task
+    for name in tasks:
         task = make_task(name)
         if one_block:
             task = make_task(name, block_length=task.gen_length)
@@ -144,13 +144,13 @@ def text_examples(adapter, n: int = 3, prompt_words: int = 4, gen_length: int = 
 
 
 # --- sections ----------------------------------------------------------------------------------------
-def header(model_dir: Path, cfg: dict, adapter) -> list[str]:
+def header(model_dir: Path, cfg: dict, adapter, kind: str) -> list[str]:
     n = sum(p.numel() for p in adapter.model.parameters())
     mb = (model_dir / "model.safetensors").stat().st_size / 1e6
     pos = {"rope": "rotary positions on q and k (RoPE)", "learned": "learned absolute positions"}[cfg.get("pos_encoding", "learned")]
-    vocab = ("one token per character (`boe_core.tasks.reasoning.reasoning_tokenizer`)" if cfg["task"] == "reasoning"
+    vocab = ("one token per character (`boe_core.tasks.reasoning.reasoning_tokenizer`)" if kind == "reasoning"
              else "byte-level BPE trained on the KJV train verses (`scripts/train_kjv_tokenizer.py`)")
-    title = {"reasoning": "Reasoning-text", "text": "KJV text"}.get(cfg["task"], cfg["task"])
+    title = {"reasoning": "Reasoning-text", "text": "KJV text"}.get(cfg["task"], f"Reasoning-text ({cfg['task']})")
     return [f"# {title} TinyMDM (shipped model `{model_dir.name}`)", "",
             "_This card is written by `scripts/model_card.py` from the model folder, the run's `train.log` and the "
             "evaluation outputs._", "",
@@ -162,9 +162,9 @@ def header(model_dir: Path, cfg: dict, adapter) -> list[str]:
             f"| Context | {cfg['max_length']} (`max_length`), `task: \"{cfg['task']}\"` in `config.json` |", ""]
 
 
-def data_section(cfg: dict, log: dict) -> list[str]:
-    if cfg["task"] == "reasoning":
-        from boe_core.tasks.reasoning import N_TEST, N_VAL, all_tasks
+def data_section(cfg: dict, log: dict, tasks=()) -> list[str]:
+    if tasks:
+        from boe_core.tasks.reasoning import N_TEST, N_VAL, get_task
 
         lines = ["## Data",
                  "Generated, not stored: each example is a pure function of (task, split, index) "
@@ -173,7 +173,7 @@ def data_section(cfg: dict, log: dict) -> list[str]:
                  "The prompt is never masked; the answer canvas (answer, then [EOS] up to `gen_length`) is masked "
                  "at a stratified ratio t ~ U(eps, 1) per row (the d1 / LLaDA SFT objective).", "",
                  "| task | answer canvas | example prompt | reference answer |", "|---|---|---|---|"]
-        for t in all_tasks():
+        for t in map(get_task, tasks):
             e = t.example("val", 0)
             lines.append(f"| `{t.name}` | {t.gen_length} | `{t.prompt_text(e)}` | `{e.answer}` |")
         return lines + [""]
@@ -222,15 +222,24 @@ def training_section(log: dict, script: str, machine: str, notes: tuple = ()) ->
     return lines + [""]
 
 
-def reasoning_results(ev: dict) -> list[str]:
+def _blocks_line(tasks) -> str:
+    from boe_core.bench.tasks import d1_block_length
+    from boe_core.tasks.reasoning import get_task
+
+    blocks = [f"{t} in blocks of {d1_block_length(get_task(t).gen_length)}" for t in tasks
+              if d1_block_length(get_task(t).gen_length)]
+    return (" and ".join(blocks) + " (d1 style, blocks of at most 32)." if blocks
+            else "each answer fits one d1 block of at most 32.")
+
+
+def reasoning_results(ev: dict, tasks=()) -> list[str]:
     rows = ev["rows"]
     split = rows[0]["split"] if rows else "test"
     lines = [f"## Results ({split} split)", "",
              "Exact match by each task's checker (countdown: any expression that uses every number once and hits "
-             "the target; sudoku4 and sudoku6: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
+             "the target; sudoku4, sudoku6: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
              "Decoded with `boe_core.generate` through the benchmark harness (`scripts/eval_reasoning.py`), "
-             "temperature 0, seed 0; " + ("sudoku6 in blocks of 24 and arith-cot in blocks of 28 (d1 style, blocks of at most 32)."
-                                         if ev.get("args", {}).get("blocks", "d1") == "d1"
+             "temperature 0, seed 0; " + (_blocks_line(tasks) if ev.get("args", {}).get("blocks", "d1") == "d1"
                                          else "each answer decoded as one block."), "",
              ev["markdown"], ""]
     if rows:
@@ -283,9 +292,9 @@ def examples_section(examples: list[dict], kind: str) -> list[str]:
     return lines + [""]
 
 
-def reproduce_section(kind: str, cmd: str, model_dir: Path, run_dir: Path) -> list[str]:
+def reproduce_section(kind: str, cmd: str, model_dir: Path, run_dir: Path, tasks=()) -> list[str]:
     script = SCRIPTS[kind]
-    ev = (f"python scripts/eval_reasoning.py --model {model_dir} --split test --n 200" if kind == "reasoning"
+    ev = (f"python scripts/eval_reasoning.py --model {model_dir} --tasks {' '.join(tasks)} --split test --n 100" if kind == "reasoning"
           else f"python scripts/eval_kjv_text.py --model {model_dir} --out results/kjv_after.json")
     return ["## Reproduce", "```bash", ". .venv/bin/activate", cmd, f"{cmd} --resume           # continue after a stop",
             f"python {script} --export-only --run-dir {run_dir} --export {model_dir}", ev,
@@ -297,24 +306,27 @@ def reproduce_section(kind: str, cmd: str, model_dir: Path, run_dir: Path) -> li
 def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | None, before: dict | None,
                after: dict | None, n_examples: int = 3, notes: tuple = ()) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
-    kind = cfg.get("task")
+    from boe_core.tasks.reasoning import task_names, tasks_of_model
+
+    kind = "reasoning" if cfg.get("task") in ("reasoning", *task_names()) else cfg.get("task")
     if kind not in SCRIPTS:
-        raise SystemExit(f"config.json task={kind!r}: the card knows 'reasoning' and 'text' models")
+        raise SystemExit(f"config.json task={cfg.get('task')!r}: the card knows reasoning and 'text' models")
+    tasks = tasks_of_model(cfg["task"]) if kind == "reasoning" else ()
     adapter = load_model(str(model_dir))
     log = parse_log(run_dir / "train.log") if (run_dir / "train.log").is_file() else {
         "sessions": [], "steps": [], "checkpoints": [], "done": None, "first": None, "last": None, "extra": None}
     args = log["sessions"][0]["args"] if log["sessions"] else {}
     cmd = train_command(SCRIPTS[kind], args or {})
-    lines = header(model_dir, cfg, adapter) + data_section(cfg, log)
+    lines = header(model_dir, cfg, adapter, kind) + data_section(cfg, log, tasks)
     lines += training_section(log, SCRIPTS[kind], machine or machine_line(args), notes)
     if kind == "reasoning":
-        lines += reasoning_results(ev) if ev else []
+        lines += reasoning_results(ev, tasks) if ev else []
         one = bool(ev) and ev.get("args", {}).get("blocks") == "one"
-        lines += examples_section(reasoning_examples(adapter, None, one), kind)  # one per task
+        lines += examples_section(reasoning_examples(adapter, tasks, one), kind)  # one per task
     else:
         lines += text_results(before, after)
         lines += examples_section(text_examples(adapter, n_examples), kind)
-    lines += reproduce_section(kind, cmd, model_dir, run_dir)
+    lines += reproduce_section(kind, cmd, model_dir, run_dir, tasks)
     return "\n".join(lines).rstrip() + "\n"
 
 

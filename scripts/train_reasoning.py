@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Train the shipped `reasoning` TinyMDM: one multi-task model for countdown, sudoku4, sudoku6 and
-arith-cot.
+"""Train a shipped reasoning TinyMDM: `reasoning`, one multi-task model for countdown, sudoku4 and
+arith-cot, or `sudoku6` (each task names the shipped model that solves it; `--name`).
 
 Data: generated on the fly from each task's seeded train stream (`boe_core.tasks.reasoning`); any
 example whose prompt is in the val or test split is skipped. A batch holds one task (so rows have
@@ -16,6 +16,7 @@ exact match under confidence decoding (gen_length/2 steps) on --eval-n examples 
   python scripts/train_reasoning.py --minutes 120                  # train + export
   python scripts/train_reasoning.py --minutes 120 --resume         # continue
   python scripts/train_reasoning.py --export-only                  # export <run-dir>/ckpt.pt
+  python scripts/train_reasoning.py --name sudoku6 --init-from assets/models/reasoning --minutes 85
 """
 from __future__ import annotations
 
@@ -30,23 +31,31 @@ from tqdm import tqdm
 
 from boe_core.models import training
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
-from boe_core.tasks.reasoning import all_tasks, batch, reasoning_tokenizer
+from boe_core.tasks.reasoning import all_tasks, batch, get_task, reasoning_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WEIGHTS = "arith-cot=3,countdown=2,sudoku4=1"
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run-dir", default=str(ROOT / "runs/reasoning"))
-    ap.add_argument("--export", default=str(ROOT / "assets/models/reasoning"))
+    ap.add_argument("--run-dir", default=None, help="checkpoint and log folder (default: runs/<name>)")
+    ap.add_argument("--export", default=None, help="export folder (default: assets/models/<name>)")
+    ap.add_argument("--name", default="reasoning",
+                    help="the shipped model this trains; its config's task, so the explorer picks the view of that name")
+    ap.add_argument("--tasks", nargs="+", default=None,
+                    help="tasks to train on (default: the tasks whose shipped model is --name)")
+    ap.add_argument("--init-from", default=None,
+                    help="start from this exported model's weights (same shape), with a fresh optimizer and schedule")
     ap.add_argument("--minutes", type=float, default=120.0, help="training wall-time budget")
     ap.add_argument("--max-length", type=int, default=192)
     ap.add_argument("--d-model", type=int, default=192)
     ap.add_argument("--n-layers", type=int, default=6)
     ap.add_argument("--n-heads", type=int, default=6)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--task-weights", default="arith-cot=3,countdown=2,sudoku4=1",
-                    help="batches of each task per cycle (the hard, long tasks get more steps)")
+    ap.add_argument("--task-weights", default=None,
+                    help=f"batches of each task per cycle (default: {DEFAULT_WEIGHTS}, for the tasks trained; "
+                         "the hard, long tasks get more steps)")
     training.add_optimizer_args(ap)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
@@ -116,13 +125,28 @@ def val_exact_match(model, tok, tasks, n, device):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    args.run_dir = args.run_dir or str(ROOT / "runs" / args.name)
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
     log = training.run_logger(run_dir)
 
     tok = reasoning_tokenizer()
-    tasks = all_tasks()
+    names = args.tasks or [t.name for t in all_tasks() if t.model == args.name]
+    try:
+        tasks = sorted((get_task(n) for n in names), key=lambda t: t.name)
+    except KeyError as e:
+        raise SystemExit(f"--tasks: {e.args[0]}") from None
+    if not tasks:
+        raise SystemExit(f"--name {args.name!r}: no task names it as its model; pass --tasks")
+    args.export = args.export or str(ROOT / "assets/models" / args.name)
+    init = None
+    if args.init_from and not (args.resume or args.export_only):
+        init = TinyMDM.from_pretrained(args.init_from)
+        for k in ("max_length", "d_model", "n_layers", "n_heads"):
+            setattr(args, k, getattr(init.config, k))
+    if args.task_weights is None:
+        args.task_weights = ",".join(p for p in DEFAULT_WEIGHTS.split(",") if p.split("=")[0] in names)
     cycle = task_cycle(tasks, args.task_weights)
     ck = None
     if args.resume or args.export_only:
@@ -133,8 +157,10 @@ def main(argv=None):
             setattr(args, k, ck["config"][k])
     torch.manual_seed(args.seed)
     cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=args.max_length, d_model=args.d_model,
-                        n_layers=args.n_layers, n_heads=args.n_heads, task="reasoning", pos_encoding="rope")
+                        n_layers=args.n_layers, n_heads=args.n_heads, task=args.name, pos_encoding="rope")
     model = TinyMDM(cfg).to(args.device)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     opt = training.make_optimizer(model, args.lr, args.weight_decay)
     gen = torch.Generator().manual_seed(args.seed)
     stream = Stream(tasks)
@@ -163,7 +189,8 @@ def main(argv=None):
         training.save_ckpt(ckpt_path, model, opt, step, gen, elapsed, args, tokens_seen,
                            stream_index=dict(stream.index))
 
-    log(f"{'resume at step %d' % step if ck else 'start'}: {model.num_parameters() / 1e6:.2f}M params, "
+    log(f"{'resume at step %d' % step if ck else 'start'}{' from ' + args.init_from if init is not None else ''}: "
+        f"{model.num_parameters() / 1e6:.2f}M params, tasks {[t.name for t in tasks]}, "
         f"config {json.dumps(vars(cfg))}, args {json.dumps(vars(args))}")
     budget = args.minutes * 60
     seg_start, seg_elapsed0 = time.time(), elapsed

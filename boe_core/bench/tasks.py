@@ -348,7 +348,6 @@ class ReasoningBenchTask(PromptTask):
     and the blocks line up), scored by the task's checker (exact match, or verified when several
     answers are right)."""
     metric = "exact_match"
-    default_model = "reasoning"
 
     def __init__(self, name: str, block_length: int | None = None):
         from ..tasks.reasoning import get_task
@@ -358,6 +357,7 @@ class ReasoningBenchTask(PromptTask):
         except KeyError as e:
             raise ConfigError("task", name, str(e)) from None
         self.name = name
+        self.default_model = self.rtask.model
         self.gen_length = self.rtask.gen_length
         if block_length is not None and (not isinstance(block_length, int) or block_length < 1
                                          or self.gen_length % block_length):

@@ -68,6 +68,7 @@ class ReasoningTask:
     name: str = ""
     tag: str = ""  # a short prefix that tells a multi-task model which task it is solving
     gen_length: int = 32  # answer canvas length, [EOS]-padded
+    model: str = "reasoning"  # the shipped model trained on this task (the bench's and eval's default)
 
     def generate(self, rng: random.Random) -> Example:
         raise NotImplementedError
@@ -149,6 +150,11 @@ def task_names() -> tuple[str, ...]:
     _load_tasks()
     rank = {m: i for i, m in enumerate(TASK_MODULES)}
     return tuple(sorted(REASONING_TASKS, key=lambda n: rank.get(REASONING_TASKS[n].__module__.rsplit(".", 1)[-1], len(rank))))
+
+
+def tasks_of_model(model: str) -> tuple[str, ...]:
+    """The tasks (display order) whose shipped model is `model`."""
+    return tuple(n for n in task_names() if REASONING_TASKS[n].model == model)
 
 
 def get_task(name: str) -> ReasoningTask:

@@ -1,6 +1,6 @@
 """Views of the reasoning-text tasks (one per registered task: `countdown`, `sudoku4`, `sudoku6`,
 `arith-cot`) and of the multi-task `reasoning` model, which picks the sub-task from the prompt's tag
-("cd:", "s4:", "s6:", "ar:").
+("cd:", "s4:", "ar:"). A model's config names its view: `reasoning`, or a task (`sudoku6`).
 
 The canvas is `<tag><prompt>>` followed by the task's answer canvas (`gen_length` masks), one token
 per character. Wrongness is the task's own `check(example, answer)`: the characters it blames, at
@@ -16,7 +16,7 @@ import torch
 
 from ..errors import ConfigError
 from .fields import check_prompt
-from .reasoning import SEP, SYMBOLS, Example, get_task, task_names
+from .reasoning import SEP, SYMBOLS, Example, get_task, task_names, tasks_of_model
 from .views import CanvasPlan, ExampleChoice, TaskView, canvas_at, commit_steps, register_view
 
 N_EXAMPLES = 8  # val examples offered per task
@@ -211,4 +211,4 @@ class ReasoningView(TaskView):
 
 for _name in task_names():
     register_view(ReasoningView(_name, (_name,)))
-register_view(ReasoningView("reasoning", task_names()))
+register_view(ReasoningView("reasoning", tasks_of_model("reasoning")))  # the multi-task model's tasks
