@@ -186,3 +186,31 @@ def test_the_app_runs_a_reasoning_model_end_to_end(reasoning_model, tmp_path):
         assert 'class="boe-canvas boe-text"' in out[1] and "wrong answer" in out[2]
     finally:
         models.configure()
+
+
+def test_a_single_task_reasoning_model_opens_in_its_own_view(tmp_path):
+    """A model whose config names a task (the shipped `sudoku6`) gets that task's view: its
+    examples, its canvas length, and a clear error for another task's prompt."""
+    from app import handlers as H, models
+    from app.session import Session
+
+    tok = reasoning_tokenizer()
+    torch.manual_seed(0)
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=160, d_model=16, n_layers=1, n_heads=2,
+                        task="sudoku6", pos_encoding="rope")
+    TinyMDM(cfg).save_pretrained(tmp_path / "s6")
+    tok.save(tmp_path / "s6")
+    name = str(tmp_path / "s6")
+    models.configure(extra=[name])
+    try:
+        d = H.default_inputs(name)
+        assert d["task"] == "sudoku6" and d["prompt"].startswith("s6:") and d["steps"] == 48
+        kw = {k: v for k, v in d.items() if k != "task"}
+        kw.update(model=name, steps=6, policy="confidence", r=0)
+        info = list(H.run(Session(), **kw))[-1][-2]
+        assert info["task"] == "sudoku6" and info["subtask"] == "sudoku6" and info["num_steps"] == 6
+        assert 0 < len(info["answer"]) <= 48 and "_" not in info["answer"]  # complete (random weights: no [EOS])
+        with pytest.raises(ConfigError, match="prompt"):
+            get_view("sudoku6").check_values({"prompt": "s4:.3.4/2.../..../4..1"})
+    finally:
+        models.configure()
