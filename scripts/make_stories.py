@@ -15,6 +15,7 @@ nothing meaningful comes out, the script says so and writes no story.
     python scripts/make_stories.py --model sudoku --n 60 --threads 1
     python scripts/make_stories.py --model /tmp/reasoning-export --n 6 --out /tmp/stories_reasoning.json
     python scripts/make_stories.py --model kjv --n 4
+    python scripts/make_stories.py --model sudoku6 --n 20 --per-step 4 8
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ N_LOCKIN = 4  # stories where confidence locks in
 MIN_DISTINCT = 0.3  # a text output with fewer distinct tokens per position is degenerate
 
 
-def validation_values(view, n: int) -> list[dict]:
-    """Run inputs of the first n validation examples of the model's task (never test data)."""
+def validation_values(view, n: int, per_step=(1, 2)) -> list[dict]:
+    """Run inputs of the first n validation examples of the model's task (never test data);
+    reasoning tasks at each of `per_step` tokens per step, in that order."""
     if view.name == "sudoku":
         rows = [json.loads(line) for line in (ROOT / "assets/data/sudoku/heldout_val.jsonl").read_text().splitlines()
                 if line.strip()]
@@ -52,7 +54,8 @@ def validation_values(view, n: int) -> list[dict]:
 
         per = [[(t, e, i) for i, e in enumerate(t.split("val", n))] for t in map(get_task, view.task_names)]
         out = []
-        for k, tag in ((1, ""), (2, ", 2 per step")):
+        for k in per_step:
+            tag = "" if k == 1 else f", {k} per step"
             for group in zip(*per):
                 for t, e, i in group:
                     out.append({"prompt": t.tag + e.prompt, "steps": -(-t.gen_length // k), "id": f"{t.name} val {i}{tag}"})
@@ -206,6 +209,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=60, help="validation examples to try (per task for reasoning models)")
     ap.add_argument("--stories", type=int, default=N_LOCKIN, help="confidence-locks-in stories to keep")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--per-step", type=int, nargs="+", default=[1, 2],
+                    help="reasoning models: tokens per step to decode at, in this order (one block)")
     ap.add_argument("--out", default=None, help="default: assets/examples/stories_<model>.json")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, a.threads))
@@ -217,7 +222,7 @@ def main(argv=None) -> int:
     adapter = load_model(a.model)
     view = get_view(getattr(adapter, "task", "text"))
     name = Path(a.model).name
-    examples = validation_values(view, a.n)
+    examples = validation_values(view, a.n, tuple(a.per_step))
     log(f"model {a.model!r} (view {view.name}): {len(examples)} validation examples")
     probe = decode(adapter, view, examples[0], "confidence")
     if view.can_check(probe):

@@ -88,7 +88,7 @@ def train_command(script: str, args: dict) -> str:
         pass
     parts = ["python", script]
     for k, v in args.items():
-        if k in ("resume", "export_only") or (k in defaults and defaults[k] == v):
+        if k in ("resume", "export_only") or (k in defaults and defaults[k] == v) or v == "":
             continue
         flag = "--" + k.replace("_", "-")
         if isinstance(v, bool):
@@ -232,8 +232,22 @@ def _blocks_line(tasks) -> str:
             else "each answer fits one d1 block of at most 32.")
 
 
+def _eval_markdown(rows: list[dict], policies: list[str]) -> str:
+    """eval_reasoning's table, for these rows only."""
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("_eval_reasoning", ROOT / "scripts/eval_reasoning.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.markdown(pd.DataFrame(rows), policies)
+
+
 def reasoning_results(ev: dict, tasks=()) -> list[str]:
-    rows = ev["rows"]
+    """The eval's results for this model's tasks (an eval run may cover other models' tasks too)."""
+    rows = [r for r in ev["rows"] if not tasks or r["task"] in tasks]
+    if not rows:
+        return []
+    table = ev["markdown"] if len(rows) == len(ev["rows"]) else _eval_markdown(rows, list(dict.fromkeys(r["policy"] for r in rows)))
     split = rows[0]["split"] if rows else "test"
     lines = [f"## Results ({split} split)", "",
              "Exact match by each task's checker (countdown: any expression that uses every number once and hits "
@@ -241,7 +255,7 @@ def reasoning_results(ev: dict, tasks=()) -> list[str]:
              "Decoded with `boe_core.generate` through the benchmark harness (`scripts/eval_reasoning.py`), "
              "temperature 0, seed 0; " + (_blocks_line(tasks) if ev.get("args", {}).get("blocks", "d1") == "d1"
                                          else "each answer decoded as one block."), "",
-             ev["markdown"], ""]
+             table, ""]
     if rows:
         m = rows[0].get("machine", "")
         secs = {}

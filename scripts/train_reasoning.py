@@ -145,9 +145,10 @@ def main(argv=None):
         init = TinyMDM.from_pretrained(args.init_from)
         for k in ("max_length", "d_model", "n_layers", "n_heads"):
             setattr(args, k, getattr(init.config, k))
-    if args.task_weights is None:
-        args.task_weights = ",".join(p for p in DEFAULT_WEIGHTS.split(",") if p.split("=")[0] in names)
-    cycle = task_cycle(tasks, args.task_weights)
+    weights = args.task_weights
+    if weights is None:
+        weights = ",".join(p for p in DEFAULT_WEIGHTS.split(",") if p.split("=")[0] in names)
+    cycle = task_cycle(tasks, weights)
     ck = None
     if args.resume or args.export_only:
         if not ckpt_path.is_file():

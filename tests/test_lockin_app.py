@@ -206,14 +206,15 @@ def test_stories_file_loads_and_explains():
         stories.find("sudoku", "no such story")
 
 
-def test_reasoning_stories_load_and_open_in_the_reasoning_view():
-    told = stories.load_stories("reasoning")
+@pytest.mark.parametrize("model,tags", [("reasoning", ("cd:", "s4:", "ar:")), ("sudoku6", ("s6:",))])
+def test_reasoning_stories_load_and_open_in_their_view(model, tags):
+    told = stories.load_stories(model)
     if not told:
-        pytest.skip("no stories in assets/examples/stories_reasoning.json")
+        pytest.skip(f"no stories in assets/examples/stories_{model}.json")
     from app.ui import on_story
 
     for s in told:
         assert s["run_preset"] in PRESETS and s["other_preset"] in PRESETS
-        assert s["values"]["prompt"][:3] in ("cd:", "s4:", "ar:")
-        out = on_story(s["label"], "reasoning")
+        assert s["values"]["prompt"][:3] in tags
+        out = on_story(s["label"], model)
         assert html.escape(s["explanation"]) in out[-1]
