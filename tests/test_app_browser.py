@@ -3,6 +3,7 @@ page, run the default model, move the slider, switch the overlay, branch, check 
 go to test-artifacts/. Skipped when /usr/bin/chromium is absent (install: apt-get install chromium)."""
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ def test_explorer_in_a_browser():
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-def test_new_views_in_a_browser():
+def test_new_views_in_a_browser(monkeypatch):
     """A story from the picker, Run, confidence's pick on the canvas, the lock-in map (computed after
     Run; a click on a step opens that hand-over in Compare; a second map cancelled), whole-run
     fidelity. Screenshots of these views go to docs/."""
@@ -184,7 +185,20 @@ def test_new_views_in_a_browser():
             page.wait_for_timeout(1500)
             page.screenshot(path=str(DOCS / "explorer-lockin-compare.png"), full_page=False)
 
-            # another map (margin: a rollout at every step), cancelled while it runs
+            # another map (margin: a rollout at every step), cancelled while it runs. Each point is
+            # slowed down here so that the map cannot finish before the click reaches the server.
+            import app.lockin as app_lockin
+
+            real_map = app_lockin.lockin_map
+
+            def slow_map(*args, callback=None, **kw):
+                def paced(done, total):
+                    time.sleep(0.5)
+                    if callback is not None:
+                        callback(done, total)
+                return real_map(*args, callback=paced, **kw)
+
+            monkeypatch.setattr(app_lockin, "lockin_map", slow_map)
             page.get_by_role("tab", name="Lock-in").click()
             page.locator("#lockin-status").wait_for(timeout=10_000)
             page.locator("#lockin-policy input").click()
