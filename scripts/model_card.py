@@ -76,14 +76,19 @@ def parse_log(path: Path) -> dict:
     return info
 
 
+def _script_module(script: str):
+    """A script of this repository (scripts/ is not a package on the import path) as a module."""
+    spec = importlib.util.spec_from_file_location("_" + Path(script).stem, ROOT / script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def train_command(script: str, args: dict) -> str:
     """The logged args as a command line: only flags that differ from the script's defaults."""
     defaults = {}
     try:
-        spec = importlib.util.spec_from_file_location("_train_script", ROOT / script)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        defaults = vars(mod.parse_args([]))
+        defaults = vars(_script_module(script).parse_args([]))
     except Exception:  # an old or missing script: list every flag
         pass
     parts = ["python", script]
@@ -236,10 +241,7 @@ def _eval_markdown(rows: list[dict], policies: list[str]) -> str:
     """eval_reasoning's table, for these rows only."""
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("_eval_reasoning", ROOT / "scripts/eval_reasoning.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.markdown(pd.DataFrame(rows), policies)
+    return _script_module("scripts/eval_reasoning.py").markdown(pd.DataFrame(rows), policies)
 
 
 def reasoning_results(ev: dict, tasks=()) -> list[str]:

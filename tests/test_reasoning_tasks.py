@@ -79,6 +79,8 @@ def test_checkers_rebuild_an_example_from_a_typed_prompt():
     s6 = get_task("sudoku6").example("val", 2)
     assert get_task("sudoku6").check(get_task("sudoku6").from_prompt(s6.prompt), s6.answer).correct
     assert get_task("arith-cot").from_prompt("Mia has 3 eggs.") is None
+    # clues that are not a grid of the task's shape cannot be checked (the checker would index None)
+    assert get_task("sudoku4").from_prompt("1.3./..21") is None and get_task("sudoku6").from_prompt("12/34") is None
 
 
 @pytest.mark.parametrize("name,n", [("sudoku4", 4), ("sudoku6", 6)])

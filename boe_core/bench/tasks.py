@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..tasks.reasoning import task_names as reasoning_task_names
+from ..tasks.reasoning import get_task as get_reasoning_task, task_names as reasoning_task_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("val", "test")
@@ -350,10 +350,8 @@ class ReasoningBenchTask(PromptTask):
     metric = "exact_match"
 
     def __init__(self, name: str, block_length: int | None = None):
-        from ..tasks.reasoning import get_task
-
         try:
-            self.rtask = get_task(name)
+            self.rtask = get_reasoning_task(name)
         except KeyError as e:
             raise ConfigError("task", name, str(e)) from None
         self.name = name

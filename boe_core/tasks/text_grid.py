@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from .reasoning import Check
+from .reasoning import Check, Example, ReasoningTask
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,16 @@ class GridShape:
         if bad:
             return Check(False, sorted(self.char_offset(r, c) for r, c in bad), f"{len(bad)} cell(s) break a rule or a clue")
         return Check(True, [], "solved")
+
+
+class GridTask(ReasoningTask):
+    """A Sudoku task written as text rows: checked by `shape`'s rules, and checkable from a typed
+    prompt alone (the clues are all the checker needs)."""
+    shape: GridShape
+
+    def check(self, example: Example, answer: str) -> Check:
+        return self.shape.check(example.prompt, answer)
+
+    def from_prompt(self, body: str) -> Example | None:
+        # clues that are not a grid of this shape cannot be checked: the answer is shown unchecked
+        return Example(self.name, body, "") if self.shape.parse(body) is not None else None
