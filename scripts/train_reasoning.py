@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -60,6 +61,10 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--keep-ckpts", action="store_true",
+                    help="also keep a copy of every checkpoint as <run-dir>/ckpt-<step>.pt, so that one chosen "
+                         "on val later can be exported (`--export-only --ckpt`)")
+    ap.add_argument("--ckpt", default=None, help="with --export-only: the checkpoint file (default: <run-dir>/ckpt.pt)")
     ap.add_argument("--eval-n", type=int, default=40, help="val examples per task at each checkpoint")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", action="store_true")
@@ -129,6 +134,9 @@ def main(argv=None):
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "ckpt.pt"
+    if args.ckpt and not args.export_only:
+        raise SystemExit("--ckpt: only with --export-only (training always writes <run-dir>/ckpt.pt)")
+    load_path = Path(args.ckpt) if args.ckpt else ckpt_path
     log = training.run_logger(run_dir)
 
     tok = reasoning_tokenizer()
@@ -151,9 +159,9 @@ def main(argv=None):
     cycle = task_cycle(tasks, weights)
     ck = None
     if args.resume or args.export_only:
-        if not ckpt_path.is_file():
-            raise SystemExit(f"--resume/--export-only: no checkpoint at {ckpt_path}")
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if not load_path.is_file():
+            raise SystemExit(f"--resume/--export-only: no checkpoint at {load_path}")
+        ck = torch.load(load_path, map_location="cpu", weights_only=False)
         for k in ("max_length", "d_model", "n_layers", "n_heads"):
             setattr(args, k, ck["config"][k])
     torch.manual_seed(args.seed)
@@ -189,6 +197,8 @@ def main(argv=None):
     def checkpoint():
         training.save_ckpt(ckpt_path, model, opt, step, gen, elapsed, args, tokens_seen,
                            stream_index=dict(stream.index))
+        if args.keep_ckpts:
+            shutil.copyfile(ckpt_path, run_dir / f"ckpt-{step}.pt")
 
     log(f"{'resume at step %d' % step if ck else 'start'}{' from ' + args.init_from if init is not None else ''}: "
         f"{model.num_parameters() / 1e6:.2f}M params, tasks {[t.name for t in tasks]}, "

@@ -32,6 +32,10 @@ SYMBOLS = list(string.digits + string.ascii_letters + " .,:;?!+-*/=()>'#|_")
 SEP = ">"  # ends every prompt: the answer canvas starts right after it
 N_VAL = 500
 N_TEST = 500
+# What a checker may say of each answer character (`Check.kinds`): part of a right fact; a wrong
+# fact that no earlier wrong fact implies; a wrong fact that follows from an earlier wrong one;
+# any other wrong text.
+CHAR_KINDS = ("right", "root", "cascade", "wrong")
 
 
 def reasoning_tokenizer() -> MDMTokenizer:
@@ -56,11 +60,14 @@ class Check:
     or if no single character can be blamed).
     reason: one short human sentence.
     value: the extracted final value, when the task has one.
+    kinds: one of CHAR_KINDS per answer character, when the checker tells a root error from its
+    cascade (`bio`); None otherwise, and then every character in wrong_chars is plain wrong.
     """
     correct: bool
     wrong_chars: list[int]
     reason: str
     value: str | None = None
+    kinds: list[str] | None = None
 
 
 class ReasoningTask:
@@ -133,7 +140,7 @@ def register(cls):
 
 # The built-in task modules, in display order (tables, the explorer's examples). A new task is a
 # module that defines a registered ReasoningTask, plus its name here.
-TASK_MODULES = ("countdown", "sudoku4", "sudoku6", "arith_cot")
+TASK_MODULES = ("countdown", "sudoku4", "sudoku6", "arith_cot", "bio")
 
 
 def _load_tasks() -> None:
