@@ -33,12 +33,17 @@ def entropy_logit_grad(logp: torch.Tensor, entropy: torch.Tensor) -> torch.Tenso
     return -(p * (logp.clamp(min=torch.finfo(logp.dtype).min) + entropy[:, None]))
 
 
-def gumbel_argmax(logits32: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
+def gumbel_argmax(logits32: torch.Tensor, temperature: float, generator) -> torch.Tensor:
     """A sample from softmax(logits / T) by the Gumbel-max trick, noise drawn in float64 so that
-    low-probability tokens are not rounded away."""
+    low-probability tokens are not rounded away. `generator`: one torch.Generator, or a list of
+    (generator, n) pairs, each drawing the noise of the next n rows (one pair per sequence)."""
     if temperature <= 0:
         return logits32.argmax(-1)
-    u = torch.rand(logits32.shape, generator=generator, dtype=torch.float64, device=logits32.device)
+    V, kw = logits32.shape[-1], dict(dtype=torch.float64, device=logits32.device)
+    if isinstance(generator, (list, tuple)):
+        u = torch.cat([torch.rand((n, V), generator=g, **kw) for g, n in generator]).reshape(logits32.shape)
+    else:
+        u = torch.rand(logits32.shape, generator=generator, **kw)
     g = -torch.log(-torch.log(u.clamp_min(1e-300)))
     return (logits32.double() / temperature + g).argmax(-1)
 
@@ -71,7 +76,8 @@ class TokenStats:
 
 def token_stats(logits, suppressed_ids, temperature, generator, topk=5, rows=None) -> TokenStats:
     """Statistics of `logits`: (B, N, V), or (M, V) for the positions where the (B, N) bool `rows`
-    is True (cheaper: prompt and committed positions need no softmax)."""
+    is True (cheaper: prompt and committed positions need no softmax). `generator`: one
+    torch.Generator, or one per sequence (each draws its own rows' Gumbel noise)."""
     lg = suppress(logits, suppressed_ids)
     if rows is None:
         rows = torch.ones(lg.shape[:-1], dtype=torch.bool, device=lg.device)
@@ -80,6 +86,8 @@ def token_stats(logits, suppressed_ids, temperature, generator, topk=5, rows=Non
     p = logp.exp()
     k = max(2, min(topk, lg.shape[-1]))
     top_p, top_i = p.topk(k, dim=-1)
+    if isinstance(generator, (list, tuple)):  # one generator per sequence: pair it with its row count
+        generator = list(zip(generator, rows.sum(-1).reshape(-1).tolist()))
     prop = gumbel_argmax(lg, temperature, generator)
     conf = p.gather(-1, prop.unsqueeze(-1)).squeeze(-1)
 

@@ -19,6 +19,7 @@ from .config import DecodeConfig
 from .errors import ConfigError
 from .numerics import token_stats, top_mask
 from .policies import StepContext, get_policy
+from .row_streams import PROPOSALS, row_columns, row_generators, score_per_row
 from .schedule import Schedule, plan
 from .trace import StepRecord, Trace
 
@@ -89,7 +90,10 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
         graph = (emb, h)
     else:
         logits = adapter.head(adapter.hidden(adapter.embed(ids), am)[masked])
-    stats = token_stats(logits, adapter.suppressed_ids, config.temperature, gen, config.topk_record, masked)
+    # Gumbel noise per row (its own stream), so a sampled proposal does not depend on the batch
+    noise = gen if config.temperature <= 0 else row_generators(
+        config.seed, state.step, ids, row_columns(ids, am), PROPOSALS)
+    stats = token_stats(logits, adapter.suppressed_ids, config.temperature, noise, config.topk_record, masked)
     # what a confidence sampler would commit from this same canvas: free, the forward is shared
     confidence_pick = top_mask(stats.confidence, eligible, b)
     return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, config.settings, gen,
@@ -106,7 +110,12 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     ctx = build_context(adapter, state, config)
     ids, eligible, stats, b = ctx.ids, ctx.eligible, ctx.stats, ctx.b
     k, T, masked = state.schedule.step_block[state.step], ctx.T, ctx.masked
+    drawn_before = ctx.generator.get_state()
     res = policy.score(ctx)
+    if not torch.equal(ctx.generator.get_state(), drawn_before):
+        # the policy drew from the batch's stream: score again row by row, each row from its own
+        # stream, so that a random order does not depend on the batch size, the padding or the neighbours
+        res = score_per_row(policy, ctx, config.seed, state.step)
     ctx.graph = None  # free the autograd graph before recording
 
     # Commit the top-b eligible positions; ties (and rows short of finite scores) break by confidence.

@@ -1,0 +1,90 @@
+"""No decode depends on its batch: the same problems decoded in batches of 1, 7 and 50 (so with
+different neighbours, batch sizes and left padding) end in the same canvases, for a deterministic
+order (confidence), BoE, and the seeded random order and Gumbel sampling (each row draws from its
+own stream)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from boe_core import generate, load_model
+from boe_core.bench import make_task, parse_specs
+from boe_core.bench.runner import task_base_config
+from boe_core.canvas import prompt_canvas
+from boe_core.config import DecodeConfig
+from boe_core.row_streams import row_seed
+
+BATCHES = (1, 7, 50)
+
+
+def _decode_rows(adapter, canvases, n, config, batch_size):
+    """Each row's unpadded final canvas, decoding problems 0..n-1 `batch_size` at a time
+    (`canvases(a, b)`: the (ids, attention_mask) of problems a..b-1)."""
+    out, padded = [], False
+    for i in range(0, n, batch_size):
+        ids, am = canvases(i, min(i + batch_size, n))
+        padded |= am is not None and not bool(am.all())
+        final = torch.as_tensor(generate(adapter, canvas=ids, attention_mask=am, config=config).final_canvas)
+        out += [tuple((row if am is None else row[am[j]]).tolist()) for j, row in enumerate(final)]
+    return out, padded
+
+
+@pytest.fixture(scope="module")
+def countdown():
+    task = make_task("countdown")
+    adapter = load_model(task.rtask.model, device="cpu")
+    examples = task.load("val", 50)
+    return task, adapter, lambda a, b: task.canvas(adapter, examples[a:b])
+
+
+@pytest.mark.parametrize("spec", ["confidence", "random", "random:temperature=0.7", "boe"])
+def test_shipped_reasoning_model_same_canvases_in_batches_of_1_7_50(countdown, spec):
+    task, adapter, canvases = countdown
+    config = parse_specs([spec])[0].config(steps=task.gen_length // 8, seed=3, base=task_base_config(task))
+    rows = {}
+    for bs in BATCHES:
+        rows[bs], padded = _decode_rows(adapter, canvases, 50, config, bs)
+        assert padded == (bs > 1)  # countdown prompts differ in length: batches are left-padded
+    assert len(rows[1]) == 50
+    assert rows[7] == rows[1] and rows[50] == rows[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_rope():
+    """A random TinyMDM with rotary positions, as the shipped prompt models have (with learned
+    absolute positions, left padding moves a prompt's positions, and the model sees another input)."""
+    from boe_core.models.tiny_adapter import TinyMDMAdapter, char_tokenizer
+    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+
+    tok = char_tokenizer(list("abcdefghij"), {"mask_token": "[MASK]", "pad_token": "[PAD]"})
+    torch.manual_seed(0)
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=64, d_model=32, n_layers=2, n_heads=2,
+                        pos_encoding="rope")
+    return TinyMDMAdapter(TinyMDM(cfg), tok, name="random-tiny-rope")
+
+
+def test_tiny_model_sampling_same_canvases_in_any_batch(tiny_rope):
+    """Gumbel proposals (temperature 1) with a confidence and a random order, ragged prompts."""
+    tiny = tiny_rope
+    prompts = ["abc", "d", "efghij", "ab", "jjj", "cab", "hh", "a", "bcdefg", "ii", "gf"]
+
+    def canvases(a, b):
+        return prompt_canvas(tiny, prompts[a:b], 8)
+
+    for policy in ("random", "confidence"):
+        config = DecodeConfig(policy=policy, steps=4, temperature=1.0, seed=5)
+        one, _ = _decode_rows(tiny, canvases, len(prompts), config, 1)
+        for bs in (3, 11):
+            assert _decode_rows(tiny, canvases, len(prompts), config, bs)[0] == one
+        other_seed, _ = _decode_rows(tiny, canvases, len(prompts), config.replace(seed=6), 11)
+        assert other_seed != one  # the seed still matters
+
+
+def test_row_seed_depends_on_seed_step_use_and_tokens():
+    toks = np.arange(7)
+    base = row_seed(0, 1, toks, "policy")
+    assert base == row_seed(0, 1, toks.copy(), "policy")
+    others = {row_seed(1, 1, toks, "policy"), row_seed(0, 2, toks, "policy"), row_seed(0, 1, toks, "proposals"),
+              row_seed(0, 1, toks[1:], "policy")}
+    assert base not in others and len(others) == 4
