@@ -183,6 +183,7 @@ class BioTask(ReasoningTask):
     tag = "bi:"
     gen_length = 64
     model = "bio"  # its own model: a world to memorise, unrelated to the other tasks
+    labels_cascades = True
 
     def make(self, name: str, hints) -> Example:
         f = world()[name]

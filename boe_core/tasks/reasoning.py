@@ -76,6 +76,7 @@ class ReasoningTask:
     tag: str = ""  # a short prefix that tells a multi-task model which task it is solving
     gen_length: int = 32  # answer canvas length, [EOS]-padded
     model: str = "reasoning"  # the shipped model trained on this task (the bench's and eval's default)
+    labels_cascades: bool = False  # whether check() fills Check.kinds (root / cascade / other wrong)
 
     def generate(self, rng: random.Random) -> Example:
         raise NotImplementedError

@@ -4,7 +4,10 @@
 
 The canvas is `<tag><prompt>>` followed by the task's answer canvas (`gen_length` masks), one token
 per character. Wrongness is the task's own `check(example, answer)`: the characters it blames, at
-the end of the run; after step k, the blamed characters already committed by then.
+the end of the run; after step k, the blamed characters already committed by then. A task whose
+checker labels each character (`Check.kinds`, `bio`) gets three error kinds instead of one: the
+root of a wrong fact, its cascade (wrong text that follows from an earlier wrong fact), and other
+wrong text.
 """
 from __future__ import annotations
 
@@ -20,6 +23,15 @@ from .reasoning import SEP, SYMBOLS, Example, get_task, task_names, tasks_of_mod
 from .views import CanvasPlan, ExampleChoice, TaskView, canvas_at, commit_steps, register_view
 
 N_EXAMPLES = 8  # val examples offered per task
+BLAMED = {"sol": ("blamed by the checker", "wrong_cells")}
+# Check.kinds -> error kind (the CSS class err-<kind>) and its legend label and step-data key
+CASCADE_KINDS = {"root": ("root: a wrong fact", "root_cells"),
+                 "cascade": ("cascade: follows from a wrong fact", "cascade_cells"),
+                 "sol": ("other wrong text", "wrong_cells")}
+_ERROR_KIND = {"root": "root", "cascade": "cascade", "wrong": "sol"}
+_KIND_TIP = {"root": "✗ root: a wrong fact that no earlier wrong fact implies",
+             "cascade": "✗ cascade: wrong, but follows from an earlier wrong fact",
+             "wrong": "✗ wrong text"}
 _SYMBOLS = set(SYMBOLS)
 
 
@@ -53,11 +65,13 @@ def _rebuilt(task, body: str) -> Example | None:
 class ReasoningView(TaskView):
     inputs = ("prompt",)
     fixed_label = "prompt"
-    error_kinds = {"sol": ("blamed by the checker", "wrong_cells")}
+    error_kinds = BLAMED
 
     def __init__(self, name: str, task_names: tuple):
         self.name = name
         self.task_names = task_names
+        if any(get_task(n).labels_cascades for n in task_names):
+            self.error_kinds = CASCADE_KINDS
 
     def _tasks(self):
         return [get_task(n) for n in self.task_names]
@@ -167,12 +181,21 @@ class ReasoningView(TaskView):
         return [s + j for j in chk.wrong_chars if s + j < n]
 
     def errors(self, trace, k: int) -> dict[str, dict[int, str]]:
-        if not trace.records:
-            return {"sol": {}}
+        out = {kind: {} for kind in self.error_kinds}
+        chk = self.check_at(trace, trace.num_steps - 1) if trace.records else None
+        if chk is None:
+            return out
         when = commit_steps(trace)
-        reason = self.check_at(trace, trace.num_steps - 1)
-        tip = f"✗ blamed by the checker: {reason.reason}" if reason is not None else ""
-        return {"sol": {p: tip for p in self._blamed(trace) if 0 <= when[p] <= k}}
+        s, n = self._answer_start(trace), trace.initial_canvas.shape[1]
+        if chk.kinds is None or self.error_kinds is BLAMED:
+            tip = f"✗ blamed by the checker: {chk.reason}"
+            out["sol"] = {p: tip for p in self._blamed(trace) if 0 <= when[p] <= k}
+            return out
+        for j, kind in enumerate(chk.kinds):
+            p = s + j
+            if kind != "right" and p < n and 0 <= when[p] <= k:
+                out[_ERROR_KIND[kind]][p] = f"{_KIND_TIP[kind]} ({chk.reason})"
+        return out
 
     def first_wrong(self, trace) -> dict | None:
         blamed = self._blamed(trace)
