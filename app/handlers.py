@@ -21,7 +21,7 @@ from . import jobs, models, overlays
 from .canvas import clamp_view
 from .common import PLOT_INTERVAL_S, add_vocab, ensure
 from .explore import canvas_with_legend, explore_outputs
-from .inputs import DECODE_NAMES, takes_run_inputs
+from .inputs import decode_names, takes_run_inputs
 from .session import PRESETS, Session, UserError, as_int, build_config, preset_overrides, session_lock
 
 log = logging.getLogger("boe_explorer")
@@ -30,7 +30,7 @@ log = logging.getLogger("boe_explorer")
 # --- starting and stepping ----------------------------------------------------------------------------
 def _plan(values: dict):
     """(config, adapter, view, canvas plan) of the inputs: all validated, no model forward yet."""
-    cfg = build_config(**{k: values[k] for k in DECODE_NAMES})
+    cfg = build_config(**{k: values[k] for k in decode_names() if k in values})
     adapter = models.get_adapter(values["model"])
     view = get_view(getattr(adapter, "task", "text"))
     plan = view.build_canvas(adapter, values)

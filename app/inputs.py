@@ -10,9 +10,9 @@ from typing import Callable
 
 import gradio as gr
 
-from boe_core import POLICIES
-from boe_core.policies.boe import LINEARIZE_OPTIONS, QUAD_POINTS
-from boe_core.policies.selection import GATES
+from boe_core.knobs import Knob, ui_value
+from boe_core.policies import POLICIES
+from boe_core.policies.base import knob_table
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,15 @@ class RunInput:
     doc: str
     make: Callable[[dict], gr.components.Component]  # UI defaults -> the component
     decode: bool = False  # a DecodeConfig setting (an argument of session.build_config)
+    knob: Knob | None = None  # a policy setting, described by its policy
 
 
 def _num(label, key, **kw):
     return lambda d: gr.Number(value=d[key], label=label, **kw)
 
 
-RUN_INPUTS = (
+# The inputs every run has; the policies' knobs follow them (knob_inputs).
+FIXED_INPUTS = (
     RunInput("model", "a shipped model or one given with --model",
              lambda d: gr.Dropdown(d["model_choices"], value=d["model"], label="Model", allow_custom_value=True,
                                    info="shipped models, plus any given with --model")),
@@ -39,8 +41,8 @@ RUN_INPUTS = (
     RunInput("puzzle", "81 characters, 0 or . for blanks (Sudoku)",
              lambda d: gr.Textbox(value=d["puzzle"], lines=2, label="Puzzle (81 characters; 0 or . = blank)",
                                   max_length=1000)),
-    RunInput("policy", "random, confidence, margin, entropy, lookahead or boe",
-             lambda d: gr.Dropdown(sorted(POLICIES), value=d["policy"], label="Policy"), decode=True),
+    RunInput("policy", "a registered policy: " + ", ".join(POLICIES.names()),
+             lambda d: gr.Dropdown(POLICIES.names(), value=d["policy"], label="Policy"), decode=True),
     RunInput("steps", "decoding steps", _num("Steps", "steps", precision=0, min_width=100, elem_id="in-steps"),
              decode=True),
     RunInput("block_length", "semi-autoregressive block length (0 = one block)",
@@ -48,80 +50,120 @@ RUN_INPUTS = (
     RunInput("temperature", "0 = argmax proposals", _num("Temperature", "temperature", min_width=100), decode=True),
     RunInput("seed", "seed of the Gumbel noise and random order", _num("Seed", "seed", precision=0, min_width=100),
              decode=True),
-    RunInput("r", "BoE candidates per step (0 = max(8, 4b))",
-             _num("r · candidates per step (0 = max(8, 4b))", "r", precision=0), decode=True),
-    RunInput("rho", "fraction of the masks used as probes",
-             lambda d: gr.Slider(0.01, 1.0, value=d["rho"], step=0.01, label="ρ · fraction of masks used as probes"),
-             decode=True),
-    RunInput("gamma", "confidence exponent", _num("γ · confidence exponent", "gamma"), decode=True),
-    RunInput("lam", "anti-collapse weight", _num("λ · anti-collapse weight", "lam"), decode=True),
-    RunInput("h_max", "entropy floor at the end", _num("h_max · entropy floor at the end", "h_max"), decode=True),
-    RunInput("tau_s", "soft-write temperature", _num("τ_s · soft-write temperature", "tau_s"), decode=True),
-    RunInput("linearize_at", " or ".join(LINEARIZE_OPTIONS),
-             lambda d: gr.Radio(list(LINEARIZE_OPTIONS), value=d["linearize_at"], label="Linearise at"), decode=True),
-    RunInput("probe_scope", "canvas or block",
-             lambda d: gr.Radio(["canvas", "block"], value=d["probe_scope"], label="Probe scope"), decode=True),
-    RunInput("use_aqa", "sparse backward with ActiveQueryAttention",
-             lambda d: gr.Checkbox(value=d["use_aqa"], label="ActiveQueryAttention (sparse backward)"), decode=True),
-    # appended (not inserted) so that positional API calls keep their meaning
-    RunInput("gate", " or ".join(GATES) + ": how confidence and the entropy signal combine",
-             lambda d: gr.Radio(list(GATES), value=d["gate"], label="Gate (BoE and lookahead)"), decode=True),
-    RunInput("tau_c", "confidence threshold of the threshold gate", _num("τ_c · threshold gate", "tau_c"), decode=True),
-    RunInput("beta", "weight of the signal in the additive gate", _num("β · additive gate", "beta"), decode=True),
-    RunInput("alpha", "write fraction of the midpoint linearisation, in (0, 1]", _num("α · midpoint", "alpha"),
-             decode=True),
-    RunInput("quad_points", "Gauss-Legendre points of the quadrature linearisation (2, 3 or 4)",
-             lambda d: gr.Dropdown(list(QUAD_POINTS), value=d["quad_points"], label="k · quadrature points"),
-             decode=True),
 )
-NAMES = tuple(i.name for i in RUN_INPUTS)
-DECODE_NAMES = tuple(i.name for i in RUN_INPUTS if i.decode)
-_BY_NAME = {i.name: i for i in RUN_INPUTS}
+
+
+def knob_component(k: Knob, value, visible: bool = True) -> gr.components.Component:
+    """The input of one knob, from its declaration."""
+    label = k.label + (f" ({k.none_label})" if k.none_label else "")
+    common = dict(label=label, info=k.help or None, visible=visible, elem_id=f"knob-{k.name}",
+                  elem_classes=["knob", f"knob-{k.group or 'other'}"])
+    value = ui_value(k, value)
+    if k.kind == "bool":
+        return gr.Checkbox(value=bool(value), **common)
+    if k.kind == "choice":
+        choices = list(k.choices or [])
+        if len(choices) <= 4 and all(isinstance(c, str) for c in choices):
+            return gr.Radio(choices, value=value, **common)
+        return gr.Dropdown(choices, value=value, **common)
+    lo, hi = k.range if k.range else (None, None)
+    if k.step is not None and lo is not None and not k.optional:
+        return gr.Slider(lo, hi, value=value, step=k.step, **common)
+    return gr.Number(value=value, precision=0 if k.kind == "int" else None, minimum=lo, maximum=hi, **common)
+
+
+def knob_inputs() -> tuple[RunInput, ...]:
+    """One run input per knob of any registered policy (read now, so a policy registered before
+    the demo is built brings its knobs along)."""
+    def make(k):  # visible when the form's policy reads it
+        return lambda d: knob_component(k, d.get(k.name, k.default), visible=k.name in knobs_of(d.get("policy")))
+
+    return tuple(RunInput(k.name, k.describe() or k.label, make(k), decode=True, knob=k) for k in knob_table().values())
+
+
+def run_inputs() -> tuple[RunInput, ...]:
+    return FIXED_INPUTS + knob_inputs()
+
+
+def names() -> tuple[str, ...]:
+    return tuple(i.name for i in run_inputs())
+
+
+def decode_names() -> tuple[str, ...]:
+    return tuple(i.name for i in run_inputs() if i.decode)
+
+
+def knob_names() -> tuple[str, ...]:
+    return tuple(knob_table())
+
+
+def knobs_of(policy: str) -> set[str]:
+    """The knob names the policy reads (empty for an unknown name)."""
+    p = POLICIES.find(policy)
+    return {k.name for k in p.knobs()} if p is not None else set()
 
 
 def build(components: dict, defaults: dict, *names: str) -> list:
     """Create the components of `names` (in the current layout block) into `components`."""
+    by_name = {i.name: i for i in run_inputs()}
     made = []
     for n in names:
-        components[n] = _BY_NAME[n].make(defaults)
+        components[n] = by_name[n].make(defaults)
         made.append(components[n])
     return made
 
 
 def ordered(components: dict) -> list:
     """The run input components in handler order (every input must have been built)."""
-    missing = [n for n in NAMES if n not in components]
+    missing = [n for n in names() if n not in components]
     if missing:
         raise RuntimeError(f"layout lacks run inputs {missing}")
-    return [components[n] for n in NAMES]
+    return [components[n] for n in names()]
 
 
-_SIGNATURE = inspect.Signature(
-    [inspect.Parameter("sess", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    + [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in NAMES]
-    + [inspect.Parameter("overlay", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="none")])
+def run_signature() -> inspect.Signature:
+    """(sess, model, prompt, ..., <every knob>, overlay="none"): one named parameter per run input."""
+    P = inspect.Parameter
+    return inspect.Signature([P("sess", P.POSITIONAL_OR_KEYWORD)]
+                             + [P(n, P.POSITIONAL_OR_KEYWORD, default=_default(i)) for n, i in
+                                ((i.name, i) for i in run_inputs())]
+                             + [P("overlay", P.POSITIONAL_OR_KEYWORD, default="none")])
+
+
+def _default(i: RunInput):
+    """Knobs may be left out (the policy's default applies); the other inputs are required."""
+    return i.knob.default if i.knob is not None else inspect.Parameter.empty
 
 
 def takes_run_inputs(fn):
-    """fn(sess, values: dict, overlay) -> a handler (sess, model, prompt, ..., use_aqa, overlay="none"),
-    so Gradio (and gradio_client) see one named parameter per run input."""
-    def unpack(args, kwargs):
-        a = _SIGNATURE.bind(*args, **kwargs)
+    """fn(sess, values: dict, overlay) -> a handler (sess, model, prompt, ..., overlay="none"), so
+    Gradio (and gradio_client) see one named parameter per run input. The signature is read from
+    the registry when the handler is made and again by `refresh` (when the demo is built)."""
+    def unpack(handler, args, kwargs):
+        a = handler.__signature__.bind(*args, **kwargs)
         a.apply_defaults()
-        return a.arguments["sess"], {n: a.arguments[n] for n in NAMES}, a.arguments["overlay"]
+        return a.arguments["sess"], {n: a.arguments[n] for n in a.arguments if n not in ("sess", "overlay")}, \
+            a.arguments["overlay"]
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def handler(*args, **kwargs):
-            yield from fn(*unpack(args, kwargs))
+            yield from fn(*unpack(handler, args, kwargs))
     else:
         @functools.wraps(fn)
         def handler(*args, **kwargs):
-            return fn(*unpack(args, kwargs))
-    handler.__signature__ = _SIGNATURE
+            return fn(*unpack(handler, args, kwargs))
+    handler.__signature__ = run_signature()
     return handler
+
+
+def refresh(*handlers) -> None:
+    """Give run handlers the signature of the policies registered now."""
+    sig = run_signature()
+    for h in handlers:
+        h.__signature__ = sig
 
 
 def api_doc() -> str:
     """The inputs cell of the README's API table for /run, /step and /reset."""
-    return ", ".join(NAMES) + ", overlay"
+    return ", ".join(i.name for i in FIXED_INPUTS) + ", <each policy knob>, overlay"

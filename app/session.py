@@ -6,15 +6,18 @@ them directly. Every user mistake raises `ConfigError` (naming the field and the
 """
 from __future__ import annotations
 
-import math
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from boe_core import BoESettings, ConfigError, DecodeConfig
+from boe_core import ConfigError, DecodeConfig
+from boe_core.knobs import settings_from_values
+from boe_core.policies import get_policy
+from boe_core.presets import DEFAULT_PRESET, preset_settings, presets
 from boe_core.tasks.fields import as_int
 
 MAX_STEPS = 1024
@@ -25,49 +28,30 @@ class UserError(ValueError):
 
 
 # --- presets ---------------------------------------------------------------------------------------
-_B = BoESettings()
-BOE_KNOBS = ("r", "rho", "gamma", "lam", "h_max", "tau_s", "linearize_at", "probe_scope", "use_aqa",
-             "gate", "tau_c", "beta", "alpha", "quad_points")
-BOE_DEFAULTS = {k: getattr(_B, k) for k in BOE_KNOBS}  # whatever boe_core.policies makes the default
-
-
-def _boe(**over) -> dict:
-    return {"policy": "boe", **BOE_DEFAULTS, **over}
-
-
-# Every BoE preset is the defaults plus what its name says, so a new default reaches them all.
-PRESETS: dict[str, dict] = {
-    "BoE default": _boe(),
-    "BoE · linearise at the midpoint (α=0.5)": _boe(linearize_at="midpoint", alpha=0.5),
-    "BoE · quadrature linearisation (k=3)": _boe(linearize_at="quadrature", quad_points=3),
-    "BoE · surrogate linearisation": _boe(linearize_at="surrogate"),
-    "BoE · linearise at the current point": _boe(linearize_at="current"),
-    "BoE · threshold gate (τ_c=0.9)": _boe(gate="threshold", tau_c=0.9),
-    "BoE · additive gate (β=0.5)": _boe(gate="additive", beta=0.5),
-    "BoE · dense backward (no AQA)": _boe(use_aqa=False),
-    "BoE · probes in block only": _boe(probe_scope="block"),
-    "BoE · no anti-collapse (λ=0)": _boe(lam=0.0),
-    "confidence": {"policy": "confidence"},
-    "margin": {"policy": "margin"},
-    "entropy": {"policy": "entropy"},
-    "random": {"policy": "random"},
-    "lookahead (exact, slow)": {**_boe(), "policy": "lookahead"},
-    "lookahead gated (threshold)": {**_boe(gate="threshold", tau_c=0.9), "policy": "lookahead"},
-}
-DEFAULT_PRESET = "BoE default"
+# Each policy declares its presets (boe_core.presets); the explorer only lists them.
 BRANCH_DEFAULT = "confidence"
 
 
-def preset_overrides(name: str) -> tuple[str, dict]:
-    """(policy, BoE knob overrides) of a preset name; a bare policy name is accepted too."""
-    from boe_core import POLICIES
+class _Presets(Mapping):
+    """The preset labels (label -> (policy, overrides)), read live from the policy registry so a
+    policy registered after import (a plugin, a test) shows up too."""
 
-    if name in PRESETS:
-        p = dict(PRESETS[name])
-        return p.pop("policy"), p
-    if name in POLICIES:
-        return name, {}
-    raise ConfigError("policy", name, f"unknown preset or policy; presets: {', '.join(PRESETS)}")
+    def __getitem__(self, name):
+        return presets()[name]
+
+    def __iter__(self):
+        return iter(presets())
+
+    def __len__(self):
+        return len(presets())
+
+
+PRESETS = _Presets()
+
+
+def preset_overrides(name: str) -> tuple[str, dict]:
+    """(policy, every setting of it) of a preset label; a bare policy name is accepted too."""
+    return preset_settings(name)
 
 
 # --- session ---------------------------------------------------------------------------------------
@@ -127,31 +111,14 @@ def session_lock(sess: Session) -> threading.Lock:
 
 
 # --- parsing inputs ----------------------------------------------------------------------------------
-def as_float(name: str, v):
-    if v is None or isinstance(v, bool):
-        raise ConfigError(name, v, "must be a number")
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise ConfigError(name, v, "must be a number") from None
-    if not math.isfinite(f):
-        raise ConfigError(name, v, "must be a finite number")
-    return f
-
-
-def build_config(policy, steps, block_length, temperature, seed, r=None, rho=_B.rho, gamma=_B.gamma,
-                 lam=_B.lam, h_max=_B.h_max, tau_s=_B.tau_s, linearize_at=_B.linearize_at,
-                 probe_scope=_B.probe_scope, use_aqa=_B.use_aqa, gate=_B.gate, tau_c=_B.tau_c, beta=_B.beta,
-                 alpha=_B.alpha, quad_points=_B.quad_points) -> DecodeConfig:
-    """A validated DecodeConfig from UI values (0 or empty block length / r mean "automatic")."""
+def build_config(policy, steps, block_length, temperature, seed, **knobs) -> DecodeConfig:
+    """A validated DecodeConfig from UI values: the chosen policy's knobs are parsed from `knobs`
+    (by their declarations: 0 means "automatic" for optional numbers); other policies' knob
+    values, which the form also sends, are ignored. 0 or empty block length means one block."""
+    settings_cls = get_policy(policy).settings_cls
     steps = as_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     bl = as_int("block_length", block_length, minimum=0, none_ok=True)
-    rr = as_int("r", r, minimum=0, none_ok=True)
-    boe = BoESettings(r=rr or None, rho=as_float("rho", rho), gamma=as_float("gamma", gamma), lam=as_float("lam", lam),
-                    h_max=as_float("h_max", h_max), tau_s=as_float("tau_s", tau_s), linearize_at=linearize_at,
-                    probe_scope=probe_scope, use_aqa=bool(use_aqa), gate=gate, tau_c=as_float("tau_c", tau_c),
-                    beta=as_float("beta", beta), alpha=as_float("alpha", alpha),
-                    quad_points=as_int("quad_points", quad_points, minimum=1))
+    settings = settings_from_values(settings_cls, knobs, strict=False)
     temp = temperature
     if temp is None or isinstance(temp, bool):
         raise ConfigError("temperature", temp, "must be a number >= 0")
@@ -163,4 +130,4 @@ def build_config(policy, steps, block_length, temperature, seed, r=None, rho=_B.
     if isinstance(temp, (int, np.integer, np.floating)):
         temp = float(temp)
     return DecodeConfig(policy=policy, steps=steps, block_length=bl or None, temperature=temp,
-                        seed=as_int("seed", seed, minimum=0, maximum=2**63 - 1), settings=boe).validate()
+                        seed=as_int("seed", seed, minimum=0, maximum=2**63 - 1), settings=settings).validate()

@@ -8,16 +8,17 @@ import logging
 import gradio as gr
 
 from boe_core import ConfigError
+from boe_core.knobs import ui_value
+from boe_core.policies import POLICIES
+from boe_core.policies.base import knob_table
 from boe_core.tasks.views import get_view, views
-
-from boe_core import POLICIES
 
 from . import compare, fidelity, fidelity_run, files, frontier, lockin, models, overlays, stories
 from . import handlers as H
 from .about import ABOUT_MD
 from .canvas import empty
 from .grid_editor import GRID_JS, grid_value
-from .inputs import DECODE_NAMES, build, ordered
+from .inputs import build, knob_names, knobs_of, ordered, refresh
 from .explore import FIXED_HEATMAPS, PICKED_DEFAULT
 from .session import BRANCH_DEFAULT, DEFAULT_PRESET, PRESETS, UserError
 from .status import status_html
@@ -107,8 +108,10 @@ def _setup_column(c: dict, d: dict):
         build(c, d, "steps", "block_length")
     with gr.Row():
         build(c, d, "temperature", "seed")
-    with gr.Accordion("BoE knobs", open=False):
-        build(c, d, *DECODE_NAMES[DECODE_NAMES.index("r"):])
+    # every policy's knobs, from their declarations; only the chosen policy's are shown
+    with gr.Accordion("Policy knobs", open=False, visible=bool(knobs_of(d["policy"])),
+                      elem_id="policy-knobs") as c["_knobs"]:
+        build(c, d, *knob_names())
     with gr.Accordion("Trace files", open=False):
         with gr.Row():
             export_fmt = gr.Radio(["json", "parquet"], value="json", label="Format", min_width=120)
@@ -146,8 +149,7 @@ def on_story(label, model):
     puzzle = v.get("puzzle")
     # the settings the story was measured with (a preset's meaning may change with the defaults)
     saved = st.get("run_settings")
-    knobs = on_preset(st.get("run_preset", DEFAULT_PRESET)) if not isinstance(saved, dict) else tuple(
-        (0 if k == "r" and saved.get(k) is None else saved[k]) if k in saved else gr.skip() for k in PRESET_FIELDS)
+    knobs = on_preset(st.get("run_preset", DEFAULT_PRESET)) if not isinstance(saved, dict) else _preset_fields(saved)
     return (v.get("prompt", gr.skip()), puzzle or gr.skip(), grid_value(puzzle) if puzzle else gr.skip(),
             v.get("gen_length", gr.skip()), v.get("steps", gr.skip()), st.get("run_preset", DEFAULT_PRESET), *knobs,
             st.get("other_preset", BRANCH_DEFAULT), int(st.get("branch_at", 0)), stories.story_html(st))
@@ -178,17 +180,32 @@ def on_prompt(p, model):
 
 
 def on_preset(name):
-    v = H.preset_values(name)
-    return tuple((0 if (k == "r" and v.get(k) is None) else v[k]) if k in v else gr.skip() for k in PRESET_FIELDS)
+    """The preset's policy and its knob values (the other knobs stay as they are)."""
+    return _preset_fields(H.preset_values(name))
 
 
-PRESET_FIELDS = DECODE_NAMES[:1] + DECODE_NAMES[DECODE_NAMES.index("r"):]  # policy and the BoE knobs
+def _preset_fields(v: dict) -> tuple:
+    """Values for (policy, *every knob) from a dict of policy and settings; skip what it lacks."""
+    table = knob_table()
+    return (v.get("policy", gr.skip()),
+            *(ui_value(table[k], v[k]) if k in v else gr.skip() for k in knob_names()))
+
+
+def on_policy(policy):
+    """Show the chosen policy's knobs only (and the accordion only when it has any)."""
+    own = knobs_of(policy)
+    return (gr.update(visible=bool(own)), *(gr.update(visible=n in own) for n in knob_names()))
+
+
+def preset_fields(c: dict) -> list:
+    """The components a preset sets: the policy and every knob."""
+    return [c["policy"], *[c[k] for k in knob_names()]]
 
 
 def build_demo(concurrency: int = 2) -> gr.Blocks:
     default = models.default_model()
     d = {**H.default_inputs(default), "model": default, "model_choices": models.model_choices()}
-    d["r"] = d["r"] or 0
+    refresh(H.run, H.step, H.reset, H.play_tick)  # the API takes the knobs of the policies registered now
     c: dict = {}
     with gr.Blocks(title=TITLE) as demo:
         sess = gr.State(None, time_to_live=4 * 3600)
@@ -364,13 +381,14 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
         model.change(guard(on_model), [model, prompt], [*groups, example, story, story_text, prompt, steps],
                      **private).then(**reset_again)
         story.input(guard(on_story), [story, model],
-                    [prompt, puzzle, grid, c["gen_length"], steps, preset, *[c[k] for k in PRESET_FIELDS], branch_preset,
+                    [prompt, puzzle, grid, c["gen_length"], steps, preset, *preset_fields(c), branch_preset,
                      branch_at, story_text], **private).then(**reset_again)
         example.input(guard(on_example), [example, model], [prompt, puzzle, grid, steps], **private).then(**reset_again)
         puzzle.input(guard(on_puzzle), [puzzle, model], [grid, steps], **private)
         grid.change(guard(on_grid), [grid, model, puzzle], [puzzle, steps], **private)
         prompt.input(guard(on_prompt), [prompt, model], steps, **private)
-        preset.input(guard(on_preset), preset, [c[k] for k in PRESET_FIELDS], **private)
+        preset.input(guard(on_preset), preset, preset_fields(c), **private)
+        c["policy"].change(guard(on_policy), c["policy"], [c["_knobs"], *[c[k] for k in knob_names()]], **private)
         c["gen_length"].input(lambda n: n, c["gen_length"], steps, **private)
         demo.load(**reset_again)
     return demo

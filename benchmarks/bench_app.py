@@ -44,11 +44,11 @@ def rss_mib(pid: int) -> float:
 
 def inputs_for(model: str, steps: int, policy: str) -> dict:
     from app import handlers as H
-    from app.session import BOE_DEFAULTS
+    from boe_core.presets import preset_settings
 
     d = H.default_inputs(model)
     v = dict(model=model, prompt=d["prompt"], gen_length=steps, puzzle=d["puzzle"], policy=policy, steps=steps,
-             block_length=0, temperature=0.0, seed=0, **BOE_DEFAULTS)
+             block_length=0, temperature=0.0, seed=0, **preset_settings("BoE default")[1])
     v["r"] = 0
     return v
 

@@ -5,36 +5,46 @@ import argparse
 import sys
 
 from .config import DecodeConfig
-from .policies.boe import LINEARIZE_OPTIONS, BoESettings
-from .policies.selection import GATES
 from .errors import ConfigError, run_command
+from .knobs import settings_from_values
+from .policies import POLICIES, get_policy
+from .policies.base import knob_table
 
 
 def _add_decode_args(p):
-    d, b = DecodeConfig(), BoESettings()
+    d = DecodeConfig()
     p.add_argument("--model", default="kjv", help="shipped name (see `models`), local folder or hub id")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default=None, help="float32 | bfloat16 | float16 (default: the model's)")
     p.add_argument("--allow-remote-code", action="store_true", help="needed for LLaDA / Dream")
-    p.add_argument("--policy", default="boe")
+    p.add_argument("--policy", default="boe", help="one of: " + ", ".join(POLICIES.names()))
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--block-length", type=int, default=None)
     p.add_argument("--temperature", type=float, default=d.temperature)
     p.add_argument("--seed", type=int, default=d.seed)
-    for name in ("rho", "gamma", "lam", "h_max", "tau_s", "alpha", "tau_c", "beta"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(b, name), dest=name)
-    p.add_argument("--r", type=int, default=None, help="candidates per step (default max(8, 4b))")
-    p.add_argument("--linearize-at", default=b.linearize_at, choices=list(LINEARIZE_OPTIONS))
-    p.add_argument("--quad-points", type=int, default=b.quad_points, help="Gauss-Legendre points (quadrature)")
-    p.add_argument("--gate", default=b.gate, choices=list(GATES))
-    p.add_argument("--probe-scope", default=b.probe_scope, choices=["canvas", "block"])
-    p.add_argument("--no-aqa", action="store_true", help="dense backward instead of ActiveQueryAttention")
+    add_knob_args(p)
+    p.add_argument("--no-aqa", action="store_true", help="dense backward (same as --use-aqa false)")
+
+
+def add_knob_args(p) -> None:
+    """One flag per knob of any registered policy (`--tau-c 0.8`), from its declaration; values are
+    parsed by the chosen policy's settings, so a flag another policy owns is ignored."""
+    g = p.add_argument_group("policy knobs (each applies to the policies that have it)")
+    for k in knob_table().values():
+        g.add_argument(k.flag, dest=f"knob_{k.name}", default=None, metavar=k.kind.upper(),
+                       help=f"{k.label}: {k.describe()} (default {k.default})")
+
+
+def knob_values(a) -> dict:
+    """The knob flags given on the command line, by knob name."""
+    return {n: v for n in knob_table() if (v := getattr(a, f"knob_{n}", None)) is not None}
 
 
 def _config(a) -> DecodeConfig:
-    settings = dict(r=a.r, rho=a.rho, gamma=a.gamma, lam=a.lam, h_max=a.h_max, tau_s=a.tau_s, alpha=a.alpha,
-                    tau_c=a.tau_c, beta=a.beta, gate=a.gate, linearize_at=a.linearize_at,
-                    quad_points=a.quad_points, probe_scope=a.probe_scope, use_aqa=not a.no_aqa)
+    given = knob_values(a)
+    if getattr(a, "no_aqa", False):
+        given["use_aqa"] = False
+    settings = settings_from_values(get_policy(a.policy).settings_cls, given, strict=False)
     return DecodeConfig(policy=a.policy, steps=a.steps, block_length=a.block_length,
                         temperature=a.temperature, seed=a.seed, settings=settings).validate()
 

@@ -10,18 +10,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from .errors import ConfigError, finite, is_int
+from .policies import POLICIES
 
 
 def _policy(name):
-    from .policies import POLICIES
-
-    return POLICIES.get(name)
+    return POLICIES.get(name, None)
 
 
 def known_settings() -> dict[str, set[str]]:
     """Setting names per registered policy."""
-    from .policies import POLICIES
-
     return {n: {f.name for f in fields(p.settings_cls)} for n, p in POLICIES.items()}
 
 
@@ -37,8 +34,6 @@ def make_settings(policy: str, values: dict | None = None):
     own = {f.name for f in fields(p.settings_cls)} if p is not None else set()
     foreign = set(values) - own
     if foreign:  # not used by this policy, but a bad value is still refused, naming the field
-        from .policies import POLICIES
-
         for other in POLICIES.values():
             names = {f.name for f in fields(other.settings_cls)}
             if names & foreign:
@@ -65,8 +60,6 @@ class DecodeConfig:
     def validate(self) -> "DecodeConfig":
         p = _policy(self.policy)
         if p is None:
-            from .policies import POLICIES
-
             raise ConfigError("policy", self.policy, f"unknown policy; known: {', '.join(sorted(POLICIES))}")
         if not is_int(self.steps) or self.steps < 1:
             raise ConfigError("steps", self.steps, "must be a positive integer")

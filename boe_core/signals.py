@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .registry import Registry
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -43,15 +45,17 @@ CONFIDENCE_PICK = Signal("confidence_pick", "confidence's pick", kind="bool", ov
                                      "sampler would commit at this step (same forward, no extra cost)")
 
 
+# Signals that policies declare. A policy's signals are registered with it (policies.register);
+# discovery imports the built-in policies so that their signals are known before any lookup.
+SIGNALS: Registry[Signal] = Registry("signal", packages=("boe_core.policies",))
+
+
 def all_signals() -> dict[str, Signal]:
     """Every declared signal by name: the core ones, then each registered policy's."""
-    from .policies import POLICIES
-
     out = {s.name: s for s in CORE_SIGNALS}
     out[CONFIDENCE_PICK.name] = CONFIDENCE_PICK
-    for p in POLICIES.values():
-        for s in p.signals:
-            out.setdefault(s.name, s)
+    for name, s in SIGNALS.items():
+        out.setdefault(name, s)
     return out
 
 

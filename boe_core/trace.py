@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import DecodeConfig
+from .signals import declared
+
 SCHEMA = "boe-explorer/trace"
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -59,8 +62,6 @@ class StepRecord:
         """The named signal, or an all-NaN (float) / all-False (bool) array when this step has none."""
         if name in self.signals:
             return self.signals[name]
-        from .signals import declared
-
         shape = self.canvas_before.shape
         return np.zeros(shape, bool) if declared(name).kind == "bool" else np.full(shape, np.nan, np.float32)
 
@@ -117,8 +118,6 @@ class StepRecord:
 
     def check(self) -> None:
         """Raise ValueError when an array does not fit the canvas or a signal its declaration."""
-        from .signals import declared
-
         shape = self.canvas_before.shape
         for name in ("canvas_after", "masked", "eligible", "proposals", "confidence", "margin", "entropy",
                      "score", "chosen"):
@@ -230,8 +229,6 @@ class Trace:
             am = d["attention_mask"]
             config = dict(d["config"])
             if version == 1 and "boe" in config:  # v1: policy knobs under "boe"
-                from .config import DecodeConfig
-
                 config = DecodeConfig.from_dict(config).to_dict()
             return cls(model=str(d["model"]), config=config,
                        initial_canvas=_decode_array(d["initial_canvas"], "initial_canvas"),

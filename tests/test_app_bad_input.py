@@ -9,7 +9,8 @@ import torch
 from app import compare, fidelity, fidelity_run, files, lockin
 from app import handlers as H
 from app import models
-from app.session import BOE_DEFAULTS, Session
+from app.session import Session
+from boe_core.presets import preset_settings
 from app.testing import default_model_or_reason, live_server
 from app.ui import guard
 from boe_core.tasks.sudoku import load_examples
@@ -50,7 +51,7 @@ def names(tmp_path_factory):
 
 def inputs(model, **over):
     v = dict(model=model, prompt="In the beginning", gen_length=8, puzzle=load_examples()[0]["puzzle"],
-             policy="boe", steps=8, block_length=0, temperature=0.0, seed=0, **{k: BOE_DEFAULTS[k] for k in BOE_DEFAULTS})
+             policy="boe", steps=8, block_length=0, temperature=0.0, seed=0, **preset_settings("BoE default")[1])
     v["r"] = 0
     v.update(over)
     return v

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 
 from ..config import DecodeConfig, known_settings
 from ..errors import ConfigError
+from ..policies import POLICIES
 
 _RESERVED = ("steps", "seed", "policy")
 
@@ -75,8 +76,6 @@ def parse_spec(text: str) -> PolicySpec:
         raise ConfigError("policy", text, "a policy spec must be a non-empty string like 'boe:rho=0.5'")
     head, _, rest = text.strip().partition(":")
     name = head.strip()
-    from ..policies import POLICIES
-
     if name not in POLICIES:
         raise ConfigError("policy", name, f"unknown policy; known: {', '.join(sorted(POLICIES))}")
     kv = {}

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..knobs import knobs_of
 from ..numerics import TokenStats
-from ..signals import Signal
+from ..registry import Registry
+from ..signals import SIGNALS, Signal
 
 
 @dataclass
@@ -64,6 +66,16 @@ class Policy:
     description: str = ""
     settings_cls: type = NoSettings
     signals: tuple[Signal, ...] = ()
+    order: int = 100  # position in menus and preset lists (lower first)
+
+    def presets(self) -> dict[str, dict]:
+        """Named starting points for the explorer: label -> settings overrides. Default: the
+        policy's own name with its defaults."""
+        return {self.name: {}}
+
+    def knobs(self):
+        """The policy's knobs (`boe_core.knobs.Knob`), from its settings dataclass."""
+        return knobs_of(self.settings_cls)
 
     def main_forward(self, adapter, settings, masked: torch.Tensor, masked_fraction: float):
         """(keep_graph, active_rows): whether the step's main forward must keep an autograd graph
@@ -81,3 +93,38 @@ def masked_scores(values: torch.Tensor, eligible: torch.Tensor) -> torch.Tensor:
 
 def no_fallback(ctx: StepContext) -> torch.Tensor:
     return torch.zeros(ctx.ids.shape[0], dtype=torch.bool, device=ctx.ids.device)
+
+
+# --- the registry -----------------------------------------------------------------------------------
+def _declare_signals(policy: Policy) -> None:
+    for s in policy.signals:
+        SIGNALS.register(s)
+
+
+# Built-ins: every module of this package is imported on first use and registers its policies.
+POLICIES: Registry[Policy] = Registry("policy", packages=("boe_core.policies",), on_register=_declare_signals)
+
+
+def register(policy: Policy) -> Policy:
+    """Add a policy (an instance with `name`, `settings_cls`, `signals` and `score`). Its signals
+    are declared with it."""
+    if not isinstance(policy, Policy) and not callable(getattr(policy, "score", None)):
+        raise ValueError(f"{policy!r} is not a policy (no score method)")
+    return POLICIES.register(policy)
+
+
+def get_policy(name: str) -> Policy:
+    """The registered policy `name`; a ConfigError naming the known ones otherwise."""
+    return POLICIES.get(name)
+
+
+
+def knob_table() -> dict:
+    """Every registered policy's knobs by name (`boe_core.knobs.Knob`), in policy order; a knob
+    that several policies share (BoE and lookahead share their candidate and gate knobs) is
+    described by the first of them."""
+    out = {}
+    for p in POLICIES.values():
+        for k in p.knobs():
+            out.setdefault(k.name, k)
+    return out

@@ -22,11 +22,12 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, finite
+from ..knobs import knob
 from ..numerics import entropy_logit_grad
 from ..signals import Signal
-from .base import StepContext
+from .base import StepContext, register
 from .objective import probe_entropy, soft_embeddings
-from .selection import CANDIDATES, PROBES, EntropyDropPolicy, EntropyDropSettings
+from .selection import CANDIDATES, GATES, PROBES, EntropyDropPolicy, EntropyDropSettings, num_candidates
 
 LINEARIZE_OPTIONS = ("current", "surrogate", "midpoint", "quadrature")
 QUAD_POINTS = (2, 3, 4)
@@ -37,17 +38,26 @@ class BoESettings(EntropyDropSettings):
     # The shipped defaults were chosen on the Sudoku validation split (results/sudoku_val_variants.csv,
     # 100 puzzles, 12 and 24 steps: the best mean solve rate; see docs/benchmarks.md): the midpoint
     # linearisation, the threshold gate and a small candidate set (r = 8, about 2b at 12 steps).
-    r: int | None = 8
-    gate: str = "threshold"
-    tau_s: float = 1.0  # soft-write temperature
-    linearize_at: str = "midpoint"
-    alpha: float = 0.5  # write fraction of the "midpoint" point (a in (0, 1])
-    quad_points: int = 2  # Gauss-Legendre points of "quadrature"
-    use_aqa: bool = True  # sparse backward through ActiveQueryAttention where the model supports it
+    r: int | None = knob(8, "r · candidates per step", "top-r eligible positions by confidence; r < b is raised "
+                         "to b", kind="int", range=(0, 512), group="candidates", none_label="0 = max(8, 4b)")
+    gate: str = knob("threshold", "Gate", "how confidence and the entropy signal combine", choices=GATES,
+                     group="gate")
+    tau_s: float = knob(1.0, "τ_s · soft-write temperature", "temperature of the soft write of a candidate",
+                        range=(0.01, 100.0), group="linearisation")
+    linearize_at: str = knob("midpoint", "Linearise at", "where along the write the gradient is taken",
+                             choices=LINEARIZE_OPTIONS, group="linearisation")
+    alpha: float = knob(0.5, "α · midpoint", "write fraction of the midpoint linearisation, in (0, 1]",
+                        range=(0.01, 1.0), step=0.01, group="linearisation")
+    quad_points: int = knob(2, "k · quadrature points", "Gauss-Legendre points of the quadrature linearisation",
+                            choices=QUAD_POINTS, group="linearisation")
+    use_aqa: bool = knob(True, "ActiveQueryAttention (sparse backward)", "sparse backward through "
+                         "ActiveQueryAttention where the model supports it", group="kernel")
     # ... but only where it pays off: None = the crossover measured for this device, sequence
     # length and head size (kernels/crossover.json); a number = AQA while at most this fraction
     # of the rows is active (1.0 = always).
-    aqa_max_active: float | None = None
+    aqa_max_active: float | None = knob(None, "AQA up to this active fraction", "use the sparse backward while "
+                                        "at most this fraction of rows is active", kind="float", range=(0.0, 1.0),
+                                        step=0.01, group="kernel", none_label="0 = the measured crossover")
 
     def validate(self):
         super().validate()
@@ -98,7 +108,7 @@ def active_fraction(ctx: StepContext, cand: torch.Tensor) -> float | None:
     if ctx.masked_fraction is None or ctx.b_max is None:
         return None
     N = ctx.ids.shape[1]
-    r = ctx.settings.r if ctx.settings.r is not None else max(8, 4 * ctx.b_max)
+    r, _ = num_candidates(ctx)
     masked = ctx.masked_fraction * N
     return min(1.0, (min(max(r, ctx.b_max), masked) + math.ceil(ctx.settings.rho * masked)) / N)
 
@@ -172,6 +182,23 @@ class BoEPolicy(EntropyDropPolicy):
     description = "Backward-on-Entropy: candidates ranked by the gradient-estimated future entropy drop"
     settings_cls = BoESettings
     signals = (TIS, GRAD_NORM, CANDIDATES, PROBES)
+    order = 0
+
+    def presets(self):
+        """The shipped default and one named variant per idea; each is the defaults plus what its
+        name says, so a new default reaches them all."""
+        return {
+            "BoE default": {},
+            "BoE · linearise at the midpoint (α=0.5)": dict(linearize_at="midpoint", alpha=0.5),
+            "BoE · quadrature linearisation (k=3)": dict(linearize_at="quadrature", quad_points=3),
+            "BoE · surrogate linearisation": dict(linearize_at="surrogate"),
+            "BoE · linearise at the current point": dict(linearize_at="current"),
+            "BoE · threshold gate (τ_c=0.9)": dict(gate="threshold", tau_c=0.9),
+            "BoE · additive gate (β=0.5)": dict(gate="additive", beta=0.5),
+            "BoE · dense backward (no AQA)": dict(use_aqa=False),
+            "BoE · probes in block only": dict(probe_scope="block"),
+            "BoE · no anti-collapse (λ=0)": dict(lam=0.0),
+        }
 
     def main_forward(self, adapter, settings, masked, masked_fraction):
         if settings.linearize_at != "current":
@@ -181,3 +208,6 @@ class BoEPolicy(EntropyDropPolicy):
     def entropy_drop(self, ctx, cand, probe):
         tis, gnorm, extra, backwards = token_influence(ctx, cand, probe)
         return tis, dict(signals={"tis": tis, "grad_norm": gnorm}, extra_forwards=extra, backwards=backwards)
+
+
+register(BoEPolicy())

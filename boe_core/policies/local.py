@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import torch
 
-from .base import Policy, PolicyResult, StepContext, masked_scores, no_fallback
+from .base import Policy, PolicyResult, StepContext, masked_scores, no_fallback, register
 
 
 class RandomPolicy(Policy):
     name = "random"
+    order = 13
     description = "uniformly random order"
 
     def score(self, ctx: StepContext) -> PolicyResult:
@@ -17,6 +18,7 @@ class RandomPolicy(Policy):
 
 class ConfidencePolicy(Policy):
     name = "confidence"
+    order = 10
     description = "highest probability of the proposed token first"
 
     def score(self, ctx):
@@ -25,6 +27,7 @@ class ConfidencePolicy(Policy):
 
 class MarginPolicy(Policy):
     name = "margin"
+    order = 11
     description = "largest gap between the top two probabilities first"
 
     def score(self, ctx):
@@ -33,7 +36,12 @@ class MarginPolicy(Policy):
 
 class EntropyPolicy(Policy):
     name = "entropy"
+    order = 12
     description = "lowest predictive entropy first"
 
     def score(self, ctx):
         return PolicyResult(masked_scores(-ctx.stats.entropy, ctx.eligible), no_fallback(ctx))
+
+
+for _p in (ConfidencePolicy(), MarginPolicy(), EntropyPolicy(), RandomPolicy()):
+    register(_p)

@@ -2,12 +2,15 @@
 measure the real drop of the probe entropy. BoE estimates the same quantity with one backward."""
 from __future__ import annotations
 
+from dataclasses import asdict, fields
+
 import torch
 
 from ..signals import Signal
-from .base import StepContext
+from .base import StepContext, register
+from .boe import BoESettings
 from .objective import probe_entropy
-from .selection import CANDIDATES, PROBES, EntropyDropPolicy
+from .selection import CANDIDATES, PROBES, EntropyDropPolicy, EntropyDropSettings
 
 CHUNK = 32  # variants per batched forward
 
@@ -36,7 +39,18 @@ class LookaheadPolicy(EntropyDropPolicy):
     name = "lookahead"
     description = "exact one-step lookahead over the top-r candidates (r extra forwards)"
     signals = (DELTA, CANDIDATES, PROBES)
+    order = 20
+
+    def presets(self):
+        """Exact search with BoE's default candidates, probes and gate: the objective BoE estimates."""
+        shared = {f.name for f in fields(EntropyDropSettings)}
+        as_boe = {k: v for k, v in asdict(BoESettings()).items() if k in shared}
+        return {"lookahead (exact, slow)": as_boe,
+                "lookahead gated (threshold)": {**as_boe, "gate": "threshold", "tau_c": 0.9}}
 
     def entropy_drop(self, ctx, cand, probe):
         delta = exact_entropy_drop(ctx, cand, probe)
         return delta, dict(signals={"delta": delta}, extra_forwards=int(cand.sum(1).max()))
+
+
+register(LookaheadPolicy())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import ConfigError, finite, is_int
+from ..knobs import knob
 from ..numerics import top_mask
 from ..signals import Signal
 from .base import Policy, PolicyResult, StepContext
@@ -21,21 +22,33 @@ GATES = ("product", "threshold", "additive")
 
 @dataclass
 class EntropyDropSettings:
-    """Knobs shared by every policy that ranks candidates by a (estimated) future-entropy drop."""
+    """Knobs shared by every policy that ranks candidates by a (estimated) future-entropy drop.
 
-    r: int | None = None  # candidates per step; None -> max(8, 4b); r < b is raised to b (noted)
-    rho: float = 0.25  # active fraction of masked positions used as entropy probes
-    probe_scope: str = "canvas"
-    # how the drop signal and confidence c combine into the selection score:
-    #   product:   c^gamma * minmax(signal)                       (the paper's reading)
-    #   threshold: candidates with c >= tau_c, plus confidence's own top-b, ranked by the signal
-    #   additive:  c + beta * rank-normalised(signal)
-    gate: str = "product"
-    gamma: float = 2.0  # confidence exponent of the product gate
-    tau_c: float = 0.9  # confidence threshold of the threshold gate
-    beta: float = 0.5  # weight of the rank-normalised signal in the additive gate
-    lam: float = 0.2  # weight of the anti-collapse penalty
-    h_max: float = 0.3  # anti-collapse entropy floor at t = T
+    How the drop signal and confidence c combine into the selection score (`gate`):
+      product:   c^gamma * minmax(signal)                       (the paper's reading)
+      threshold: candidates with c >= tau_c, plus confidence's own top-b, ranked by the signal
+      additive:  c + beta * rank-normalised(signal)
+    """
+
+    r: int | None = knob(None, "r · candidates per step", "top-r eligible positions by confidence; r < b is "
+                         "raised to b", kind="int", range=(0, 512), group="candidates", none_label="0 = max(8, 4b)")
+    rho: float = knob(0.25, "ρ · fraction of masks used as probes", "the highest-entropy fraction of the other "
+                      "masked positions whose entropy is the objective", range=(0.01, 1.0), step=0.01,
+                      group="candidates")
+    probe_scope: str = knob("canvas", "Probe scope", "probes from the whole canvas or the current block only",
+                            choices=PROBE_SCOPES, group="candidates")
+    gate: str = knob("product", "Gate", "how confidence and the entropy signal combine", choices=GATES,
+                     group="gate")
+    gamma: float = knob(2.0, "γ · confidence exponent", "exponent of confidence in the product gate",
+                        range=(0.0, 16.0), group="gate")
+    tau_c: float = knob(0.9, "τ_c · threshold gate", "confidence threshold of the threshold gate",
+                        range=(0.0, 1.0), step=0.01, group="gate")
+    beta: float = knob(0.5, "β · additive gate", "weight of the rank-normalised signal in the additive gate",
+                       range=(0.0, 16.0), group="gate")
+    lam: float = knob(0.2, "λ · anti-collapse weight", "weight of the entropy-floor penalty", range=(0.0, 16.0),
+                      group="anti-collapse")
+    h_max: float = knob(0.3, "h_max · entropy floor at the end", "entropy floor at t = T, falling linearly",
+                        range=(0.0, 16.0), group="anti-collapse")
 
     def validate(self):
         if self.r is not None and (not is_int(self.r) or self.r < 1):

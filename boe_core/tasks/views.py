@@ -19,6 +19,9 @@ from typing import Callable
 
 import numpy as np
 
+from ..canvas import prompt_canvas
+from ..errors import ConfigError
+from ..registry import Registry
 from .fields import as_int, check_prompt
 from .token_text import decode_ids, is_bytelevel, token_text
 
@@ -66,6 +69,7 @@ class ExampleChoice:
 class TaskView:
     """The plain-text view; subclasses override what differs. Pure: no model compute here."""
     name = "text"
+    order = 100  # registry display order (ties: registration order, so the text view comes first)
     inputs: tuple = ("prompt", "gen_length")  # the run inputs this view reads
     layout = "chips"
     grid: tuple | None = None  # (rows, cols, box rows, box cols) when layout == "grid"
@@ -78,8 +82,6 @@ class TaskView:
         return []
 
     def example_values(self, label: str) -> dict:
-        from ..errors import ConfigError
-
         for e in self.examples():
             if label == e.label or (isinstance(label, str) and e.label.startswith(label + " ")):
                 return dict(e.values)
@@ -100,8 +102,6 @@ class TaskView:
         check_prompt(values.get("prompt"))
 
     def build_canvas(self, adapter, values: dict) -> CanvasPlan:
-        from ..canvas import prompt_canvas
-
         prompt = check_prompt(values.get("prompt"))
         gl = as_int("gen_length", values.get("gen_length"), minimum=1, maximum=MAX_GEN_LENGTH)
         ids, am = prompt_canvas(adapter, prompt, gl)
@@ -191,37 +191,32 @@ class TaskView:
 TextView = TaskView
 
 # --- registry ----------------------------------------------------------------------------------
-_VIEWS: dict[str, TaskView] = {}
+# Built-ins: every module of boe_core.tasks is imported on first use; a view module registers its
+# view at import (`register_view(MyView())`).
+VIEWS: Registry[TaskView] = Registry("task view", packages=("boe_core.tasks",))
 
 
 def register_view(view: TaskView) -> TaskView:
     """Add (or replace) a view under `view.name`."""
-    _VIEWS[view.name] = view
-    return view
+    return VIEWS.register(view)
 
 
-def _builtins() -> None:
-    if "text" not in _VIEWS:
-        register_view(TaskView())
-        from . import reasoning_view, sudoku_view  # noqa: F401  (they register themselves)
+register_view(TaskView())
 
 
 def views() -> dict[str, TaskView]:
-    _builtins()
-    return dict(_VIEWS)
+    return dict(VIEWS.items())
 
 
 def get_view(name) -> TaskView:
     """The view named `name`; the text view for any other name (a model's task it doesn't know)."""
-    _builtins()
-    return _VIEWS.get(name) or _VIEWS["text"]
+    return VIEWS.find(name) or VIEWS.get("text")
 
 
 def view_for_trace(trace) -> TaskView:
     """The view of a loaded trace: its meta task when known, else the first view that recognises
     its canvas, else text."""
-    _builtins()
     task = trace.meta.get("task") if isinstance(trace.meta, dict) else None
-    if task in _VIEWS:
-        return _VIEWS[task]
-    return next((v for v in _VIEWS.values() if v.recognises(trace)), _VIEWS["text"])
+    if task in VIEWS:
+        return VIEWS.get(task)
+    return next((v for v in VIEWS.values() if v.recognises(trace)), VIEWS.get("text"))
