@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -30,6 +31,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    """Serve the explorer until interrupted: the first page at once, the default model loading in
+    the background meanwhile (its status line says so). 2 for a bad argument."""
+    demo = start(argv)
+    if demo is None:
+        return 2
+    demo.block_thread()
+    return 0
+
+
+def start(argv=None):
+    """Check the arguments, build the page and start serving it (without blocking); then start
+    loading the default model in a background thread. Returns the running demo, or None after
+    printing why an argument is wrong."""
     a = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("httpx", "httpcore", "urllib3"):
@@ -39,14 +53,14 @@ def main(argv=None) -> int:
     from boe_core import ConfigError
 
     from . import models
-    from .style import CSS
-    from .ui import _theme, build_demo
+    from .serve import launch
+    from .ui import build_demo
 
     if a.threads and a.threads > 0:
         torch.set_num_threads(a.threads)
     if a.concurrency < 1:
         print("error: --concurrency must be >= 1", file=sys.stderr)
-        return 2
+        return None
     try:
         from boe_core.models import parse_device, parse_dtype
 
@@ -54,31 +68,35 @@ def main(argv=None) -> int:
         parse_dtype(a.dtype)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return None
     models.configure(device=a.device, dtype=a.dtype, allow_remote_code=a.allow_remote_code, extra=a.model)
     for name in a.model:  # models named on the command line are loaded now, so mistakes show at once
         try:
             models.get_adapter(name)
         except ConfigError as e:
             print(f"error: {e}", file=sys.stderr)
-            return 2
+            return None
     default = models.default_model()
     if default is None:
         print("warning: no model found (assets/models is empty and no --model given); "
               "only loading saved traces will work", file=sys.stderr)
-    elif not a.no_preload and not models.is_loaded(default):
-        threading.Thread(target=_preload, args=(default,), daemon=True).start()
     demo = build_demo(concurrency=a.concurrency)
     demo.queue(default_concurrency_limit=max(a.concurrency, 4))
-    demo.launch(server_name=a.host, server_port=a.port, share=a.share, css=CSS, theme=_theme(),
-                max_file_size="40mb", ssr_mode=False, footer_links=["api", "gradio"])
-    return 0
+    launch(demo, a.host, a.port, share=a.share, footer_links=["api", "gradio"])
+    # only now, with the page served: the model work (a large model can take minutes to load)
+    if default is not None and not a.no_preload and not models.is_loaded(default):
+        threading.Thread(target=_preload, args=(default,), name="boe-preload", daemon=True).start()
+    return demo
 
 
 def _preload(name):
     from . import models
 
+    log = logging.getLogger("boe_explorer")
+    t0 = time.perf_counter()
     try:
         models.get_adapter(name)
     except Exception as e:  # shown again, clearly, on first use
-        logging.getLogger("boe_explorer").warning("could not preload %s: %s", name, e)
+        log.warning("could not preload %s: %s", name, e)
+        return
+    log.info("model %s loaded in %.1f s", name, time.perf_counter() - t0)

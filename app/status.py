@@ -50,6 +50,15 @@ def _badge(kind: str, text: str, title: str = "") -> str:
     return f'<span class="badge{" " + kind if kind else ""}"{t}>{html.escape(text)}</span>'
 
 
+def starting_html(model: str | None) -> str:
+    """The status line of a freshly opened page, until its canvas is ready: the server answers at
+    once, and the model loads in the background (a large one can take minutes)."""
+    if model is None:
+        return status_html(None, -1)
+    return ('<div class="boe-status">' + _badge("run", f"loading the model {model}")
+            + " The canvas appears when it is ready; a large model can take a while.</div>")
+
+
 def status_html(trace, k: int, task: str = "text", busy: bool = False) -> str:
     """One line of badges: step, block, commits, cost, and the task view's verdict."""
     if trace is None:

@@ -30,27 +30,26 @@ def default_model_or_reason() -> tuple[str | None, str]:
 
 
 @contextmanager
-def live_server(concurrency: int = 2, timeout: float = 60.0):
+def live_server(concurrency: int = 2, timeout: float = 180.0):
     """Launch the explorer in this process (a server thread) on a free port; yields its URL and
     always closes it."""
     import urllib.request
 
     from . import models
-    from .style import CSS
-    from .ui import _theme, build_demo
+    from .serve import launch
+    from .ui import build_demo
 
     models.configure()
     demo = build_demo(concurrency=concurrency)
     demo.queue(default_concurrency_limit=max(concurrency, 4))
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS,
-                theme=_theme(), ssr_mode=False, max_file_size="40mb")
+    launch(demo, port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + timeout
         while True:
             try:
-                urllib.request.urlopen(url, timeout=5).read(64)
+                urllib.request.urlopen(url, timeout=timeout).read(64)
                 break
             except OSError:
                 if time.time() > deadline:

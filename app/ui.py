@@ -21,7 +21,7 @@ from .grid_editor import GRID_JS, grid_value
 from .inputs import build, knob_names, knobs_of, ordered, refresh
 from .explore import FIXED_HEATMAPS, PICKED_DEFAULT
 from .session import BRANCH_DEFAULT, DEFAULT_PRESET, PRESETS, UserError
-from .status import status_html
+from .status import starting_html
 
 log = logging.getLogger("boe_explorer")
 
@@ -229,7 +229,7 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                                                elem_id="step-slider", scale=3)
                             overlay = gr.Radio(overlays.overlay_choices(), value="none", label="Overlay",
                                                elem_id="overlay", scale=2)
-                        status = gr.HTML(status_html(None, -1), label="status", elem_id="status", js_on_load=None, min_height=0)
+                        status = gr.HTML(starting_html(default), label="status", elem_id="status", js_on_load=None, min_height=0)
                         messages = gr.HTML("", label="messages", elem_id="messages", js_on_load=None, min_height=0)
                         canvas = gr.HTML(empty("Loading…"), label="canvas", elem_id="canvas", js_on_load=None)
                         curve = gr.Plot(label="masked_entropy", show_label=False, elem_id="curve")
