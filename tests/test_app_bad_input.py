@@ -137,9 +137,11 @@ def test_bad_puzzles(names, case, puzzle, match):
 def test_non_latin_prompt_runs_with_a_warning(names):
     text, _ = names
     sess = Session()
-    out = H.step(sess, **inputs(text, prompt="起初神创造天地 В начале"))
-    assert out[8] == "" or "Latin" in out[8] or sess.trace is not None
-    assert sess.trace is not None and sess.trace.num_steps == 1
+    prompt = "起初神创造天地 В начале"
+    out = H.step(sess, **inputs(text, prompt=prompt))
+    messages, info = out[-1], out[-2]
+    assert 'class="msg warn"' in messages and "outside the Latin alphabet" in messages
+    assert sess.trace is not None and sess.trace.num_steps == 1 and info["step"] == 0
 
 
 @pytest.fixture()
