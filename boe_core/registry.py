@@ -37,7 +37,8 @@ class Registry(Generic[T]):
     """name -> object, in display order.
 
     kind: what the objects are ("policy", "task view" ...), for error messages.
-    packages: dotted package names whose modules are imported once, before the first lookup.
+    packages: dotted names of packages (each of whose modules is imported) or modules, imported
+        once, before the first lookup.
     key: how an object names itself (default: its `name` attribute).
     on_register: called with each object as it is registered (e.g. to declare a policy's signals).
     Display order: by the object's `order` attribute (default 100), then registration order.
@@ -95,6 +96,8 @@ class Registry(Generic[T]):
         try:
             for pkg_name in self.packages:
                 pkg = importlib.import_module(pkg_name)
+                if not hasattr(pkg, "__path__"):  # a plain module: importing it was the point
+                    continue
                 for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
                     if not m.name.startswith("_"):
                         importlib.import_module(f"{pkg_name}.{m.name}")

@@ -7,11 +7,11 @@ from .plot import frontier_figure, pareto_mask, write_html, write_png
 from .report import markdown_table
 from .runner import Sweep, read_results, run_sweep
 from .specs import PolicySpec, parse_spec, parse_specs
-from .tasks import (TASK_FACTORIES, TASKS, JsonlTask, KJVGenTask, KJVInfillTask, ReasoningBenchTask, SudokuTask,
+from .tasks import (TASKS, JsonlTask, KJVGenTask, KJVInfillTask, ReasoningBenchTask, SudokuTask,
                     make_extractor, make_task)
 from .textmetrics import ARPerplexity, distinct_n
 
 __all__ = ["ARPerplexity", "JsonlTask", "KJVGenTask", "KJVInfillTask", "PolicySpec", "ReasoningBenchTask", "SudokuTask", "Sweep",
-           "TASKS", "TASK_FACTORIES",
+           "TASKS",
            "distinct_n", "frontier_figure", "make_extractor", "make_task", "markdown_table", "pareto_mask", "parse_spec",
            "parse_specs", "read_results", "run_sweep", "write_html", "write_png"]

@@ -160,13 +160,8 @@ def _print_table(df, a):
         print(df[cols].sort_values(["policy", "steps"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["fidelity"]:  # its own parser: boe_core.bench.fidelity
-        from .fidelity import main as fidelity_main
-
-        fidelity_main(argv[1:])
-        return 0
+def build_parser() -> argparse.ArgumentParser:
+    """The bench's parser (its --task choices are the tasks registered now)."""
     p = argparse.ArgumentParser(prog="python -m boe_core.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -189,4 +184,14 @@ def main(argv=None) -> int:
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
     g.set_defaults(func=cmd_plot)
-    return run_command(p.parse_args(argv))
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["fidelity"]:  # its own parser: boe_core.bench.fidelity
+        from .fidelity import main as fidelity_main
+
+        fidelity_main(argv[1:])
+        return 0
+    return run_command(build_parser().parse_args(argv))

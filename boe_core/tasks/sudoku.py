@@ -72,18 +72,6 @@ def grid_to_str(cells: Sequence[int]) -> str:
     return "".join(str(int(v)) for v in cells)
 
 
-def format_grid(s: str) -> str:
-    """Human-readable 9x9 block with box separators ('.' for blanks)."""
-    s = normalize_grid(s).replace("0", ".")
-    lines = []
-    for r in range(9):
-        if r and r % 3 == 0:
-            lines.append("------+-------+------")
-        row = s[r * 9:(r + 1) * 9]
-        lines.append(" | ".join(" ".join(row[c:c + 3]) for c in (0, 3, 6)))
-    return "\n".join(lines)
-
-
 # --- solver ----------------------------------------------------------------------------------
 class _State:
     __slots__ = ("g", "rows", "cols", "boxes", "empties")
@@ -171,10 +159,6 @@ def solve(puzzle) -> str | None:
     sols: list = []
     n = _search(st, 2, sols, None)
     return grid_to_str(sols[0]) if n == 1 else None
-
-
-def has_unique_solution(puzzle) -> bool:
-    return count_solutions(puzzle, limit=2) == 1
 
 
 # --- generation ------------------------------------------------------------------------------
@@ -273,11 +257,6 @@ def random_symmetry(rng=None) -> Symmetry:
     digits = list(range(1, 10))
     rng.shuffle(digits)
     return Symmetry(tuple(_line_perm(rng)), tuple(_line_perm(rng)), tuple([0] + digits), rng.random() < 0.5)
-
-
-def augment(grid: str, rng=None) -> str:
-    """`grid` under a random validity-preserving symmetry (works for puzzles and solutions)."""
-    return random_symmetry(rng).apply(grid)
 
 
 def _batched_line_perm(B: int, g: torch.Generator) -> torch.Tensor:
@@ -381,10 +360,6 @@ def verify(grid: str, puzzle: str | None = None, solution: str | None = None) ->
     return rep
 
 
-def is_valid_solution(grid: str, puzzle: str | None = None) -> bool:
-    return verify(grid, puzzle).ok
-
-
 # --- tokens ----------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _default_tokenizer():
@@ -450,17 +425,22 @@ def solve_rate(grids: Sequence[str], solutions: Sequence[str]) -> float:
     return sum(normalize_grid(g) == normalize_grid(s) for g, s in zip(grids, solutions)) / len(grids)
 
 
+def puzzle_cell_accuracy(grid: str, solution: str, puzzle: str | None = None) -> float:
+    """Fraction of one grid's cells equal to the solution; with `puzzle`, over its blanks only.
+    The one definition: `cell_accuracy` and the bench average it over puzzles."""
+    g, s = normalize_grid(grid), normalize_grid(solution)
+    p = normalize_grid(puzzle) if puzzle is not None else "0" * 81
+    cells = [i for i in range(81) if p[i] in BLANKS]
+    return sum(g[i] == s[i] for i in cells) / len(cells) if cells else float("nan")
+
+
 def cell_accuracy(grids: Sequence[str], solutions: Sequence[str], puzzles: Sequence[str] | None = None) -> float:
-    """Fraction of cells equal to the solution; with `puzzles`, only over the blank (non-clue) cells."""
-    right = total = 0
-    for k, (g, s) in enumerate(zip(grids, solutions)):
-        g, s = normalize_grid(g), normalize_grid(s)
-        p = normalize_grid(puzzles[k]) if puzzles is not None else "0" * 81
-        for i in range(81):
-            if p[i] in BLANKS:
-                total += 1
-                right += g[i] == s[i]
-    return right / total if total else float("nan")
+    """Mean over puzzles of `puzzle_cell_accuracy` (each puzzle weighs the same)."""
+    if len(grids) != len(solutions):
+        raise ValueError("grids and solutions differ in length")
+    vals = [puzzle_cell_accuracy(g, s, puzzles[k] if puzzles is not None else None)
+            for k, (g, s) in enumerate(zip(grids, solutions))]
+    return sum(vals) / len(vals) if vals else float("nan")
 
 
 def _commit_digit(tok, tokenizer) -> int:

@@ -1,0 +1,87 @@
+"""A task in one class: its rules and examples, how the explorer shows it (it is a `TaskView`),
+and how the bench scores it.
+
+    @register_task
+    class Reverse(Task):
+        name = "reverse"                  # the view's name, the bench's --task and the model's `task`
+        def build_canvas(self, adapter, values): ...   # explorer: inputs -> canvas
+        def errors(self, trace, k): ...                # explorer: which positions are wrong
+        def load(self, split, limit): ...              # bench: the examples of a split
+        def canvas(self, adapter, examples): ...       # bench: a batch canvas
+        def score(self, adapter, examples, final): ... # bench: one dict of metrics per example
+
+`register_task` puts the one class in both places: an instance becomes the view of that name, and
+`boe_core.bench.make_task(name, **options)` builds `cls.from_options(options)`. Built-in bench
+tasks register from `boe_core.bench.tasks`, which discovery imports.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..registry import Registry
+from .views import TaskView, register_view
+
+
+class Task(TaskView):
+    """The bench side, beside the view's (see `TaskView`)."""
+    metric = "exact_match"  # the per-example value averaged into the frontier's quality
+    higher_is_better = True
+    binary = True  # the metric is 0/1 per example (a Wilson interval applies)
+    text = False  # outputs are text (distinct-n and gen-ppl apply)
+    default_model: str | None = None
+    gen_ppl_metric = False  # with --gen-ppl-model, generative perplexity becomes the metric
+
+    @classmethod
+    def from_options(cls, options: dict) -> "Task":
+        """The bench's instance for `make_task(name, **options)`; tasks with options override this.
+        Options the task does not use are ignored (the bench CLI passes all of them)."""
+        return cls()
+
+    def options(self) -> dict:
+        """Settings that change the examples or the scores; part of every results key."""
+        return {}
+
+    def decode_defaults(self) -> dict:
+        """DecodeConfig fields this task sets (e.g. its block length); policy specs override them."""
+        return {}
+
+    def load(self, split: str, limit: int | None) -> list[dict]:
+        raise NotImplementedError
+
+    def canvas(self, adapter, examples: list[dict]):
+        """(ids (B, N) long, attention_mask (B, N) bool or None)."""
+        raise NotImplementedError
+
+    def score(self, adapter, examples: list[dict], final: np.ndarray) -> list[dict]:
+        """One dict per example: the metric plus any extras (``output`` text is kept)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BenchEntry:
+    """A bench task by name: how to build it from options."""
+    name: str
+    make: Callable[[dict], Task]
+    order: int = 100
+
+
+# Bench tasks by name. Discovery imports the task modules and the bench's built-in tasks.
+TASKS: Registry[BenchEntry] = Registry("task", packages=("boe_core.tasks", "boe_core.bench.tasks"))
+
+
+def register_bench(name: str, make: Callable[[dict], Task], order: int = 100) -> None:
+    """A bench entry only (tasks whose bench class is not their view, e.g. one class for many names)."""
+    TASKS.register(BenchEntry(name, make, order))
+
+
+def register_task(cls):
+    """Register a `Task` class once: as the view of its name and as the bench task of that name.
+    Works as a class decorator."""
+    if not (isinstance(cls, type) and issubclass(cls, Task)) or not cls.name:
+        raise ValueError(f"{cls!r} must be a Task subclass with a name")
+    register_view(cls())
+    register_bench(cls.name, cls.from_options, getattr(cls, "order", 100))
+    return cls

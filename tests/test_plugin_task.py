@@ -1,0 +1,104 @@
+"""A task added from this file alone, in one class: its rules, its explorer view and its bench
+entry. The explorer's view lookup and the bench's `make_task` both find it."""
+import numpy as np
+import pytest
+import torch
+
+from boe_core import generate
+from boe_core.bench import make_task
+from boe_core.canvas import prompt_canvas
+from boe_core.tasks.task import TASKS, Task, register_task
+from boe_core.tasks.views import VIEWS, canvas_at, get_view
+
+LETTERS = "abcdefghij"  # the tiny test model's alphabet
+
+
+class Mirror(Task):
+    """Write the prompt backwards: 'abc' -> 'cba'."""
+    name = "mirror"
+    metric = "exact_match"
+    inputs = ("prompt",)
+
+    # --- rules
+    @staticmethod
+    def answer(prompt: str) -> str:
+        return prompt[::-1]
+
+    # --- view
+    def build_canvas(self, adapter, values):
+        from boe_core.tasks.views import CanvasPlan
+
+        prompt = values["prompt"]
+        ids, am = prompt_canvas(adapter, prompt, len(prompt))
+        return CanvasPlan(ids, am, {"task": self.name, "prompt": prompt})
+
+    def can_check(self, trace):
+        return "prompt" in trace.meta
+
+    def errors(self, trace, k):
+        canvas, *_ = canvas_at(trace, k)
+        want = self.answer(trace.meta["prompt"])
+        start = len(canvas) - len(want)
+        wrong = {start + i: f"expected {c!r}" for i, c in enumerate(want)
+                 if canvas[start + i] != trace.mask_id and trace.id_to_token.get(int(canvas[start + i])) != c}
+        return {"wrong": wrong}
+
+    # --- bench
+    def load(self, split, limit):
+        rng = np.random.default_rng(0 if split == "val" else 1)
+        rows = ["".join(rng.choice(list(LETTERS), 4)) for _ in range(limit or 8)]
+        return [{"id": i, "prompt": p} for i, p in enumerate(rows)]
+
+    def canvas(self, adapter, examples):
+        return prompt_canvas(adapter, [e["prompt"] for e in examples], 4)
+
+    def score(self, adapter, examples, final):
+        return [{"exact_match": float(adapter.decode(row[-4:].tolist()).replace(" ", "") == self.answer(e["prompt"])),
+                 "output": adapter.decode(row[-4:].tolist())} for e, row in zip(examples, final)]
+
+
+@pytest.fixture
+def mirror():
+    register_task(Mirror)
+    yield
+    VIEWS.pop("mirror")
+    TASKS.pop("mirror")
+
+
+def test_one_class_is_view_and_bench_task(tiny, mirror):
+    view = get_view("mirror")
+    assert isinstance(view, Mirror)
+    task = make_task("mirror")
+    assert isinstance(task, Mirror) and "mirror" in TASKS
+
+    # the view: inputs -> canvas -> a decoded run, judged by the task's own rule
+    plan = view.build_canvas(tiny, {"prompt": "abcd"})
+    tr = generate(tiny, canvas=plan.ids, steps=4, policy="confidence")
+    tr.meta.update(plan.meta)
+    wrong = view.errors(tr, tr.num_steps - 1)["wrong"]
+    text = tiny.decode(tr.final_canvas[0][-4:].tolist()).replace(" ", "")
+    assert len(wrong) == sum(a != b for a, b in zip(text, "dcba"))
+
+    # the bench: examples -> batch canvas -> scores
+    ex = task.load("val", 3)
+    ids, am = task.canvas(tiny, ex)
+    assert ids.shape[0] == 3 and int((ids == tiny.mask_id).sum()) == 12
+    right = ids.clone()
+    for r, e in enumerate(ex):
+        right[r, -4:] = torch.tensor(tiny.encode(Mirror.answer(e["prompt"])))
+    assert [s["exact_match"] for s in task.score(tiny, ex, right.numpy())] == [1.0, 1.0, 1.0]
+    assert [s["exact_match"] for s in task.score(tiny, ex, ids.numpy())] == [0.0, 0.0, 0.0]
+
+
+def test_the_bench_cli_lists_it(mirror):
+    from boe_core.bench.cli import build_parser
+
+    a = build_parser().parse_args(["pareto", "--task", "mirror", "--budgets", "2"])
+    assert a.task == "mirror"
+
+
+def test_unknown_task_names_the_field():
+    from boe_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="task='nope'"):
+        make_task("nope")
