@@ -1,5 +1,10 @@
 #!/usr/bin/env python
-"""Does the KJV text model write language? The issue-9 targets, before and after a retrain.
+"""Does a text model write language? The issue-9 / issue-22 targets, for any text model and val set.
+
+Any model `load_model` opens (the shipped `kjv` TinyMDM, the `english` BERT, a folder); the val set
+is `--corpus kjv` (KJV verses) or `--corpus austen` (Austen paragraphs, `boe_core.tasks.english`).
+A BERT-style model gets its [CLS] ... [SEP] around every canvas (the adapter's prefix/suffix ids),
+as the explorer gives it; a TinyMDM gets the trailing [EOS] its training appended.
 
 1. Val masked-token accuracy at mask ratios 0.15 / 0.5 / 0.9 (random word tokens of each verse
    masked, ONE forward pass, argmax; `boe_core.tasks.kjv.masked_token_accuracy`). A model that
@@ -16,6 +21,7 @@
 
   python scripts/eval_kjv_text.py --model assets/models/kjv --out results/kjv_before.json
   python scripts/eval_kjv_text.py --model /tmp/kjv2-export --out results/kjv_after.json
+  python scripts/eval_kjv_text.py --model english --corpus austen --out results/english_austen.json
 """
 from __future__ import annotations
 
@@ -29,32 +35,81 @@ import torch
 
 from boe_core import generate, load_model
 from boe_core.bench.textmetrics import distinct_n
-from boe_core.tasks.kjv import MASK_RATIOS, load_texts, masked_token_accuracy
+from boe_core.models.tiny_adapter import TinyMDMAdapter
+from boe_core.tasks.english import CORPORA, load_texts
+from boe_core.tasks.kjv import APPEND_EOS, MASK_RATIOS, masked_token_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBES = ["And the LORD spake unto [MASK], saying,", "And God said, Let there be [MASK]: and there was light."]
+PROBES = {"kjv": ["And the LORD spake unto [MASK], saying,",
+                  "And God said, Let there be [MASK]: and there was light."],
+          "austen": ["It is a truth universally [MASK], that a single man in possession of a good fortune, "
+                     "must be in want of a wife.",
+                     "\"My dear Mr. Bennet,\" said his [MASK] to him one day."]}
+
+
+def framed(adapter, ids: list[int]) -> list[int]:
+    """The canvas the model was trained on around `ids`: BERT's [CLS] ... [SEP], or a TinyMDM's
+    trailing [EOS]."""
+    tail = [adapter.tokenizer.eos_id] if isinstance(adapter, TinyMDMAdapter) and APPEND_EOS \
+        and adapter.tokenizer.eos_id is not None else []
+    return list(adapter.prefix_ids) + ids + list(adapter.suffix_ids) + tail
+
+
+@torch.no_grad()
+def adapter_masked_token_accuracy(adapter, texts, ratio: float, rng: random.Random, batch_size: int = 32) -> dict:
+    """`masked_token_accuracy`'s protocol through any adapter: round(ratio * n) (at least 1) random
+    word tokens of each text masked (the same rng draws), ONE forward pass, argmax; the frame
+    tokens stay visible, texts are cut to the model's context."""
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"ratio={ratio!r}: must be in (0, 1]")
+    room = (adapter.max_length or 10**9) - len(framed(adapter, []))
+    pre = len(adapter.prefix_ids)
+    examples = []
+    for text in texts:
+        ids = adapter.encode(text)[:room]
+        if not ids:
+            continue
+        k = max(1, round(ratio * len(ids)))
+        examples.append((framed(adapter, ids), [pre + p for p in rng.sample(range(len(ids)), k)]))
+    correct = total = 0
+    pad = adapter.pad_id if adapter.pad_id is not None else adapter.mask_id
+    for b in range(0, len(examples), batch_size):
+        chunk = examples[b:b + batch_size]
+        L = max(len(ids) for ids, _ in chunk)
+        tgt = torch.full((len(chunk), L), pad, dtype=torch.long)
+        att = torch.zeros(len(chunk), L, dtype=torch.bool)
+        masked = torch.zeros(len(chunk), L, dtype=torch.bool)
+        for r, (ids, pos) in enumerate(chunk):
+            tgt[r, :len(ids)] = torch.tensor(ids)
+            att[r, :len(ids)] = True
+            masked[r, pos] = True
+        logits = adapter.logits(tgt.masked_fill(masked, adapter.mask_id).to(adapter.device), att.to(adapter.device))
+        correct += int((logits[masked].argmax(-1).cpu() == tgt[masked]).sum())
+        total += int(masked.sum())
+    return {"ratio": ratio, "accuracy": correct / max(total, 1), "n_tokens": total, "n_verses": len(examples)}
 
 
 def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int,
                   block_length: int | None = None, temperature: float = 0.0, policy: str = "confidence") -> dict:
-    tok = adapter.tokenizer
     prompts = [" ".join(t.split()[:prompt_words]) for t in texts]
     enc = [adapter.encode(p) for p in prompts]
+    pre, suf = list(adapter.prefix_ids), list(adapter.suffix_ids)
     gens: list = [None] * len(prompts)
     repeats = total = 0
     t0 = time.perf_counter()
     for n in sorted({len(e) for e in enc}):  # one batch per prompt length: no padding
         rows = [i for i, e in enumerate(enc) if len(e) == n]
-        ids = torch.tensor([enc[i] + [adapter.mask_id] * gen_length for i in rows])
+        ids = torch.tensor([pre + enc[i] + [adapter.mask_id] * gen_length + suf for i in rows])
         trace = generate(adapter, canvas=ids, policy=policy, steps=gen_length, seed=seed,
                          block_length=block_length, temperature=temperature)
         final = torch.as_tensor(trace.final_canvas)
-        out = final[:, n:]
-        prev = final[:, n - 1:-1]
+        a = len(pre) + n
+        out = final[:, a:a + gen_length]
+        prev = final[:, a - 1:a + gen_length - 1]
         repeats += int((out == prev).sum())
         total += out.numel()
         for k, i in enumerate(rows):
-            gens[i] = tok.decode(out[k].tolist())
+            gens[i] = adapter.decode(out[k].tolist())
     secs = time.perf_counter() - t0
     per = [distinct_n([g], 2) for g in gens]
     per = [x for x in per if x == x]  # NaN: fewer than two words
@@ -69,11 +124,11 @@ def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int,
 @torch.no_grad()
 def probe(adapter, text: str, k: int = 3) -> dict:
     before, _, after = text.partition("[MASK]")
-    ids = adapter.encode(before.rstrip()) + [adapter.mask_id] + adapter.encode(after)
-    if adapter.tokenizer.eos_id is not None:
-        ids = ids + [adapter.tokenizer.eos_id]  # training appends [EOS] to every verse
-    logits = adapter.model(input_ids=torch.tensor([ids]))[0, len(adapter.encode(before.rstrip()))].float()
-    logits[[i for i in adapter.tokenizer.special_ids]] = -float("inf")
+    head = adapter.encode(before.rstrip())
+    ids = framed(adapter, head + [adapter.mask_id] + adapter.encode(after))
+    logits = adapter.logits(torch.tensor([ids], device=adapter.device))[0, len(adapter.prefix_ids) + len(head)].float()
+    special = getattr(adapter.tokenizer, "special_ids", None) or adapter.suppressed_ids
+    logits[[int(i) for i in special]] = -float("inf")
     p = logits.softmax(-1)
     top = p.topk(k)
     return {"text": text, "top": [{"token": adapter.decode([int(i)]).strip() or adapter.id_to_token(int(i)),
@@ -84,6 +139,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="kjv", help="shipped name or folder")
     ap.add_argument("--split", default="val", choices=["val", "test"])
+    ap.add_argument("--corpus", default="kjv", choices=list(CORPORA), help="whose val/test texts")
     ap.add_argument("--n-mask", type=int, default=500, help="verses for masked-token accuracy")
     ap.add_argument("--n-gen", type=int, default=100, help="prompts to continue")
     ap.add_argument("--prompt-words", type=int, default=4)
@@ -99,13 +155,14 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
 
     adapter = load_model(args.model)
-    texts = load_texts(args.split)
-    res = {"model": str(args.model), "split": args.split, "params": sum(p.numel() for p in adapter.model.parameters()),
+    texts = load_texts(args.corpus, args.split)
+    res = {"model": str(args.model), "corpus": args.corpus, "split": args.split, "params": sum(p.numel() for p in adapter.model.parameters()),
            "pos_encoding": getattr(adapter.model.config, "pos_encoding", "learned"), "masked_token_accuracy": {}}
     t0 = time.perf_counter()
     for r in MASK_RATIOS:
-        m = masked_token_accuracy(adapter.model, adapter.tokenizer, texts[:args.n_mask], r,
-                                  random.Random(args.seed * 1000 + int(r * 100)))
+        rng = random.Random(args.seed * 1000 + int(r * 100))
+        m = (masked_token_accuracy(adapter.model, adapter.tokenizer, texts[:args.n_mask], r, rng)
+             if isinstance(adapter, TinyMDMAdapter) else adapter_masked_token_accuracy(adapter, texts[:args.n_mask], r, rng))
         res["masked_token_accuracy"][str(r)] = m
         print(f"val masked acc @{r}: {m['accuracy']:.4f} ({m['n_tokens']} tokens, {m['n_verses']} verses)", flush=True)
     res["continuations"] = c = continuations(adapter, texts[:args.n_gen], args.prompt_words, args.gen_length,
@@ -116,7 +173,7 @@ def main(argv=None):
           f"{c['distinct_2_mean_per_sample']:.3f}), {c['seconds_per_example']} s/example", flush=True)
     for e in c["examples"][:3]:
         print(f"  {e['prompt']} | {e['continuation']}")
-    res["probes"] = [probe(adapter, t) for t in PROBES]
+    res["probes"] = [probe(adapter, t) for t in PROBES[args.corpus]]
     for p in res["probes"]:
         print(f"probe {p['text']!r}: " + " / ".join(f"{t['token']} ({t['p']:.3f})" for t in p["top"]))
     res["seconds"] = round(time.perf_counter() - t0, 1)
