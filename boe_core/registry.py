@@ -52,7 +52,6 @@ class Registry(Generic[T]):
         self._on_register = on_register
         self._items: dict[str, T] = {}
         self._discovered = False
-        self._discovering = False
 
     # --- registering -------------------------------------------------------------------------
     def register(self, obj: T) -> T:
@@ -89,21 +88,19 @@ class Registry(Generic[T]):
 
     # --- discovery ---------------------------------------------------------------------------
     def discover(self) -> None:
-        """Import every module of `packages` once; they register their objects as they load."""
-        if self._discovered or self._discovering:
+        """Import every module of `packages` once; they register their objects as they load.
+        Re-entrant: a module that looks the registry up while discovery runs (e.g. a view module
+        listing the tasks) triggers the import of every remaining module first, so it sees them all."""
+        if self._discovered:
             return
-        self._discovering = True
-        try:
-            for pkg_name in self.packages:
-                pkg = importlib.import_module(pkg_name)
-                if not hasattr(pkg, "__path__"):  # a plain module: importing it was the point
-                    continue
-                for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-                    if not m.name.startswith("_"):
-                        importlib.import_module(f"{pkg_name}.{m.name}")
-            self._discovered = True
-        finally:
-            self._discovering = False
+        for pkg_name in self.packages:
+            pkg = importlib.import_module(pkg_name)
+            if not hasattr(pkg, "__path__"):  # a plain module: importing it was the point
+                continue
+            for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+                if not m.name.startswith("_"):
+                    importlib.import_module(f"{pkg_name}.{m.name}")  # a no-op once imported
+        self._discovered = True
 
     # --- lookup ------------------------------------------------------------------------------
     def get(self, name, default=_MISSING) -> T:

@@ -33,6 +33,7 @@ _ANSWER = re.compile(r"Answer: ?(\d+)")
 @register
 class ArithCoTTask(ReasoningTask):
     name = "arith-cot"
+    order = 4
     tag = "ar:"
     gen_length = 56
 

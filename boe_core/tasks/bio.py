@@ -180,6 +180,7 @@ def fact_kinds(truth: dict[str, str], said: dict[str, str]) -> dict[str, str]:
 @register
 class BioTask(ReasoningTask):
     name = "bio"
+    order = 5
     tag = "bi:"
     gen_length = 64
     model = "bio"  # its own model: a world to memorise, unrelated to the other tasks

@@ -49,6 +49,7 @@ def evaluate(expr: str) -> int:
 @register
 class CountdownTask(ReasoningTask):
     name = "countdown"
+    order = 1
     tag = "cd:"
     gen_length = 16
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
+from ..registry import Registry
 from ..tokenization import MDMTokenizer, char_tokenizer
 
 SPECIAL_TOKENS = {"mask_token": "[MASK]", "pad_token": "[PAD]", "eos_token": "[EOS]", "unk_token": "[UNK]"}
@@ -76,6 +76,7 @@ class ReasoningTask:
     tag: str = ""  # a short prefix that tells a multi-task model which task it is solving
     gen_length: int = 32  # answer canvas length, [EOS]-padded
     model: str = "reasoning"  # the shipped model trained on this task (the bench's and eval's default)
+    order: int = 100  # display order in tables and menus (lower first)
     labels_cascades: bool = False  # whether check() fills Check.kinds (root / cascade / other wrong)
 
     def generate(self, rng: random.Random) -> Example:
@@ -131,51 +132,34 @@ class ReasoningTask:
 
 
 # --- registry --------------------------------------------------------------------------------
-REASONING_TASKS: dict[str, Callable[[], ReasoningTask]] = {}
+# Task classes by name. Every module of boe_core.tasks is imported on first use; a task module
+# registers its class with @register. Display order (tables, the explorer's examples): `order`.
+REASONING_TASKS: Registry[type] = Registry("reasoning task", packages=("boe_core.tasks",))
 
 
 def register(cls):
-    REASONING_TASKS[cls.name] = cls
-    return cls
-
-
-# The built-in task modules, in display order (tables, the explorer's examples). A new task is a
-# module that defines a registered ReasoningTask, plus its name here.
-TASK_MODULES = ("countdown", "sudoku4", "sudoku6", "arith_cot", "bio")
-
-
-def _load_tasks() -> None:
-    """Import the task modules, which register themselves."""
-    import importlib
-
-    for m in TASK_MODULES:
-        importlib.import_module(f"{__package__}.{m}")
+    """Class decorator: add a ReasoningTask subclass under its `name`."""
+    return REASONING_TASKS.register(cls)
 
 
 def task_names() -> tuple[str, ...]:
-    """Every task's name in display order: the built-in ones as TASK_MODULES lists them, then any
-    other registered task."""
-    _load_tasks()
-    rank = {m: i for i, m in enumerate(TASK_MODULES)}
-    return tuple(sorted(REASONING_TASKS, key=lambda n: rank.get(REASONING_TASKS[n].__module__.rsplit(".", 1)[-1], len(rank))))
+    """Every task's name in display order."""
+    return tuple(REASONING_TASKS.names())
 
 
 def tasks_of_model(model: str) -> tuple[str, ...]:
     """The tasks (display order) whose shipped model is `model`."""
-    return tuple(n for n in task_names() if REASONING_TASKS[n].model == model)
+    return tuple(n for n in task_names() if REASONING_TASKS.get(n).model == model)
 
 
 def get_task(name: str) -> ReasoningTask:
-    _load_tasks()
-    if name not in REASONING_TASKS:
-        raise KeyError(f"unknown reasoning task {name!r}; known: {sorted(REASONING_TASKS)}")
-    return REASONING_TASKS[name]()
+    """An instance of the task `name` (a ConfigError, which is a KeyError too, names unknown ones)."""
+    return REASONING_TASKS.get(name)()
 
 
 def all_tasks() -> list[ReasoningTask]:
     """One instance of every task, sorted by name (the training cycle's order)."""
-    _load_tasks()
-    return [REASONING_TASKS[n]() for n in sorted(REASONING_TASKS)]
+    return [REASONING_TASKS.get(n)() for n in sorted(REASONING_TASKS.names())]
 
 
 def batch(tok: MDMTokenizer, task: ReasoningTask, examples: list[Example], with_answer: bool):

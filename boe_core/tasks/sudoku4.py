@@ -75,6 +75,7 @@ def random_solution(rng: random.Random) -> list[list[int]]:
 class Sudoku4Task(GridTask):
     shape = SHAPE
     name = "sudoku4"
+    order = 2
     tag = "s4:"
     gen_length = 20
 

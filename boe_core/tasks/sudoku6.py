@@ -92,6 +92,7 @@ def solve_by_singles(clues: dict[tuple[int, int], int]) -> dict[tuple[int, int],
 class Sudoku6Task(GridTask):
     shape = SHAPE
     name = "sudoku6"
+    order = 3
     tag = "s6:"
     gen_length = 48
     model = "sudoku6"  # its own model: adding it to `reasoning` cost that model its arithmetic
