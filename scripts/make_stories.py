@@ -4,6 +4,9 @@ For a model, decode validation examples with confidence and with other policies 
 lookahead, margin ...) and keep:
 - several where confidence locks into an error that another policy avoids;
 - one where BoE errs and confidence does not.
+- for a task whose checker labels cascades (`bio`): examples where confidence commits a wrong fact
+  (the root) and later commits text that follows from it (the cascade); the story runs confidence,
+  so the canvas shows both.
 Each story gets an explanation written from the measured facts (steps, the first wrong commit,
 the other policy's outcome, the first step where the two runs differ) and is written to
 assets/examples/stories_<model>.json.
@@ -30,7 +33,7 @@ import torch
 from app.session import preset_overrides
 from boe_core import DecodeConfig, diff, generate, load_model
 from boe_core.lockin import lockin_map, view_judge
-from boe_core.tasks.views import get_view
+from boe_core.tasks.views import commit_steps, get_view
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHERS = ("BoE default", "BoE · threshold gate (τ_c=0.9)", "BoE · additive gate (β=0.5)",
@@ -116,6 +119,79 @@ def explain_boe_errs(boe, fw, lk) -> str:
     else:
         text += "Handed to confidence at any step, the run still ends wrong."
     return text
+
+
+def cascade_facts(view, trace) -> dict | None:
+    """The final answer's wrong spans by kind (root, cascade), each with its text and first and last
+    commit step; None unless the view labels cascades and a cascade span is committed after the
+    first root span."""
+    if "cascade" not in view.error_kinds:
+        return None
+    errs, when = view.errors(trace, trace.num_steps - 1), commit_steps(trace)
+    a0 = view._answer_start(trace)
+
+    def spans(kind):
+        out = []
+        for p in sorted(errs[kind]):
+            if out and p == out[-1][-1] + 1:
+                out[-1].append(p)
+            else:
+                out.append([p])
+        return [{"text": "".join(trace.id_to_token.get(int(trace.final_canvas[0, p]), "?") for p in ps),
+                 "answer_chars": [ps[0] - a0 + 1, ps[-1] - a0 + 1],
+                 "steps": [int(min(when[p] for p in ps)), int(max(when[p] for p in ps))]} for ps in out]
+
+    roots, cascades = spans("root"), spans("cascade")
+    if not roots or not any(c["steps"][0] > roots[0]["steps"][0] for c in cascades):
+        return None
+    return {"roots": roots, "cascades": cascades}
+
+
+def explain_cascade(conf, cf, other, other_preset) -> str:
+    r = cf["roots"][0]
+    text = (f"Confidence commits a wrong fact, {r['text']!r}, at step{_span(r['steps'])} of {conf.num_steps}: the "
+            f"root (marked solid red). Later text follows from it: "
+            + ", ".join(f"{c['text']!r} (step{_span(c['steps'])})" for c in cf["cascades"])
+            + ", the cascade (dashed orange): wrong, but what the world's rules give for the wrong fact before it. ")
+    if len(cf["roots"]) > 1:
+        text += "Other roots: " + ", ".join(repr(x["text"]) for x in cf["roots"][1:]) + ". "
+    text += (f"{other_preset} solves the same question." if other is not None else
+             f"{other_preset} does not solve it either: the model does not hold this person's facts firmly.")
+    return text
+
+
+def _span(steps) -> str:
+    return f" {steps[0]}" if steps[0] == steps[1] else f"s {steps[0]}–{steps[1]}"
+
+
+def cascade_stories(adapter, view, examples, n_stories: int, log) -> list[dict]:
+    """Examples where confidence commits a root and then its cascade; the story runs confidence and
+    hands over to the first other policy that solves the question (BoE default when none does)."""
+    out = []
+    for values in examples:
+        if len(out) >= n_stories:
+            break
+        conf = decode(adapter, view, values, "confidence")
+        if view_judge(conf)["solved"] is not False:
+            continue
+        cf = cascade_facts(view, conf)
+        if cf is None:
+            log(f"{values['id']}: confidence wrong, no cascade after its root")
+            continue
+        other, other_preset = None, "BoE default"
+        for preset in OTHERS:
+            run = decode(adapter, view, values, preset)
+            if view_judge(run)["solved"]:
+                other, other_preset = run, preset
+                break
+        log(f"{values['id']}: root {cf['roots'][0]['text']!r} then cascade "
+            f"{[c['text'] for c in cf['cascades']]}; {other_preset} {'solves it' if other is not None else 'errs too'}")
+        facts = {"example": values["id"], "steps": conf.num_steps, "confidence_first_wrong": view.first_wrong(conf),
+                 **cf, "other_policy": other_preset, "other_solved": other is not None}
+        out.append(story(f"{values['id']}: confidence commits a wrong fact, later text follows it", "confidence-cascade",
+                         values, "confidence", other_preset, cf["roots"][0]["steps"][0], facts,
+                         explain_cascade(conf, cf, other, other_preset)))
+    return out
 
 
 def settings_of(preset: str) -> dict:
@@ -225,7 +301,10 @@ def main(argv=None) -> int:
     examples = validation_values(view, a.n, tuple(a.per_step))
     log(f"model {a.model!r} (view {view.name}): {len(examples)} validation examples")
     probe = decode(adapter, view, examples[0], "confidence")
-    if view.can_check(probe):
+    if "cascade" in view.error_kinds:
+        stories = cascade_stories(adapter, view, examples, a.stories, log)
+        why = "" if stories else "no validation example where confidence's error has a cascade (try a larger --n)"
+    elif view.can_check(probe):
         stories, why = checked_stories(adapter, view, examples, a.stories, log), ""
     else:
         stories, why = text_stories(adapter, view, examples, log)
