@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -202,195 +203,227 @@ def preset_fields(c: dict) -> list:
     return [c["policy"], *[c[k] for k in knob_names()]]
 
 
+def _explore_tab(u, default):
+    """The Explore tab: controls, canvas, status, curves and heatmaps."""
+    with gr.Tab("Explore", id="explore"):
+        with gr.Row(elem_classes="boe-controls"):
+            u.run_b = gr.Button("▶▶ Run", variant="primary", elem_id="btn-run")
+            u.step_b = gr.Button("Step ▶|", elem_id="btn-step")
+            u.back_b = gr.Button("|◀ Back", elem_id="btn-back")
+            u.play_b = gr.Button("▶ Play", elem_id="btn-play")
+            u.pause_b = gr.Button("❚❚ Pause", elem_id="btn-pause")
+            u.reset_b = gr.Button("⟲ Reset", variant="stop", elem_id="btn-reset")
+        with gr.Row():
+            u.slider = gr.Slider(0, 1, value=0, step=1, label="Step", interactive=False,
+                               elem_id="step-slider", scale=3)
+            u.overlay = gr.Radio(overlays.overlay_choices(), value="none", label="Overlay",
+                               elem_id="overlay", scale=2)
+        u.status = gr.HTML(starting_html(default), label="status", elem_id="status", js_on_load=None, min_height=0)
+        u.messages = gr.HTML("", label="messages", elem_id="messages", js_on_load=None, min_height=0)
+        u.canvas = gr.HTML(empty("Loading…"), label="canvas", elem_id="canvas", js_on_load=None)
+        u.curve = gr.Plot(label="masked_entropy", show_label=False, elem_id="curve")
+        u.heatmaps = []
+        with gr.Tabs():
+            for f, api in zip(FIXED_HEATMAPS, HEATMAP_API_LABELS):
+                with gr.Tab(f"{overlays.get(f).label} heatmap"):
+                    u.heatmaps.append(gr.Plot(label=api, show_label=False))
+            with gr.Tab("Any signal"):
+                u.hm_signal = gr.Dropdown([(overlays.get(n).label, n) for n in overlays.heatmap_signals()],
+                                        value=PICKED_DEFAULT, label="Signal", elem_id="heatmap-signal",
+                                        info="every signal the sampler or a policy declares")
+                u.heatmaps.append(gr.Plot(label=HEATMAP_API_LABELS[-1], show_label=False))
+        with gr.Accordion("Step data (JSON)", open=False):
+            u.info = gr.JSON(label="step_data", show_label=False)
+
+
+def _compare_tab(u):
+    """The Compare tab: branch from a step under another preset."""
+    with gr.Tab("Compare", id="compare"):
+        gr.Markdown("From a step (after Run: the first one where the run departs from confidence's "
+                    "own pick), decode the rest with another policy and compare the two trajectories.")
+        with gr.Row():
+            u.branch_preset = gr.Dropdown(list(PRESETS), value=BRANCH_DEFAULT, label="Branch policy",
+                                        scale=2)
+            u.branch_at = gr.Number(0, precision=0, label="Branch at step", elem_id="branch-at", scale=1,
+                                  minimum=0)
+            u.branch_b = gr.Button("Branch at this step", variant="primary",
+                                 elem_id="btn-branch", scale=1)
+        u.branch_hint = gr.Markdown("", elem_id="branch-hint", elem_classes="hint-text")
+        u.cmp_summary = gr.HTML(compare.compare_summary_html(None, None, None), label="summary", js_on_load=None)
+        with gr.Row():
+            u.cmp_a = gr.HTML(empty("Run A"), label="canvas_a", elem_classes="compare-pane", js_on_load=None,
+                            elem_id="cmp-a")
+            u.cmp_b = gr.HTML(empty("Run B"), label="canvas_b", elem_classes="compare-pane", js_on_load=None,
+                            elem_id="cmp-b")
+        u.cmp_slider = gr.Slider(0, 1, value=0, step=1, label="Show both runs at step", elem_id="cmp-slider",
+                               interactive=False)
+        u.cmp_curve = gr.Plot(label="masked_entropy_ab", show_label=False)
+        with gr.Accordion("Comparison data (JSON)", open=False):
+            u.cmp_info = gr.JSON(label="comparison", show_label=False)
+
+
+def _lockin_tab(u):
+    """The Lock-in tab: hand the rest of the decode over at every step."""
+    with gr.Tab("Lock-in", id="lockin"):
+        gr.Markdown("For the finished run: hand the rest of the decode to another policy at every step "
+                    "k, and see how it ends. At most one rollout per step; steps where the run "
+                    "committed confidence's own pick are inferred for free. Click a step to open that "
+                    "hand-over side by side in **Compare**.")
+        with gr.Row():
+            u.li_policy = gr.Dropdown(sorted(POLICIES), value="confidence", label="Hand over to", scale=2,
+                                    elem_id="lockin-policy")
+            u.li_b = gr.Button("Compute the lock-in map", variant="primary", elem_id="btn-lockin",
+                             scale=1)
+            u.li_stop = gr.Button("Cancel", elem_id="btn-lockin-cancel", scale=1)
+        u.li_status = gr.HTML("", label="lockin_summary", elem_id="lockin-status", js_on_load=None,
+                            min_height=0)
+        u.li_chart = gr.HTML(lockin.lockin_html(None), label="lockin_chart", elem_id="lockin-chart",
+                           js_on_load=LOCKIN_JS)
+        with gr.Row():
+            u.li_step = gr.Number(0, precision=0, label="Hand-over step", elem_id="lockin-step",
+                                minimum=0, scale=1)
+            u.li_open = gr.Button("Open in Compare", elem_id="btn-lockin-open", scale=1)
+        with gr.Accordion("Lock-in data (JSON)", open=False):
+            u.li_info = gr.JSON(label="lockin", show_label=False)
+
+
+def _fidelity_tab(u):
+    """The Fidelity tab: TIS against the exact drop, per step and over the run."""
+    with gr.Tab("Fidelity", id="fidelity"):
+        gr.Markdown("Does the one-backward estimate (TIS) rank candidates like the real thing? "
+                    "For the step selected in **Explore**, this computes the *exact* one-step "
+                    "entropy drop of every BoE candidate (one forward each) and plots it "
+                    "against TIS.")
+        u.fid_b = gr.Button("Compute for the selected step", variant="primary", elem_id="btn-fidelity")
+        u.fid_status = gr.HTML("", label="fidelity_summary", js_on_load=None)
+        u.fid_plot = gr.Plot(label="fidelity_plot", show_label=False)
+        u.fid_table = gr.Dataframe(headers=["position", "proposal", "TIS", "exact Δ"],
+                                 datatype=["number", "str", "number", "number"], type="array",
+                                 interactive=False, label="Candidates (by TIS)")
+        with gr.Accordion("Fidelity data (JSON)", open=False):
+            u.fid_info = gr.JSON(label="fidelity", show_label=False)
+        gr.Markdown("**Over the whole run**: the same check at every step (one backward and |C| "
+                    "forwards each), as Spearman ρ, sign agreement and top-1 agreement per step.")
+        with gr.Row():
+            u.fr_b = gr.Button("Compute over the whole run", variant="primary", elem_id="btn-fid-run")
+            u.fr_stop = gr.Button("Cancel", elem_id="btn-fid-run-cancel")
+        u.fr_status = gr.HTML("", label="fidelity_run_summary", elem_id="fid-run-status", js_on_load=None,
+                            min_height=0)
+        u.fr_plot_run = gr.Plot(fidelity_run.run_figure(None), label="fidelity_run_plot", show_label=False,
+                              elem_id="fid-run-plot")
+        with gr.Accordion("Whole-run fidelity data (JSON)", open=False):
+            u.fr_info = gr.JSON(label="fidelity_run", show_label=False)
+
+
+def _frontier_tab(u):
+    """The Frontier tab: quality against compute of the last sweep."""
+    with gr.Tab("Frontier", id="frontier"):
+        gr.Markdown("Quality vs compute from the last sweep (`python -m boe_core.bench pareto`): "
+                    "one line per policy over its step budgets; the dashed line is the Pareto "
+                    "frontier. Compute counts a backward by its measured cost in forwards.")
+        u.sweeps = frontier.sweep_files()
+        u.fr_file = gr.Dropdown(u.sweeps, value=u.sweeps[0] if u.sweeps else None, label="Sweep",
+                              elem_id="frontier-file")
+        u.fr_fig, u.fr_msg = frontier.frontier_plot(u.sweeps[0] if u.sweeps else None)
+        u.fr_note = gr.Markdown(u.fr_msg)
+        u.fr_plot = gr.Plot(u.fr_fig, label="frontier", show_label=False)
+
+
+def _wire(u, c: dict, concurrency: int):
+    """Connect the events to the handlers (stable API names; glue events are private)."""
+
+    u.inputs = ordered(c)
+    u.explore_out = [u.sess, u.canvas, u.status, u.slider, u.curve, *u.heatmaps, u.info, u.messages]
+    u.compare_out = [u.sess, u.cmp_a, u.cmp_b, u.cmp_summary, u.cmp_curve, u.cmp_slider, u.cmp_info]
+    u.lockin_out = [u.sess, u.li_chart, u.li_status, u.li_info]
+    u.li_cancelled = gr.JSON(visible=False)
+    u.fr_cancelled = gr.JSON(visible=False)
+    u.job_id = gr.Textbox("", visible=False)  # API clients name a job; the Cancel buttons mean "this session's"
+    u.model_work = dict(concurrency_id="model", concurrency_limit=concurrency)
+    u.private = dict(api_visibility="private")
+
+    u.fr_file.change(guard(frontier.frontier_plot), [u.fr_file], [u.fr_plot, u.fr_note], api_name="frontier",
+                   show_progress="minimal")
+    u.run_evt = u.run_b.click(guard(H.run), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="run",
+                          show_progress="minimal", **u.model_work)
+    u.step_b.click(guard(H.step), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="step",
+                 show_progress="minimal", **u.model_work)
+    u.back_b.click(guard(H.back), [u.sess, u.overlay], u.explore_out, api_name="back", show_progress="hidden")
+    u.slider.release(guard(H.select), [u.sess, u.slider, u.overlay], u.explore_out, api_name="select",
+                   show_progress="hidden")
+    u.overlay.input(guard(H.set_overlay), [u.sess, u.overlay], u.canvas, api_name="overlay", show_progress="hidden")
+    u.play_b.click(lambda: gr.Timer(active=True), None, u.timer, **u.private)
+    u.pause_b.click(lambda: gr.Timer(active=False), None, u.timer, cancels=[u.run_evt], **u.private)
+    u.timer.tick(guard(H.play_tick), [u.sess, *u.inputs, u.overlay], [*u.explore_out, u.timer], show_progress="hidden",
+               **u.model_work, **u.private)
+    u.reset_b.click(guard(H.reset), [u.sess, *u.inputs, u.overlay], [*u.explore_out, u.timer], api_name="reset",
+                  cancels=[u.run_evt], **u.model_work)
+    u.branch_b.click(guard(compare.branch), [u.sess, u.branch_preset, u.branch_at], u.compare_out, api_name="branch",
+                   show_progress="minimal", **u.model_work)
+    u.after_run = dict(fn=guard(compare.default_step_hint), inputs=[u.sess], outputs=[u.branch_at, u.branch_hint], **u.private)
+    # after a run: Compare points at the first departure from confidence, and the lock-in map starts
+    u.run_evt.success(**u.after_run).success(guard(lockin.auto_lockin), [u.sess, u.li_policy], u.lockin_out, **u.model_work,
+                                         **u.private)
+    u.li_b.click(guard(lockin.lockin), [u.sess, u.li_policy], u.lockin_out, api_name="lockin", **u.model_work)
+    u.li_stop.click(guard(lockin.lockin_cancel), [u.sess, u.job_id], u.li_cancelled, api_name="lockin_cancel")
+    u.li_open.click(lambda: gr.Tabs(selected="compare"), None, u.tabs, **u.private).then(
+        guard(lockin.lockin_open), [u.sess, u.li_step], u.compare_out, api_name="lockin_open", show_progress="minimal",
+        **u.model_work).success(lambda k: k, u.li_step, u.branch_at, **u.private)
+    u.fr_b.click(guard(fidelity_run.fidelity_run), [u.sess], [u.sess, u.fr_plot_run, u.fr_status, u.fr_info],
+               api_name="fidelity_run", **u.model_work)
+    u.fr_stop.click(guard(fidelity_run.fidelity_cancel), [u.sess, u.job_id], u.fr_cancelled, api_name="fidelity_cancel")
+    u.hm_signal.input(guard(H.set_heatmap), [u.sess, u.hm_signal], [u.sess, u.heatmaps[-1]], api_name="heatmap",
+                    show_progress="hidden")
+    u.cmp_slider.release(guard(compare.compare_select), [u.sess, u.cmp_slider], [u.cmp_a, u.cmp_b], api_name="compare_step",
+                       show_progress="hidden")
+    u.fid_b.click(guard(fidelity.fidelity), [u.sess, u.slider], [u.sess, u.fid_plot, u.fid_table, u.fid_status, u.fid_info],
+                api_name="fidelity", **u.model_work)
+    u.export_btn.click(guard(files.export_trace), [u.sess, u.export_fmt], u.export_file, api_name="export")
+    u.upload.upload(guard(files.import_trace), [u.sess, u.upload, u.overlay], u.explore_out, api_name="import").success(**u.after_run)
+
+    u.model, u.prompt, u.puzzle, u.steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
+    u.reset_again = dict(fn=guard(H.reset), inputs=[u.sess, *u.inputs, u.overlay], outputs=[*u.explore_out, u.timer],
+                       **u.model_work, **u.private)
+    u.model.change(guard(on_model), [u.model, u.prompt], [*u.groups, u.example, u.story, u.story_text, u.prompt, u.steps],
+                 **u.private).then(**u.reset_again)
+    u.story.input(guard(on_story), [u.story, u.model],
+                [u.prompt, u.puzzle, u.grid, c["gen_length"], u.steps, u.preset, *preset_fields(c), u.branch_preset,
+                 u.branch_at, u.story_text], **u.private).then(**u.reset_again)
+    u.example.input(guard(on_example), [u.example, u.model], [u.prompt, u.puzzle, u.grid, u.steps], **u.private).then(**u.reset_again)
+    u.puzzle.input(guard(on_puzzle), [u.puzzle, u.model], [u.grid, u.steps], **u.private)
+    u.grid.change(guard(on_grid), [u.grid, u.model, u.puzzle], [u.puzzle, u.steps], **u.private)
+    u.prompt.input(guard(on_prompt), [u.prompt, u.model], u.steps, **u.private)
+    u.preset.input(guard(on_preset), u.preset, preset_fields(c), **u.private)
+    c["policy"].change(guard(on_policy), c["policy"], [c["_knobs"], *[c[k] for k in knob_names()]], **u.private)
+    c["gen_length"].input(lambda n: n, c["gen_length"], u.steps, **u.private)
+    u.demo.load(**u.reset_again)
+
+
 def build_demo(concurrency: int = 2) -> gr.Blocks:
     default = models.default_model()
     d = {**H.default_inputs(default), "model": default, "model_choices": models.model_choices()}
     refresh(H.run, H.step, H.reset, H.play_tick)  # the API takes the knobs of the policies registered now
     c: dict = {}
+    u = SimpleNamespace()  # the components, by name, for the tab builders and the wiring
     with gr.Blocks(title=TITLE) as demo:
-        sess = gr.State(None, time_to_live=4 * 3600)
+        u.demo = demo
+        u.sess = gr.State(None, time_to_live=4 * 3600)
         gr.HTML(HEADER, js_on_load=None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=340):
-                (example, groups, grid, preset, export_fmt, export_btn, export_file, upload, story,
-                 story_text) = _setup_column(c, d)
+                (u.example, u.groups, u.grid, u.preset, u.export_fmt, u.export_btn, u.export_file, u.upload, u.story,
+                 u.story_text) = _setup_column(c, d)
             with gr.Column(scale=3):
-                with gr.Tabs() as tabs:
-                    with gr.Tab("Explore", id="explore"):
-                        with gr.Row(elem_classes="boe-controls"):
-                            run_b = gr.Button("▶▶ Run", variant="primary", elem_id="btn-run")
-                            step_b = gr.Button("Step ▶|", elem_id="btn-step")
-                            back_b = gr.Button("|◀ Back", elem_id="btn-back")
-                            play_b = gr.Button("▶ Play", elem_id="btn-play")
-                            pause_b = gr.Button("❚❚ Pause", elem_id="btn-pause")
-                            reset_b = gr.Button("⟲ Reset", variant="stop", elem_id="btn-reset")
-                        with gr.Row():
-                            slider = gr.Slider(0, 1, value=0, step=1, label="Step", interactive=False,
-                                               elem_id="step-slider", scale=3)
-                            overlay = gr.Radio(overlays.overlay_choices(), value="none", label="Overlay",
-                                               elem_id="overlay", scale=2)
-                        status = gr.HTML(starting_html(default), label="status", elem_id="status", js_on_load=None, min_height=0)
-                        messages = gr.HTML("", label="messages", elem_id="messages", js_on_load=None, min_height=0)
-                        canvas = gr.HTML(empty("Loading…"), label="canvas", elem_id="canvas", js_on_load=None)
-                        curve = gr.Plot(label="masked_entropy", show_label=False, elem_id="curve")
-                        heatmaps = []
-                        with gr.Tabs():
-                            for f, api in zip(FIXED_HEATMAPS, HEATMAP_API_LABELS):
-                                with gr.Tab(f"{overlays.get(f).label} heatmap"):
-                                    heatmaps.append(gr.Plot(label=api, show_label=False))
-                            with gr.Tab("Any signal"):
-                                hm_signal = gr.Dropdown([(overlays.get(n).label, n) for n in overlays.heatmap_signals()],
-                                                        value=PICKED_DEFAULT, label="Signal", elem_id="heatmap-signal",
-                                                        info="every signal the sampler or a policy declares")
-                                heatmaps.append(gr.Plot(label=HEATMAP_API_LABELS[-1], show_label=False))
-                        with gr.Accordion("Step data (JSON)", open=False):
-                            info = gr.JSON(label="step_data", show_label=False)
-                    with gr.Tab("Compare", id="compare"):
-                        gr.Markdown("From a step (after Run: the first one where the run departs from confidence's "
-                                    "own pick), decode the rest with another policy and compare the two trajectories.")
-                        with gr.Row():
-                            branch_preset = gr.Dropdown(list(PRESETS), value=BRANCH_DEFAULT, label="Branch policy",
-                                                        scale=2)
-                            branch_at = gr.Number(0, precision=0, label="Branch at step", elem_id="branch-at", scale=1,
-                                                  minimum=0)
-                            branch_b = gr.Button("Branch at this step", variant="primary",
-                                                 elem_id="btn-branch", scale=1)
-                        branch_hint = gr.Markdown("", elem_id="branch-hint", elem_classes="hint-text")
-                        cmp_summary = gr.HTML(compare.compare_summary_html(None, None, None), label="summary", js_on_load=None)
-                        with gr.Row():
-                            cmp_a = gr.HTML(empty("Run A"), label="canvas_a", elem_classes="compare-pane", js_on_load=None,
-                                            elem_id="cmp-a")
-                            cmp_b = gr.HTML(empty("Run B"), label="canvas_b", elem_classes="compare-pane", js_on_load=None,
-                                            elem_id="cmp-b")
-                        cmp_slider = gr.Slider(0, 1, value=0, step=1, label="Show both runs at step", elem_id="cmp-slider",
-                                               interactive=False)
-                        cmp_curve = gr.Plot(label="masked_entropy_ab", show_label=False)
-                        with gr.Accordion("Comparison data (JSON)", open=False):
-                            cmp_info = gr.JSON(label="comparison", show_label=False)
-                    with gr.Tab("Lock-in", id="lockin"):
-                        gr.Markdown("For the finished run: hand the rest of the decode to another policy at every step "
-                                    "k, and see how it ends. At most one rollout per step; steps where the run "
-                                    "committed confidence's own pick are inferred for free. Click a step to open that "
-                                    "hand-over side by side in **Compare**.")
-                        with gr.Row():
-                            li_policy = gr.Dropdown(sorted(POLICIES), value="confidence", label="Hand over to", scale=2,
-                                                    elem_id="lockin-policy")
-                            li_b = gr.Button("Compute the lock-in map", variant="primary", elem_id="btn-lockin",
-                                             scale=1)
-                            li_stop = gr.Button("Cancel", elem_id="btn-lockin-cancel", scale=1)
-                        li_status = gr.HTML("", label="lockin_summary", elem_id="lockin-status", js_on_load=None,
-                                            min_height=0)
-                        li_chart = gr.HTML(lockin.lockin_html(None), label="lockin_chart", elem_id="lockin-chart",
-                                           js_on_load=LOCKIN_JS)
-                        with gr.Row():
-                            li_step = gr.Number(0, precision=0, label="Hand-over step", elem_id="lockin-step",
-                                                minimum=0, scale=1)
-                            li_open = gr.Button("Open in Compare", elem_id="btn-lockin-open", scale=1)
-                        with gr.Accordion("Lock-in data (JSON)", open=False):
-                            li_info = gr.JSON(label="lockin", show_label=False)
-                    with gr.Tab("Fidelity", id="fidelity"):
-                        gr.Markdown("Does the one-backward estimate (TIS) rank candidates like the real thing? "
-                                    "For the step selected in **Explore**, this computes the *exact* one-step "
-                                    "entropy drop of every BoE candidate (one forward each) and plots it "
-                                    "against TIS.")
-                        fid_b = gr.Button("Compute for the selected step", variant="primary", elem_id="btn-fidelity")
-                        fid_status = gr.HTML("", label="fidelity_summary", js_on_load=None)
-                        fid_plot = gr.Plot(label="fidelity_plot", show_label=False)
-                        fid_table = gr.Dataframe(headers=["position", "proposal", "TIS", "exact Δ"],
-                                                 datatype=["number", "str", "number", "number"], type="array",
-                                                 interactive=False, label="Candidates (by TIS)")
-                        with gr.Accordion("Fidelity data (JSON)", open=False):
-                            fid_info = gr.JSON(label="fidelity", show_label=False)
-                        gr.Markdown("**Over the whole run**: the same check at every step (one backward and |C| "
-                                    "forwards each), as Spearman ρ, sign agreement and top-1 agreement per step.")
-                        with gr.Row():
-                            fr_b = gr.Button("Compute over the whole run", variant="primary", elem_id="btn-fid-run")
-                            fr_stop = gr.Button("Cancel", elem_id="btn-fid-run-cancel")
-                        fr_status = gr.HTML("", label="fidelity_run_summary", elem_id="fid-run-status", js_on_load=None,
-                                            min_height=0)
-                        fr_plot_run = gr.Plot(fidelity_run.run_figure(None), label="fidelity_run_plot", show_label=False,
-                                              elem_id="fid-run-plot")
-                        with gr.Accordion("Whole-run fidelity data (JSON)", open=False):
-                            fr_info = gr.JSON(label="fidelity_run", show_label=False)
-                    with gr.Tab("Frontier", id="frontier"):
-                        gr.Markdown("Quality vs compute from the last sweep (`python -m boe_core.bench pareto`): "
-                                    "one line per policy over its step budgets; the dashed line is the Pareto "
-                                    "frontier. Compute counts a backward by its measured cost in forwards.")
-                        sweeps = frontier.sweep_files()
-                        fr_file = gr.Dropdown(sweeps, value=sweeps[0] if sweeps else None, label="Sweep",
-                                              elem_id="frontier-file")
-                        fr_fig, fr_msg = frontier.frontier_plot(sweeps[0] if sweeps else None)
-                        fr_note = gr.Markdown(fr_msg)
-                        fr_plot = gr.Plot(fr_fig, label="frontier", show_label=False)
+                with gr.Tabs() as u.tabs:
+                    _explore_tab(u, default)
+                    _compare_tab(u)
+                    _lockin_tab(u)
+                    _fidelity_tab(u)
+                    _frontier_tab(u)
                     with gr.Tab("About", id="about"):
                         gr.Markdown(ABOUT_MD)
-        timer = gr.Timer(0.6, active=False)
-
-        inputs = ordered(c)
-        explore_out = [sess, canvas, status, slider, curve, *heatmaps, info, messages]
-        compare_out = [sess, cmp_a, cmp_b, cmp_summary, cmp_curve, cmp_slider, cmp_info]
-        lockin_out = [sess, li_chart, li_status, li_info]
-        li_cancelled = gr.JSON(visible=False)
-        fr_cancelled = gr.JSON(visible=False)
-        job_id = gr.Textbox("", visible=False)  # API clients name a job; the Cancel buttons mean "this session's"
-        model_work = dict(concurrency_id="model", concurrency_limit=concurrency)
-        private = dict(api_visibility="private")
-
-        fr_file.change(guard(frontier.frontier_plot), [fr_file], [fr_plot, fr_note], api_name="frontier",
-                       show_progress="minimal")
-        run_evt = run_b.click(guard(H.run), [sess, *inputs, overlay], explore_out, api_name="run",
-                              show_progress="minimal", **model_work)
-        step_b.click(guard(H.step), [sess, *inputs, overlay], explore_out, api_name="step",
-                     show_progress="minimal", **model_work)
-        back_b.click(guard(H.back), [sess, overlay], explore_out, api_name="back", show_progress="hidden")
-        slider.release(guard(H.select), [sess, slider, overlay], explore_out, api_name="select",
-                       show_progress="hidden")
-        overlay.input(guard(H.set_overlay), [sess, overlay], canvas, api_name="overlay", show_progress="hidden")
-        play_b.click(lambda: gr.Timer(active=True), None, timer, **private)
-        pause_b.click(lambda: gr.Timer(active=False), None, timer, cancels=[run_evt], **private)
-        timer.tick(guard(H.play_tick), [sess, *inputs, overlay], [*explore_out, timer], show_progress="hidden",
-                   **model_work, **private)
-        reset_b.click(guard(H.reset), [sess, *inputs, overlay], [*explore_out, timer], api_name="reset",
-                      cancels=[run_evt], **model_work)
-        branch_b.click(guard(compare.branch), [sess, branch_preset, branch_at], compare_out, api_name="branch",
-                       show_progress="minimal", **model_work)
-        after_run = dict(fn=guard(compare.default_step_hint), inputs=[sess], outputs=[branch_at, branch_hint], **private)
-        # after a run: Compare points at the first departure from confidence, and the lock-in map starts
-        run_evt.success(**after_run).success(guard(lockin.auto_lockin), [sess, li_policy], lockin_out, **model_work,
-                                             **private)
-        li_b.click(guard(lockin.lockin), [sess, li_policy], lockin_out, api_name="lockin", **model_work)
-        li_stop.click(guard(lockin.lockin_cancel), [sess, job_id], li_cancelled, api_name="lockin_cancel")
-        li_open.click(lambda: gr.Tabs(selected="compare"), None, tabs, **private).then(
-            guard(lockin.lockin_open), [sess, li_step], compare_out, api_name="lockin_open", show_progress="minimal",
-            **model_work).success(lambda k: k, li_step, branch_at, **private)
-        fr_b.click(guard(fidelity_run.fidelity_run), [sess], [sess, fr_plot_run, fr_status, fr_info],
-                   api_name="fidelity_run", **model_work)
-        fr_stop.click(guard(fidelity_run.fidelity_cancel), [sess, job_id], fr_cancelled, api_name="fidelity_cancel")
-        hm_signal.input(guard(H.set_heatmap), [sess, hm_signal], [sess, heatmaps[-1]], api_name="heatmap",
-                        show_progress="hidden")
-        cmp_slider.release(guard(compare.compare_select), [sess, cmp_slider], [cmp_a, cmp_b], api_name="compare_step",
-                           show_progress="hidden")
-        fid_b.click(guard(fidelity.fidelity), [sess, slider], [sess, fid_plot, fid_table, fid_status, fid_info],
-                    api_name="fidelity", **model_work)
-        export_btn.click(guard(files.export_trace), [sess, export_fmt], export_file, api_name="export")
-        upload.upload(guard(files.import_trace), [sess, upload, overlay], explore_out, api_name="import").success(**after_run)
-
-        model, prompt, puzzle, steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
-        reset_again = dict(fn=guard(H.reset), inputs=[sess, *inputs, overlay], outputs=[*explore_out, timer],
-                           **model_work, **private)
-        model.change(guard(on_model), [model, prompt], [*groups, example, story, story_text, prompt, steps],
-                     **private).then(**reset_again)
-        story.input(guard(on_story), [story, model],
-                    [prompt, puzzle, grid, c["gen_length"], steps, preset, *preset_fields(c), branch_preset,
-                     branch_at, story_text], **private).then(**reset_again)
-        example.input(guard(on_example), [example, model], [prompt, puzzle, grid, steps], **private).then(**reset_again)
-        puzzle.input(guard(on_puzzle), [puzzle, model], [grid, steps], **private)
-        grid.change(guard(on_grid), [grid, model, puzzle], [puzzle, steps], **private)
-        prompt.input(guard(on_prompt), [prompt, model], steps, **private)
-        preset.input(guard(on_preset), preset, preset_fields(c), **private)
-        c["policy"].change(guard(on_policy), c["policy"], [c["_knobs"], *[c[k] for k in knob_names()]], **private)
-        c["gen_length"].input(lambda n: n, c["gen_length"], steps, **private)
-        demo.load(**reset_again)
+        u.timer = gr.Timer(0.6, active=False)
+        _wire(u, c, concurrency)
     return demo
 
 
