@@ -15,6 +15,8 @@ gradio_client = pytest.importorskip("gradio_client")
 import httpx  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a live server, and 10 sessions at once
+
 STEPS = 6
 INFO = 7  # index of the step-data JSON among the Explore outputs
 

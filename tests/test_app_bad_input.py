@@ -243,6 +243,7 @@ def test_a_trace_made_by_another_model_is_refused(good_trace, names, tmp_path):
         expect_error(fn, sess, *args, match="another model")
 
 
+@pytest.mark.slow  # a live server
 def test_server_reports_errors_and_keeps_serving():
     name, why = default_model_or_reason()
     if name is None:

@@ -16,8 +16,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ART = Path(__file__).resolve().parents[1] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                                reason=f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+pytestmark = [pytest.mark.slow,  # a live server and Chromium
+              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                 reason=f"{CHROMIUM} is not installed (apt-get install -y chromium)")]
 
 
 def test_explorer_in_a_browser():

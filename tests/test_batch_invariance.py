@@ -38,6 +38,7 @@ def countdown():
     return task, adapter, lambda a, b: task.canvas(adapter, examples[a:b])
 
 
+@pytest.mark.slow  # the shipped model on 50 problems, three times
 @pytest.mark.parametrize("spec", ["confidence", "random", "random:temperature=0.7", "boe"])
 def test_shipped_reasoning_model_same_canvases_in_batches_of_1_7_50(countdown, spec):
     task, adapter, canvases = countdown

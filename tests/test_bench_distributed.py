@@ -13,7 +13,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
 
-
+pytestmark = pytest.mark.slow  # two processes through accelerate
 
 
 def _args(model, out):

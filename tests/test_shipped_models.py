@@ -40,6 +40,7 @@ def test_kjv_decodes_under_every_policy(kjv, policy):
     assert np.isfinite(tr.masked_entropy_curve()).all()
 
 
+@pytest.mark.slow  # 24 puzzles, 24 steps each
 @pytest.mark.parametrize("policy,floor", [("confidence", 0.8), ("boe", 0.7)])
 def test_sudoku_solve_rate_floor_on_held_out_puzzles(sudoku, policy, floor):
     """A fixed set of 24 held-out test puzzles, 24 steps, batched: the shipped model with
@@ -58,6 +59,7 @@ def test_sudoku_solve_rate_floor_on_held_out_puzzles(sudoku, policy, floor):
     assert np.mean(solved) >= floor, f"{policy}: solved {sum(solved)} of {len(rows)}"
 
 
+@pytest.mark.slow  # a shipped model on 20 val problems
 def test_the_reasoning_model_loads_by_name_and_solves_some_sudoku4():
     """The multi-task reasoning model ships, and on 20 val sudoku4 problems (confidence order,
     2 characters per step) it solves most; countdown and arith-cot are weaker (docs/models.md)."""
@@ -76,6 +78,7 @@ def test_the_reasoning_model_loads_by_name_and_solves_some_sudoku4():
     assert np.mean(ok) >= 0.6, f"solved {sum(ok)} of {len(ok)}"
 
 
+@pytest.mark.slow  # a shipped model on 30 val puzzles, twice
 def test_the_sudoku6_model_loads_by_name_and_confidence_beats_random_order():
     """The shipped sudoku6 model opens in its own view, and on 30 val puzzles (d1 blocks of 24,
     2 cells per step) confidence order solves most and more than random order does."""
