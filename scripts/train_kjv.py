@@ -33,7 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 import torch
-from tqdm import tqdm
 
 from boe_core.models import training
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
@@ -164,15 +163,9 @@ def main(argv=None):
     model = build_model(args, tok.vocab_size)
     opt = make_optimizer(model, args)
     gen = torch.Generator().manual_seed(args.seed)
-    step, elapsed, tokens_seen = 0, 0.0, 0
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        gen.set_state(ck["generator"])
-        torch.set_rng_state(ck["torch_rng"])
-        step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck.get("tokens_seen", 0)
+    start = training.restore(ck, model, opt, gen) if ck is not None else training.LoopState()
     if args.export_only:
-        log(f"export-only from {ckpt_path} (step {step})")
+        log(f"export-only from {ckpt_path} (step {start.step})")
         export(model, tok, Path(args.export), log)
         return
 
@@ -187,11 +180,8 @@ def main(argv=None):
         model.train()
         loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=real, key_padding_mask=real,
                              stratified=bool(args.stratified_t))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        opt.step()
-        return loss.item(), float(acc), int(real.sum()), float(gn)
+        gn = training.optimizer_step(model, opt, loss, args.grad_clip)
+        return training.StepOut(loss.item(), {"masked_acc": float(acc), "gnorm": gn}, int(real.sum()))
 
     if args.bench:
         for _ in range(2):
@@ -199,15 +189,14 @@ def main(argv=None):
         t0 = time.perf_counter()
         toks = 0
         for _ in range(args.bench):
-            toks += train_step(0)[2]
+            toks += train_step(0).tokens
         dt = (time.perf_counter() - t0) / args.bench
         print(json.dumps({"d_model": args.d_model, "n_layers": args.n_layers, "batch": args.batch,
                           "params_M": round(nparams / 1e6, 2), "sec_per_step": round(dt, 3),
                           "tokens_per_s": round(toks / args.bench / dt), "threads": args.threads}))
         return
 
-    budget = args.minutes * 60.0
-    log(f"{'resume at step %d' % step if ck else 'start'}: {nparams / 1e6:.2f}M params, config "
+    log(f"{'resume at step %d' % start.step if ck else 'start'}: {nparams / 1e6:.2f}M params, config "
         f"{json.dumps(vars(model.config))}, args {json.dumps(vars(args))}, {len(train_ids)} train verses")
 
     def val_acc():
@@ -215,55 +204,13 @@ def main(argv=None):
         r = random.Random(1234)
         return {f"{m}": round(masked_token_accuracy(model, tok, val_texts, m, r)["accuracy"], 4) for m in (0.15, 0.5, 0.9)}
 
-    bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, desc="kjv")
-    last_ckpt = time.time()
-    seg_start = time.time()
-    seg_elapsed0 = elapsed
-    win_loss = win_acc = 0.0
-    win_n = win_tok = 0
-    win_t0 = time.time()
-    done_reason = None
-    while True:
-        elapsed = seg_elapsed0 + (time.time() - seg_start)
-        if args.steps is not None and step >= args.steps:
-            done_reason = f"reached --steps {args.steps}"
-            break
-        if elapsed >= budget:
-            done_reason = f"reached --minutes {args.minutes}"
-            break
-        progress = step / args.steps if args.steps else elapsed / budget
-        lr = lr_at(args, step, progress)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        loss, acc, ntok, gn = train_step(step)
-        step += 1
-        tokens_seen += ntok
-        win_loss += loss
-        win_acc += acc
-        win_n += 1
-        win_tok += ntok
-        bar.update(1)
-        if step % args.log_every == 0:
-            dt = time.time() - win_t0
-            bar.set_postfix(loss=f"{win_loss / win_n:.3f}", acc=f"{win_acc / win_n:.3f}")
-            log(f"step {step} loss {win_loss / win_n:.4f} masked_acc {win_acc / win_n:.4f} "
-                f"tok/s {win_tok / dt:.0f} lr {lr:.2e} gnorm {gn:.2f} elapsed_min {elapsed / 60:.1f} "
-                f"tokens_seen {tokens_seen}")
-            win_loss = win_acc = 0.0
-            win_n = win_tok = 0
-            win_t0 = time.time()
-        if time.time() - last_ckpt >= args.ckpt_minutes * 60:
-            t_ck = time.time()
-            elapsed = seg_elapsed0 + (t_ck - seg_start)
-            save_ckpt(ckpt_path, model, opt, step, gen, elapsed, args, tokens_seen)
-            log(f"checkpoint step {step} -> {ckpt_path}; val masked acc {json.dumps(val_acc())}")
-            last_ckpt = time.time()
-            win_t0 += last_ckpt - t_ck  # do not count checkpoint/val time in tok/s
-    bar.close()
-    elapsed = seg_elapsed0 + (time.time() - seg_start)
-    save_ckpt(ckpt_path, model, opt, step, gen, elapsed, args, tokens_seen)
-    log(f"done ({done_reason}): step {step}, {tokens_seen} tokens, {elapsed / 60:.1f} min training; "
-        f"val masked acc {json.dumps(val_acc())}")
+    def checkpoint(st):
+        save_ckpt(ckpt_path, model, opt, st.step, gen, st.elapsed, args, st.tokens_seen)
+
+    loop = training.TrainLoop(train_step, lambda step, progress: lr_at(args, step, progress), opt,
+                              log, checkpoint, evaluate=val_acc, minutes=args.minutes, max_steps=args.steps,
+                              log_every=args.log_every, ckpt_minutes=args.ckpt_minutes, desc="kjv")
+    loop.run(start)
     export(model, tok, Path(args.export), log)
 
 

@@ -24,11 +24,9 @@ import argparse
 import copy
 import json
 import shutil
-import time
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from boe_core.models import training
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
@@ -127,6 +125,41 @@ def val_exact_match(model, tok, tasks, n, device):
     return out
 
 
+def resolve_tasks(args) -> list:
+    """The tasks trained: --tasks, or every task whose shipped model is --name (sorted by name)."""
+    names = args.tasks or [t.name for t in all_tasks() if t.model == args.name]
+    try:
+        tasks = sorted((get_task(n) for n in names), key=lambda t: t.name)
+    except KeyError as e:
+        raise SystemExit(f"--tasks: {e}") from None
+    if not tasks:
+        raise SystemExit(f"--name {args.name!r}: no task names it as its model; pass --tasks")
+    return tasks
+
+
+def build_model(args, tok, load_path: Path):
+    """(model, checkpoint or None, init model or None): the architecture comes from the checkpoint
+    (--resume / --export-only), from --init-from's model, or from the flags."""
+    init = ck = None
+    if args.init_from and not (args.resume or args.export_only):
+        init = TinyMDM.from_pretrained(args.init_from)
+        for k in ("max_length", "d_model", "n_layers", "n_heads"):
+            setattr(args, k, getattr(init.config, k))
+    if args.resume or args.export_only:
+        if not load_path.is_file():
+            raise SystemExit(f"--resume/--export-only: no checkpoint at {load_path}")
+        ck = torch.load(load_path, map_location="cpu", weights_only=False)
+        for k in ("max_length", "d_model", "n_layers", "n_heads"):
+            setattr(args, k, ck["config"][k])
+    torch.manual_seed(args.seed)
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=args.max_length, d_model=args.d_model,
+                        n_layers=args.n_layers, n_heads=args.n_heads, task=args.name, pos_encoding="rope")
+    model = TinyMDM(cfg).to(args.device)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
+    return model, ck, init
+
+
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -140,48 +173,23 @@ def main(argv=None):
     log = training.run_logger(run_dir)
 
     tok = reasoning_tokenizer()
-    names = args.tasks or [t.name for t in all_tasks() if t.model == args.name]
-    try:
-        tasks = sorted((get_task(n) for n in names), key=lambda t: t.name)
-    except KeyError as e:
-        raise SystemExit(f"--tasks: {e.args[0]}") from None
-    if not tasks:
-        raise SystemExit(f"--name {args.name!r}: no task names it as its model; pass --tasks")
+    tasks = resolve_tasks(args)
+    names = [t.name for t in tasks]
     args.export = args.export or str(ROOT / "assets/models" / args.name)
-    init = None
-    if args.init_from and not (args.resume or args.export_only):
-        init = TinyMDM.from_pretrained(args.init_from)
-        for k in ("max_length", "d_model", "n_layers", "n_heads"):
-            setattr(args, k, getattr(init.config, k))
     weights = args.task_weights
     if weights is None:
         weights = ",".join(p for p in DEFAULT_WEIGHTS.split(",") if p.split("=")[0] in names)
     cycle = task_cycle(tasks, weights)
-    ck = None
-    if args.resume or args.export_only:
-        if not load_path.is_file():
-            raise SystemExit(f"--resume/--export-only: no checkpoint at {load_path}")
-        ck = torch.load(load_path, map_location="cpu", weights_only=False)
-        for k in ("max_length", "d_model", "n_layers", "n_heads"):
-            setattr(args, k, ck["config"][k])
-    torch.manual_seed(args.seed)
-    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=args.max_length, d_model=args.d_model,
-                        n_layers=args.n_layers, n_heads=args.n_heads, task=args.name, pos_encoding="rope")
-    model = TinyMDM(cfg).to(args.device)
-    if init is not None:
-        model.load_state_dict(init.state_dict())
+    model, ck, init = build_model(args, tok, load_path)
+    cfg = model.config
     opt = training.make_optimizer(model, args.lr, args.weight_decay)
     gen = torch.Generator().manual_seed(args.seed)
     stream = Stream(tasks)
-    step, elapsed, tokens_seen = 0, 0.0, 0
+    start = training.LoopState()
     if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        gen.set_state(ck["generator"])
-        torch.set_rng_state(ck["torch_rng"])
+        start = training.restore(ck, model, opt, gen)
         stream.index.update(ck["stream_index"])  # a task added since the checkpoint starts at 0
-        step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck["tokens_seen"]
-    first_step = step
+    first_step = start.step
 
     def export():
         out = Path(args.export)
@@ -194,61 +202,33 @@ def main(argv=None):
         export()
         return
 
-    def checkpoint():
-        training.save_ckpt(ckpt_path, model, opt, step, gen, elapsed, args, tokens_seen,
+    def checkpoint(st):
+        training.save_ckpt(ckpt_path, model, opt, st.step, gen, st.elapsed, args, st.tokens_seen,
                            stream_index=dict(stream.index))
         if args.keep_ckpts:
-            shutil.copyfile(ckpt_path, run_dir / f"ckpt-{step}.pt")
+            shutil.copyfile(ckpt_path, run_dir / f"ckpt-{st.step}.pt")
 
-    log(f"{'resume at step %d' % step if ck else 'start'}{' from ' + args.init_from if init is not None else ''}: "
-        f"{model.num_parameters() / 1e6:.2f}M params, tasks {[t.name for t in tasks]}, "
-        f"config {json.dumps(vars(cfg))}, args {json.dumps(vars(args))}")
-    budget = args.minutes * 60
-    seg_start, seg_elapsed0 = time.time(), elapsed
-    last_ckpt = time.time()
-    win = {t.name: [0.0, 0.0, 0] for t in tasks}
-    bar = tqdm(initial=step, dynamic_ncols=True, desc="reasoning")
-    while True:
-        elapsed = seg_elapsed0 + time.time() - seg_start
-        if elapsed >= budget:
-            break
-        lr = training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, elapsed / budget)
-        if args.rewarm > 0:
-            lr *= min(1.0, (step - first_step + 1) / args.rewarm)
-        for g in opt.param_groups:
-            g["lr"] = lr
+    def train_step(step):
         task = cycle[step % len(cycle)]
         ids, real, ans = batch(tok, task, stream.take(task, args.batch), with_answer=True)
         ids, real, ans = ids.to(args.device), real.to(args.device), ans.to(args.device)
         model.train()
         loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=ans, key_padding_mask=real, stratified=True)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        opt.step()
-        step += 1
-        tokens_seen += int(real.sum())
-        w = win[task.name]
-        w[0] += loss.item()
-        w[1] += float(acc)
-        w[2] += 1
-        bar.update(1)
-        if step % args.log_every == 0:
-            parts = " ".join(f"{k}:loss={v[0] / max(v[2], 1):.3f},acc={v[1] / max(v[2], 1):.3f}" for k, v in win.items())
-            log(f"step {step} lr {lr:.2e} elapsed_min {elapsed / 60:.1f} {parts}")
-            win = {t.name: [0.0, 0.0, 0] for t in tasks}
-        if time.time() - last_ckpt >= args.ckpt_minutes * 60:
-            elapsed = seg_elapsed0 + time.time() - seg_start
-            checkpoint()
-            t0 = time.time()
-            log(f"checkpoint step {step}; val exact match {json.dumps(val_exact_match(model, tok, tasks, args.eval_n, args.device))}"
-                f" ({time.time() - t0:.0f}s)")
-            seg_start += time.time() - t0  # evaluation time is not training time
-            last_ckpt = time.time()
-    bar.close()
-    checkpoint()
-    log(f"done: step {step}, {elapsed / 60:.1f} min; val exact match "
-        f"{json.dumps(val_exact_match(model, tok, tasks, args.eval_n, args.device))}")
+        training.optimizer_step(model, opt, loss, args.grad_clip)
+        return training.StepOut(loss.item(), {"acc": float(acc)}, int(real.sum()), task.name)
+
+    def lr_fn(step, progress):
+        lr = training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, progress)
+        return lr * min(1.0, (step - first_step + 1) / args.rewarm) if args.rewarm > 0 else lr
+
+    log(f"{'resume at step %d' % start.step if ck else 'start'}{' from ' + args.init_from if init is not None else ''}: "
+        f"{model.num_parameters() / 1e6:.2f}M params, tasks {[t.name for t in tasks]}, "
+        f"config {json.dumps(vars(cfg))}, args {json.dumps(vars(args))}")
+    loop = training.TrainLoop(train_step, lr_fn, opt, log, checkpoint,
+                              evaluate=lambda: val_exact_match(model, tok, tasks, args.eval_n, args.device),
+                              minutes=args.minutes, log_every=args.log_every, ckpt_minutes=args.ckpt_minutes,
+                              desc="reasoning")
+    loop.run(start)
     export()
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
 import random
 import sys
@@ -31,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 import torch
-from tqdm import tqdm
 
+from boe_core.models import training
 from boe_core.models.tiny_adapter import TinyMDMAdapter
 from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
 from boe_core.sampler import generate
@@ -97,19 +96,7 @@ def struct_init_(model: TinyMDM, g: torch.Generator, std: float = 0.02) -> None:
 
 
 def lr_at(a, step: int, progress: float) -> float:
-    if step < a.warmup:
-        return a.lr * (step + 1) / a.warmup
-    p = min(1.0, max(0.0, progress))
-    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
-def progress_of(a, step: int, secs: float) -> float:
-    ps = [0.0]
-    if a.steps:
-        ps.append(step / a.steps)
-    if a.minutes:
-        ps.append(secs / (a.minutes * 60))
-    return max(ps)
+    return training.lr_at(a.lr, a.warmup, a.min_lr_frac, step, progress)
 
 
 def build(a, tok):
@@ -175,6 +162,29 @@ def bench(a, tok):
                   f"sec/step={sum(ts[2:]) / len(ts[2:]):.3f}", flush=True)
 
 
+def start(a, tok, ckpt_path: Path, say):
+    """(model, optimizer, generator, step, training seconds): fresh, or from the run's checkpoint
+    with its own hyper-parameters (--minutes / --steps may change on a resume)."""
+    model, opt = build(a, tok)
+    g = torch.Generator().manual_seed(a.seed + 1)
+    if not ((a.resume or a.export_only) and ckpt_path.is_file()):
+        if a.export_only:
+            sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
+        return model, opt, g, 0, 0.0
+    ck = torch.load(ckpt_path, weights_only=False)
+    saved = ck["args"]
+    for k in ("d_model", "n_layers", "n_heads", "batch_size", "lr", "min_lr_frac", "weight_decay",
+              "warmup", "seed", "pool_size", "struct_init", "threads"):
+        setattr(a, k, saved[k])
+    model, opt = build(a, tok)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    g.set_state(ck["gen"])
+    torch.set_rng_state(ck["torch_rng"])
+    say(f"resumed from {ckpt_path} at step {ck['step']} ({ck['train_seconds'] / 60:.1f} train-min)")
+    return model, opt, g, ck["step"], ck["train_seconds"]
+
+
 def main(argv=None):
     a = get_args(argv)
     torch.set_num_threads(a.threads)
@@ -184,32 +194,9 @@ def main(argv=None):
     run = Path(a.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     ckpt_path = run / "ckpt.pt"
-    log = open(run / "train.log", "a")
+    say = training.run_logger(run)
 
-    def say(msg):
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        log.write(line + "\n")
-        log.flush()
-        tqdm.write(line)
-
-    model, opt = build(a, tok)
-    g = torch.Generator().manual_seed(a.seed + 1)
-    step, secs = 0, 0.0
-    if (a.resume or a.export_only) and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, weights_only=False)
-        saved = ck["args"]
-        for k in ("d_model", "n_layers", "n_heads", "batch_size", "lr", "min_lr_frac", "weight_decay",
-                  "warmup", "seed", "pool_size", "struct_init", "threads"):
-            setattr(a, k, saved[k])  # the run's own hyper-parameters; --minutes/--steps may change
-        model, opt = build(a, tok)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        torch.set_rng_state(ck["torch_rng"])
-        step, secs = ck["step"], ck["train_seconds"]
-        say(f"resumed from {ckpt_path} at step {step} ({secs / 60:.1f} train-min)")
-    elif a.export_only:
-        sys.exit(f"--export-only: no checkpoint at {ckpt_path}")
+    model, opt, g, step, secs = start(a, tok, ckpt_path, say)
 
     def save_ckpt():
         tmp = ckpt_path.with_suffix(".tmp")
@@ -241,54 +228,29 @@ def main(argv=None):
         val_rows = [json.loads(l) for l in Path(a.val).read_text().splitlines() if l.strip()][: a.eval_n]
     say(f"model d={a.d_model} L={a.n_layers} heads={a.n_heads} params={model.num_parameters()} "
         f"bs={a.batch_size} lr={a.lr} steps={a.steps} minutes={a.minutes} threads={a.threads} pool={pool.shape[0]}")
-    model.train()
-    last_ck = time.time()
-    run_loss = run_acc = 0.0
-    n_run = 0
-    t_log = time.time()
-    bar = tqdm(total=a.steps, initial=step, dynamic_ncols=True, desc="sudoku")
-    while progress_of(a, step, secs) < 1.0:
-        t0 = time.time()
-        lr = lr_at(a, step, progress_of(a, step, secs))
-        for pg in opt.param_groups:
-            pg["lr"] = lr
+    def train_step(step):
+        model.train()
         loss, acc = mdm_loss(model, batch(pool, a, g, lut), tok.mask_id, g)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        secs += time.time() - t0
-        run_loss += loss.item()
-        run_acc += acc.item()
-        n_run += 1
-        bar.update(1)
-        if step % a.log_every == 0:
-            sps = (time.time() - t_log) / n_run
-            last = {"step": step, "loss": run_loss / n_run, "masked_acc": run_acc / n_run}
-            bar.set_postfix(loss=f"{last['loss']:.3f}", acc=f"{last['masked_acc']:.3f}")
-            say(f"step {step} loss {last['loss']:.4f} masked_acc {last['masked_acc']:.4f} lr {lr:.2e} "
-                f"sec/step {sps:.3f} train_min {secs / 60:.1f}")
-            run_loss = run_acc = 0.0
-            n_run = 0
-            t_log = time.time()
-        if val_rows and step % a.eval_every == 0:
-            te = time.time()
-            sr, ca = evaluate(model, tok, val_rows)
-            last.update({"val_solve_rate": sr, "val_cell_acc": ca})
-            say(f"step {step} VAL(n={len(val_rows)}, confidence, 1 cell/step) solve_rate {sr:.3f} "
-                f"cell_acc {ca:.4f} ({time.time() - te:.1f}s)")
-            t_log += time.time() - te
-        if time.time() - last_ck > a.ckpt_minutes * 60:
-            save_ckpt()
-            last_ck = time.time()
-    bar.close()
-    save_ckpt()
-    if val_rows:
+        training.optimizer_step(model, opt, loss, 1.0)
+        return training.StepOut(loss.item(), {"masked_acc": acc.item()})
+
+    def val():
         sr, ca = evaluate(model, tok, val_rows)
         last.update({"val_solve_rate": sr, "val_cell_acc": ca})
-        say(f"final step {step} VAL solve_rate {sr:.3f} cell_acc {ca:.4f}")
-    say(f"done: {step} steps, {secs / 60:.1f} train-min; checkpoint {ckpt_path}")
+        return {"n": len(val_rows), "policy": "confidence, 1 cell/step", "solve_rate": round(sr, 3),
+                "cell_acc": round(ca, 4)}
+
+    def checkpoint(st):
+        nonlocal step, secs
+        step, secs = st.step, st.elapsed
+        save_ckpt()
+
+    loop = training.TrainLoop(train_step, lambda step, p: lr_at(a, step, p), opt, say, checkpoint,
+                              evaluate=val if val_rows else None, minutes=a.minutes, max_steps=a.steps,
+                              log_every=a.log_every, ckpt_minutes=a.ckpt_minutes, eval_every=a.eval_every or None,
+                              desc="sudoku")
+    loop.run(training.LoopState(step, secs))
+    last.update(loop.last)
     if not a.no_export:
         export(model, tok, a, info())
         say(f"exported to {a.export_dir}")
