@@ -85,9 +85,9 @@ def load_trace_file(path) -> Trace:
 
 
 _FIELDS_2D = ("canvas_before", "canvas_after", "masked", "eligible", "proposals", "confidence", "margin", "entropy",
-              "score", "chosen")
+              "score", "chosen", "remasked")
 _KINDS = {"canvas_before": "i", "canvas_after": "i", "proposals": "i", "topk_ids": "i", "masked": "b", "eligible": "b",
-          "chosen": "b"}
+          "chosen": "b", "remasked": "b"}
 
 
 def _check_record(j, r, B, N, bad):

@@ -63,6 +63,7 @@ def trace_key(trace: Trace, policy: str) -> str:
     for r in trace.records:
         h.update(np.ascontiguousarray(r.chosen).tobytes())
         h.update(np.ascontiguousarray(r.canvas_after).tobytes())
+        h.update(np.ascontiguousarray(r.remasked).tobytes())
     return h.hexdigest()[:24]
 
 
@@ -82,8 +83,8 @@ def view_judge(trace: Trace) -> dict:
 
 def _same_as_next(record, policy: str) -> bool:
     """The run's commit at this step is what `policy` would have committed (known for confidence)."""
-    if policy != "confidence" or "confidence_pick" not in record.signals:
-        return False
+    if policy != "confidence" or "confidence_pick" not in record.signals or record.remasked[0].any():
+        return False  # confidence never takes a commit back
     return bool(np.array_equal(record.chosen[0], record.signals["confidence_pick"][0]))
 
 

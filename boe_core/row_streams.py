@@ -63,7 +63,7 @@ def row_context(ctx, i: int, cols: torch.Tensor, generator: torch.Generator):
 
     return replace(ctx, ids=cut(ctx.ids), attention_mask=None, masked=cut(ctx.masked), eligible=cut(ctx.eligible),
                    b=ctx.b[i:i + 1], stats=_row_stats(ctx.stats, i, cols), generator=generator, graph=None,
-                   confidence_pick=cut(ctx.confidence_pick))
+                   confidence_pick=cut(ctx.confidence_pick), fixed=cut(ctx.fixed))
 
 
 def score_per_row(policy, ctx, seed: int, step: int):
@@ -84,6 +84,15 @@ def score_per_row(policy, ctx, seed: int, step: int):
             if name not in signals:
                 signals[name] = torch.zeros((B, N, *v.shape[2:]), dtype=v.dtype, device=v.device)
             signals[name][i, c] = v[0]
+    def masks(name):  # a policy's own commits / remasks, when it gives them
+        if all(getattr(p, name) is None for p in parts):
+            return None
+        out = torch.zeros((B, N), dtype=torch.bool, device=ctx.ids.device)
+        for i, (c, p) in enumerate(zip(cols, parts)):
+            if getattr(p, name) is not None:
+                out[i, c] = getattr(p, name)[0].to(torch.bool)
+        return out
+
     return PolicyResult(scores, torch.cat([p.fallback for p in parts]), signals,
                         max(p.extra_forwards for p in parts), max(p.backwards for p in parts),
-                        list(dict.fromkeys(n for p in parts for n in p.notes)))
+                        list(dict.fromkeys(n for p in parts for n in p.notes)), masks("commit"), masks("remask"))

@@ -31,10 +31,14 @@ class DecodeState:
     attention_mask: torch.Tensor | None
     schedule: Schedule
     step: int = 0
+    masked_left: int | None = None  # masks on the canvas (None: not known, only the budget ends it)
+    revise: bool = False  # the policy may still remask on a full canvas
 
     @property
     def done(self) -> bool:
-        return self.step >= self.schedule.total_steps
+        """The budget of steps (main forwards) is spent, or nothing is masked and the policy has
+        nothing left to revise."""
+        return self.step >= self.schedule.total_steps or (self.masked_left == 0 and not self.revise)
 
 
 def step_seed(seed: int, step: int) -> int:
@@ -52,7 +56,7 @@ def init_state(adapter, canvas: torch.Tensor, config: DecodeConfig, attention_ma
     if attention_mask is not None:
         masked &= attention_mask
     schedule = plan(masked.cpu(), config.steps, config.block_length)
-    return DecodeState(canvas, ~masked, attention_mask, schedule, 0)
+    return DecodeState(canvas, ~masked, attention_mask, schedule, 0, int(masked.sum()))
 
 
 def _sync(device):
@@ -69,15 +73,13 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     masked = ids == adapter.mask_id
     if am is not None:
         masked &= am
-    k = state.schedule.step_block[state.step]
+    k, b_host = current_block(state.schedule, state.step, masked.cpu())
     s, e = state.schedule.blocks[k]
     eligible = torch.zeros_like(masked)
     eligible[:, s:e] = masked[:, s:e]
-    counts = state.schedule.counts  # host tensor: per-step facts without device syncs
-    b = counts[:, state.step].to(ids.device)
-    b_max = int(counts[:, state.step].max())
-    # every mask is committed exactly once, so the masks left = the commits still scheduled
-    masked_fraction = float(counts[:, state.step:].sum()) / masked.numel()
+    b = b_host.to(ids.device)
+    b_max = int(b_host.max())
+    masked_fraction = float(masked.sum()) / masked.numel()
     T = state.schedule.total_steps
     gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, state.step))
     keep_graph, active = policy.main_forward(adapter, config.settings, masked, masked_fraction)
@@ -97,7 +99,25 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     # what a confidence sampler would commit from this same canvas: free, the forward is shared
     confidence_pick = top_mask(stats.confidence, eligible, b)
     return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, config.settings, gen,
-                       graph, b_max, masked_fraction, confidence_pick)
+                       graph, b_max, masked_fraction, confidence_pick, state.fixed, state.step == T - 1)
+
+
+def current_block(schedule: Schedule, step: int, masked: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """(block, b): the first block that still holds a mask in any row (blocks hold: a block is
+    finished before the next opens; the last block when nothing is masked), and the default number
+    of commits per row: the block's masks spread evenly over its scheduled steps left, the first
+    steps taking the remainder (all of them once its scheduled steps are spent). On schedule this
+    is exactly the planned count; it also re-spreads masks a policy put back or committed early.
+    `masked`: (B, N) bool on the host."""
+    k = len(schedule.blocks) - 1
+    for j, (s, e) in enumerate(schedule.blocks):
+        if bool(masked[:, s:e].any()):
+            k = j
+            break
+    s, e = schedule.blocks[k]
+    left = sum(1 for j in schedule.step_block[step:] if j == k)
+    m = masked[:, s:e].sum(1).long()
+    return k, (m + max(left, 1) - 1) // max(left, 1)
 
 
 @torch.no_grad()
@@ -118,20 +138,73 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
         res = score_per_row(policy, ctx, config.seed, state.step)
     ctx.graph = None  # free the autograd graph before recording
 
-    # Commit the top-b eligible positions; ties (and rows short of finite scores) break by confidence.
-    order_conf = torch.where(eligible, stats.confidence.double(), torch.full_like(res.scores, -np.inf))
-    key = torch.where(torch.isfinite(res.scores), res.scores, torch.full_like(res.scores, -1e300))
-    key = torch.where(eligible, key, torch.full_like(key, -np.inf))
-    first = torch.sort(order_conf, dim=1, descending=True, stable=True).indices
-    chosen_sorted = top_mask(key.gather(1, first), eligible.gather(1, first), b)
-    chosen = torch.zeros_like(eligible).scatter(1, first, chosen_sorted)
+    notes = list(res.notes)
+    if res.commit is None:
+        # the top-b eligible positions; ties (and rows short of finite scores) break by confidence
+        order_conf = torch.where(eligible, stats.confidence.double(), torch.full_like(res.scores, -np.inf))
+        key = torch.where(torch.isfinite(res.scores), res.scores, torch.full_like(res.scores, -1e300))
+        key = torch.where(eligible, key, torch.full_like(key, -np.inf))
+        first = torch.sort(order_conf, dim=1, descending=True, stable=True).indices
+        chosen_sorted = top_mask(key.gather(1, first), eligible.gather(1, first), b)
+        chosen = torch.zeros_like(eligible).scatter(1, first, chosen_sorted)
+    else:
+        chosen = _policy_commits(res.commit, ctx, config.policy, notes)
+    remask = _policy_remasks(res.remask, ctx, config.policy)
+    if ctx.final:
+        # the budget is spent: whatever is still masked is committed now, and nothing goes back
+        left = masked & ~chosen
+        if bool(left.any()):
+            notes.append(f"budget of {T} steps spent: {int(left.sum())} positions still masked were "
+                         "committed by their proposals at this final step")
+        chosen = chosen | masked
+        if bool(remask.any()):
+            notes.append(f"final step: {int(remask.sum())} remasks ignored")
+            remask = torch.zeros_like(remask)
     new_canvas = torch.where(chosen, stats.proposals, ids)
+    new_canvas = torch.where(remask, torch.full_like(ids, adapter.mask_id), new_canvas)
+    still = new_canvas == adapter.mask_id
+    if state.attention_mask is not None:
+        still &= state.attention_mask
+    masked_left = int(still.sum())
+    revise = policy.revises(config.settings) and bool(eligible.any() or remask.any())
     _sync(adapter.device)
     wall = time.perf_counter() - t0
 
     signals = {**res.signals, "confidence_pick": ctx.confidence_pick}
-    record = _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, new_canvas, b, wall)
-    return replace(state, canvas=new_canvas, step=state.step + 1), record
+    record = _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, remask, new_canvas,
+                     notes, wall)
+    return replace(state, canvas=new_canvas, step=state.step + 1, masked_left=masked_left, revise=revise), record
+
+
+def _policy_commits(commit: torch.Tensor, ctx: StepContext, policy: str, notes: list) -> torch.Tensor:
+    """A policy's own commits, checked; a row with eligible positions and no commit gets its top-1
+    by confidence, so every step makes progress."""
+    commit = commit.to(device=ctx.eligible.device, dtype=torch.bool)
+    if commit.shape != ctx.eligible.shape:
+        raise ValueError(f"policy {policy!r}: commit has shape {tuple(commit.shape)}, "
+                         f"expected {tuple(ctx.eligible.shape)}")
+    if bool((commit & ~ctx.eligible).any()):
+        raise ValueError(f"policy {policy!r} committed positions that are not eligible "
+                         "(masked and in the current block)")
+    stuck = ctx.eligible.any(1) & ~commit.any(1)
+    if bool(stuck.any()):
+        commit = commit | (top_mask(ctx.stats.confidence, ctx.eligible, 1) & stuck[:, None])
+        notes.append(f"{int(stuck.sum())} rows committed nothing: their top-1 by confidence was committed")
+    return commit
+
+
+def _policy_remasks(remask, ctx: StepContext, policy: str) -> torch.Tensor:
+    """A policy's remasks, checked: only committed positions (never prompt, fixed cells or padding)."""
+    if remask is None:
+        return torch.zeros_like(ctx.masked)
+    remask = remask.to(device=ctx.masked.device, dtype=torch.bool)
+    if remask.shape != ctx.masked.shape:
+        raise ValueError(f"policy {policy!r}: remask has shape {tuple(remask.shape)}, "
+                         f"expected {tuple(ctx.masked.shape)}")
+    if bool((remask & ~ctx.committed).any()):
+        raise ValueError(f"policy {policy!r} remasked positions that are not committed tokens "
+                         "(masked, prompt, fixed or padding)")
+    return remask
 
 
 def _np(x, where=None, fill=np.nan, dtype=np.float32):
@@ -141,7 +214,8 @@ def _np(x, where=None, fill=np.nan, dtype=np.float32):
     return a
 
 
-def _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, new_canvas, b, wall) -> StepRecord:
+def _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, remask, new_canvas, notes,
+            wall) -> StepRecord:
     m = masked.cpu().numpy()
     el = eligible.cpu().numpy()
     return StepRecord(
@@ -154,16 +228,17 @@ def _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, 
         topk_probs=np.where(m[..., None], _np(stats.topk_probs), np.float32(0)),
         score=_np(res.scores, el & np.isfinite(res.scores.cpu().numpy())),
         chosen=chosen.cpu().numpy(), fallback=res.fallback.cpu().numpy().astype(bool),
-        n_commit=b.cpu().numpy().astype(np.int64),
+        n_commit=chosen.sum(1).cpu().numpy().astype(np.int64), remasked=remask.cpu().numpy(),
         n_forward=1 + res.extra_forwards, n_backward=res.backwards, wall_time=wall,
         signals={name: (v.cpu().numpy().astype(bool) if v.dtype == torch.bool else _np(v))
                  for name, v in signals.items()},
-        notes=list(res.notes),
+        notes=notes,
     )
 
 
 def iterate(adapter, state: DecodeState, config: DecodeConfig) -> Iterator[StepRecord]:
-    """Yield one StepRecord per step until the canvas is fully decoded."""
+    """Yield one StepRecord per step until the canvas is decoded and the policy has nothing left
+    to revise, or the budget of steps is spent."""
     while not state.done:
         state, record = step(adapter, state, config)
         yield record
@@ -211,12 +286,16 @@ def generate(adapter, prompt=None, *, gen_length: int = 32, canvas=None, attenti
     return fill_vocab(adapter, trace)
 
 
-def state_at(adapter, trace: Trace, at_step: int) -> DecodeState:
-    """The decoding state right before step `at_step` of a trace (its canvas and schedule)."""
+def state_at(adapter, trace: Trace, at_step: int, revise: bool = False) -> DecodeState:
+    """The decoding state right before step `at_step` of a trace (its canvas and schedule).
+    `revise`: whether the policy that continues from it may still remask on a full canvas."""
     if not isinstance(at_step, int) or not (0 <= at_step < trace.num_steps):
         raise ConfigError("at_step", at_step, f"must be an integer in [0, {trace.num_steps})")
     dev = adapter.device
     am = None if trace.attention_mask is None else torch.as_tensor(trace.attention_mask, device=dev)
-    return DecodeState(torch.as_tensor(trace.records[at_step].canvas_before, device=dev),
-                       torch.as_tensor(trace.fixed, device=dev), am,
-                       Schedule.from_dict(trace.schedule), at_step)
+    canvas = torch.as_tensor(trace.records[at_step].canvas_before, device=dev)
+    masked = canvas == trace.mask_id
+    if am is not None:
+        masked &= am
+    return DecodeState(canvas, torch.as_tensor(trace.fixed, device=dev), am,
+                       Schedule.from_dict(trace.schedule), at_step, int(masked.sum()), revise)

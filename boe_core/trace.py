@@ -9,6 +9,11 @@ probes, lookahead's exact drop, confidence's own pick ...) live in ``StepRecord.
 of (B, N) arrays, and every export is generated from that dict and the declarations in
 ``boe_core.signals``. v1 files (fixed ``tis``/``grad_norm``/``candidates``/``probes`` fields and a
 ``boe`` config section) are still read.
+
+Schema v3: a step may take commits back. ``StepRecord.remasked`` marks the committed positions a
+step turned back into [MASK] (after its commits), and ``n_commit`` is the real count per row, which
+may vary. A position's history (commit, remask, recommit ...) is `Trace.history`. v2 files load
+with no remasks.
 """
 from __future__ import annotations
 
@@ -23,11 +28,11 @@ from .config import DecodeConfig
 from .signals import declared
 
 SCHEMA = "boe-explorer/trace"
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 _ARRAY_FIELDS = ("canvas_before", "canvas_after", "masked", "eligible", "proposals", "confidence",
-                 "margin", "entropy", "topk_ids", "topk_probs", "score", "chosen", "fallback", "n_commit")
+                 "margin", "entropy", "topk_ids", "topk_probs", "score", "chosen", "fallback", "n_commit", "remasked")
 _V1_SIGNALS = ("tis", "grad_norm", "candidates", "probes")  # v1 kept these as fixed fields
 
 
@@ -50,7 +55,8 @@ class StepRecord:
     score: np.ndarray  # float32: the policy's selection score (NaN where not eligible)
     chosen: np.ndarray  # bool: committed at this step
     fallback: np.ndarray  # (B,) bool: fell back to confidence order
-    n_commit: np.ndarray  # (B,) int64
+    n_commit: np.ndarray  # (B,) int64: positions committed at this step (may vary per step and row)
+    remasked: np.ndarray  # bool: committed positions turned back into [MASK] by this step
     n_forward: int  # forward passes per sequence
     n_backward: int  # backward passes per sequence
     wall_time: float  # seconds
@@ -102,6 +108,9 @@ class StepRecord:
         if version == 1:
             d["signals"] = {k: d.pop(k) for k in _V1_SIGNALS if k in d}
             d.setdefault("notes", [])
+        if version in (1, 2):  # no remasks before v3
+            shape = d["canvas_before"]["shape"] if isinstance(d.get("canvas_before"), dict) else [0, 0]
+            d["remasked"] = _encode_array(np.zeros(shape, bool))
         kw = {}
         for f in fields(cls):
             if f.name not in d:
@@ -120,10 +129,16 @@ class StepRecord:
         """Raise ValueError when an array does not fit the canvas or a signal its declaration."""
         shape = self.canvas_before.shape
         for name in ("canvas_after", "masked", "eligible", "proposals", "confidence", "margin", "entropy",
-                     "score", "chosen"):
+                     "score", "chosen", "remasked"):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"step {self.step}: field {name!r} has shape {getattr(self, name).shape}, "
                                  f"expected {shape}")
+        if self.remasked.dtype != bool or self.chosen.dtype != bool:
+            raise ValueError(f"step {self.step}: fields 'chosen' and 'remasked' must be bool")
+        if (self.remasked & self.masked).any():
+            raise ValueError(f"step {self.step}: a remasked position was masked before the step")
+        if (self.remasked & self.chosen).any():
+            raise ValueError(f"step {self.step}: a position was committed and remasked at the same step")
         for name, a in self.signals.items():
             if a.shape != shape:
                 raise ValueError(f"step {self.step}: signal {name!r} has shape {a.shape}, expected {shape}")
@@ -167,6 +182,49 @@ class Trace:
             seen.update(dict.fromkeys(r.signals))
         return list(seen)
 
+    def history(self, position: int, row: int = 0) -> list[tuple[int, str, int]]:
+        """The events of one position: [(step, "commit" | "remask", token id after), ...] in order
+        (a remask's token id is the mask id)."""
+        out = []
+        for r in self.records:
+            if r.chosen[row, position]:
+                out.append((r.step, "commit", int(r.canvas_after[row, position])))
+            if r.remasked[row, position]:
+                out.append((r.step, "remask", int(r.canvas_after[row, position])))
+        return out
+
+    def remask_steps(self, row: int = 0) -> dict[int, list[int]]:
+        """position -> the steps at which it was remasked (row `row`); empty for a monotone run."""
+        out: dict[int, list[int]] = {}
+        for r in self.records:
+            for p in np.flatnonzero(r.remasked[row]):
+                out.setdefault(int(p), []).append(r.step)
+        return out
+
+    def check(self) -> None:
+        """Raise ValueError when a record does not fit the canvas or the run breaks the loop's
+        invariants: fixed cells never change, every step's canvas follows from the previous one by
+        its commits and remasks, and a finished run leaves nothing masked."""
+        prev = self.initial_canvas
+        for r in self.records:
+            r.check()
+            if not np.array_equal(r.canvas_before, prev):
+                raise ValueError(f"step {r.step}: canvas_before is not the previous step's canvas_after")
+            if (r.remasked & self.fixed).any() or (r.chosen & self.fixed).any():
+                raise ValueError(f"step {r.step}: a fixed (prompt) position was committed or remasked")
+            moved = r.chosen | r.remasked
+            if not np.array_equal(r.canvas_after[~moved], r.canvas_before[~moved]):
+                raise ValueError(f"step {r.step}: a position changed without a commit or a remask")
+            if (r.canvas_after[r.remasked] != self.mask_id).any():
+                raise ValueError(f"step {r.step}: a remasked position does not hold the mask id")
+            prev = r.canvas_after
+        if self.records:
+            live = self.final_canvas == self.mask_id
+            if self.attention_mask is not None:
+                live &= self.attention_mask
+            if live.any():
+                raise ValueError(f"the run ends with {int(live.sum())} positions still masked")
+
     def cost(self) -> dict:
         return {"forwards": sum(r.n_forward for r in self.records),
                 "backwards": sum(r.n_backward for r in self.records),
@@ -188,7 +246,7 @@ class Trace:
                 "masked": r.masked.ravel(), "eligible": r.eligible.ravel(),
                 "proposal": r.proposals.ravel(), "confidence": r.confidence.ravel(),
                 "margin": r.margin.ravel(), "entropy": r.entropy.ravel(), "score": r.score.ravel(),
-                "chosen": r.chosen.ravel(),
+                "chosen": r.chosen.ravel(), "remasked": r.remasked.ravel(),
                 "fallback": np.repeat(r.fallback, N), "n_forward": r.n_forward,
                 "n_backward": r.n_backward, "wall_time": r.wall_time,
                 # one column per signal any step of the trace carries, NaN/False where a step has none

@@ -6,6 +6,7 @@ import torch
 
 from boe_core import POLICIES, Signal, Trace, generate, overlay_signals, register
 from boe_core.policies.base import Policy, PolicyResult, masked_scores, no_fallback
+from boe_core.trace import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -56,7 +57,7 @@ def test_version_1_traces_still_load():
     assert np.isfinite(rec.tis[0][rec.candidates[0]]).all()
     assert rec.candidates.dtype == bool and rec.notes == []
     again = Trace.from_json(tr.to_json())  # re-saved as v2
-    assert again.to_dict()["version"] == 2
+    assert again.to_dict()["version"] == SCHEMA_VERSION
     assert np.array_equal(again.records[0].tis, rec.tis, equal_nan=True)
 
 

@@ -49,6 +49,18 @@ class StepContext:
     # (B, N) bool: the top-b eligible positions by confidence, what a confidence sampler commits
     # now; computed once per step (the sampler records it, the threshold gate lets it through)
     confidence_pick: torch.Tensor | None = None
+    # (B, N) bool: never decoded (prompt, clues, padding); a policy may remask only committed
+    # positions outside it
+    fixed: torch.Tensor | None = None
+    # the last step of the forward budget: every position still masked is committed after it, and
+    # a remask is ignored
+    final: bool = False
+
+    @property
+    def committed(self) -> torch.Tensor:
+        """(B, N) bool: positions decoded by earlier steps, the ones a policy may remask."""
+        done = ~self.masked if self.fixed is None else ~self.masked & ~self.fixed
+        return done if self.attention_mask is None else done & self.attention_mask
 
 
 @dataclass
@@ -59,6 +71,13 @@ class PolicyResult:
     extra_forwards: int = 0  # forward passes beyond the step's main one (per sequence)
     backwards: int = 0
     notes: list[str] = field(default_factory=list)  # said once in the step record (e.g. a raised r)
+    # (B, N) bool, optional: commit exactly these eligible positions this step (the count may vary
+    # per step and row; a row with eligible positions but no commit gets its top-1 by confidence).
+    # None: the top-b eligible positions by score (ties by confidence).
+    commit: torch.Tensor | None = None
+    # (B, N) bool, optional: committed positions (never prompt or fixed cells) turned back into
+    # [MASK] after this step's commits
+    remask: torch.Tensor | None = None
 
 
 class Policy:
@@ -82,6 +101,11 @@ class Policy:
         from the input embeddings for this policy, and the ActiveQueryAttention row set for it
         (None = dense)."""
         return False, None
+
+    def revises(self, settings) -> bool:
+        """Whether the policy may remask tokens once nothing is masked: then the loop runs another
+        step on the full canvas (within the budget), and ends when such a step remasks nothing."""
+        return False
 
     def score(self, ctx: StepContext) -> PolicyResult:
         raise NotImplementedError
