@@ -76,7 +76,7 @@ def trace_and_step(sess, at_step, nothing: str):
     if sess.trace is None or not sess.trace.records:
         raise UserError(f"{nothing}: run (or load) a trace first")
     tr = sess.trace
-    k = clamp_view(tr, sess.view) if at_step is None else as_int("at_step", at_step, minimum=0)
+    k = clamp_view(tr, sess.shown_step) if at_step is None else as_int("at_step", at_step, minimum=0)
     if k >= tr.num_steps:
         raise ConfigError("at_step", k, f"must be a computed step in [0, {tr.num_steps})")
     return tr, k

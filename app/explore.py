@@ -24,7 +24,7 @@ def heatmap_slots(sess: Session) -> tuple[str, ...]:
 def canvas_with_legend(sess: Session, overlay: str) -> str:
     tr, view = sess.trace, get_view(sess.task)
     lo, hi = overlays.overlay_range(tr, overlay) if tr is not None else (0.0, 1.0)
-    k = clamp_view(tr, sess.view)
+    k = clamp_view(tr, sess.shown_step)
     return canvas_html(tr, k, overlay, view, rng=(lo, hi)) + legend_html(overlay, lo, hi, view)
 
 
@@ -34,7 +34,7 @@ def explore_outputs(sess: Session, overlay="none", plots=True):
 
     overlay = overlay if overlay in overlays.overlays() else "none"
     tr = sess.trace
-    k = clamp_view(tr, sess.view)
+    k = clamp_view(tr, sess.shown_step)
     status = status_html(tr, k, sess.task, busy=sess.live and not sess.state.done and tr.num_steps > 0)
     n = tr.num_steps if tr is not None else 0
     slider = gr.Slider(minimum=0, maximum=max(1, n - 1), value=max(0, k), step=1, interactive=n > 1,

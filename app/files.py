@@ -155,7 +155,7 @@ def import_trace(sess, file, overlay="none"):
     trace = load_trace_file(file)
     task = view_for_trace(trace).name
     trace.meta = {**trace.meta, "task": task, "source": "imported", "session": sess.uid}
-    new = Session(uid=sess.uid, model=trace.model, task=task, trace=trace, view=trace.num_steps - 1)
+    new = Session(uid=sess.uid, model=trace.model, task=task, trace=trace, shown_step=trace.num_steps - 1)
     try:
         new.config = DecodeConfig.from_dict(trace.config)
     except (ConfigError, TypeError):

@@ -62,7 +62,7 @@ def prepare(sess: Session, values: dict) -> bool:
     trace = new_trace(adapter, state, cfg, meta={**plan.meta, "session": sess.uid, "source": "live"})
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])
     sess.model, sess.task, sess.config, sess.trace, sess.state = values["model"], view.name, cfg, trace, state
-    sess.view, sess.branch, sess.diff, sess.fidelity, sess.compare_view = -1, None, None, None, None
+    sess.shown_step, sess.branch, sess.diff, sess.fidelity, sess.compare_view = -1, None, None, None, None
     sess.lockin, sess.fidelity_run = None, None
     sess.signature = sig
     for n in plan.notes:
@@ -83,7 +83,7 @@ def advance(sess: Session) -> bool:
         add_vocab(adapter, sess.trace, [record.canvas_after, record.topk_ids])
         sess.trace.records.append(record)
         sess.state = state
-        sess.view = sess.trace.num_steps - 1
+        sess.shown_step = sess.trace.num_steps - 1
         return True
     finally:
         lock.release()
@@ -92,14 +92,14 @@ def advance(sess: Session) -> bool:
 def _step_once(sess: Session, values: dict) -> bool:
     """One step forward; returns False at the end of the trace."""
     if sess.trace is not None and not sess.live:  # a loaded trace: replay only
-        if sess.view < sess.trace.num_steps - 1:
-            sess.view += 1
+        if sess.shown_step < sess.trace.num_steps - 1:
+            sess.shown_step += 1
             return True
         return False
     if prepare(sess, values):
         sess.note("info", "Started a new run with the current settings.")
-    if sess.view < sess.trace.num_steps - 1:
-        sess.view += 1
+    if sess.shown_step < sess.trace.num_steps - 1:
+        sess.shown_step += 1
         return True
     return advance(sess)
 
@@ -118,8 +118,8 @@ def run(sess, values, overlay):
         if heavy:
             last_plot = time.perf_counter()  # measured after rendering, so plots never dominate
         yield out
-    if sess.trace is not None and sess.trace.records and sess.view != sess.trace.num_steps - 1:
-        sess.view = sess.trace.num_steps - 1
+    if sess.trace is not None and sess.trace.records and sess.shown_step != sess.trace.num_steps - 1:
+        sess.shown_step = sess.trace.num_steps - 1
         yield explore_outputs(sess, overlay)
 
 
@@ -134,7 +134,7 @@ def step(sess, values, overlay):
 def back(sess, overlay="none"):
     sess = ensure(sess)
     if sess.trace is not None and sess.trace.records:
-        sess.view = max(0, clamp_view(sess.trace, sess.view) - 1)
+        sess.shown_step = max(0, clamp_view(sess.trace, sess.shown_step) - 1)
     return explore_outputs(sess, overlay)
 
 
@@ -142,7 +142,7 @@ def select(sess, at_step, overlay="none"):
     """Move the view to a computed step (the slider)."""
     sess = ensure(sess)
     if sess.trace is not None and sess.trace.records:
-        sess.view = clamp_view(sess.trace, as_int("step", at_step, minimum=0))
+        sess.shown_step = clamp_view(sess.trace, as_int("step", at_step, minimum=0))
     return explore_outputs(sess, overlay)
 
 
@@ -163,7 +163,7 @@ def set_heatmap(sess, signal="grad_norm"):
     if signal not in choices:
         raise ConfigError("signal", signal, f"must be one of {', '.join(choices)}")
     sess.heatmap = signal
-    return sess, charts.heatmap_figure(sess.trace, signal, clamp_view(sess.trace, sess.view))
+    return sess, charts.heatmap_figure(sess.trace, signal, clamp_view(sess.trace, sess.shown_step))
 
 
 @takes_run_inputs
@@ -186,7 +186,7 @@ def play_tick(sess, values, overlay):
 
     sess = ensure(sess)
     moved = _step_once(sess, values)
-    at_end = sess.trace is None or (sess.done and sess.view >= sess.trace.num_steps - 1)
+    at_end = sess.trace is None or (sess.done and sess.shown_step >= sess.trace.num_steps - 1)
     # Only ever switch the timer off here: returning active=True could undo a Pause pressed meanwhile.
     return (*explore_outputs(sess, overlay), gr.skip() if moved and not at_end else gr.Timer(active=False))
 

@@ -64,7 +64,7 @@ class Session:
     config: DecodeConfig | None = None
     trace: object = None  # boe_core.Trace
     state: object = None  # boe_core.DecodeState while decoding live; None for a loaded trace
-    view: int = -1
+    shown_step: int = -1  # the step whose canvas the Explore tab shows (-1: the initial canvas)
     branch: object = None
     diff: object = None
     compare_view: int | None = None
