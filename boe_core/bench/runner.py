@@ -191,17 +191,7 @@ def run_sweep(sw: Sweep) -> pd.DataFrame:
     work.mkdir(parents=True, exist_ok=True)
     fp = model_fingerprint(sw.model)
     machine = sw.machine or machine_description(sw.threads, device)
-    scorer = None
-    if sw.gen_ppl_model:
-        if not task.text:
-            raise ConfigError("gen_ppl_model", sw.gen_ppl_model, f"applies to text tasks only, not {task.name}")
-        from .textmetrics import ARPerplexity
-
-        scorer = ARPerplexity(sw.gen_ppl_model, device=device)
-    metric, hib = task.metric, task.higher_is_better
-    if scorer is not None and task.gen_ppl_metric:
-        metric, hib = "gen_ppl", False
-    task_opts = dict(task.options(), **({"gen_ppl_model": Path(sw.gen_ppl_model).name} if scorer else {}))
+    scorer, metric, hib, task_opts = _metric(sw, task, device)
 
     kappa_info = _backward_cost(sw, state, adapter, task, batches, work, fp)
     kappa = kappa_info["kappa"]
@@ -249,6 +239,23 @@ def run_sweep(sw: Sweep) -> pd.DataFrame:
         (work / "kappa.json").write_text(json.dumps(kappa_info, indent=1))
     state.wait_for_everyone()
     return read_results(sw.out)
+
+
+def _metric(sw: Sweep, task, device):
+    """(generative-perplexity scorer or None, metric name, higher is better, task options for the
+    results key): with --gen-ppl-model, a text task may be scored by generative perplexity."""
+    scorer = None
+    if sw.gen_ppl_model:
+        if not task.text:
+            raise ConfigError("gen_ppl_model", sw.gen_ppl_model, f"applies to text tasks only, not {task.name}")
+        from .textmetrics import ARPerplexity
+
+        scorer = ARPerplexity(sw.gen_ppl_model, device=device)
+    metric, hib = task.metric, task.higher_is_better
+    if scorer is not None and task.gen_ppl_metric:
+        metric, hib = "gen_ppl", False
+    task_opts = dict(task.options(), **({"gen_ppl_model": Path(sw.gen_ppl_model).name} if scorer else {}))
+    return scorer, metric, hib, task_opts
 
 
 def _backward_cost(sw, state, adapter, task, batches, work, fp) -> dict:
