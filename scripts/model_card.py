@@ -241,7 +241,9 @@ def _eval_markdown(rows: list[dict], policies: list[str]) -> str:
     """eval_reasoning's table, for these rows only."""
     import pandas as pd
 
-    return _script_module("scripts/eval_reasoning.py").markdown(pd.DataFrame(rows), policies)
+    from boe_core.bench.table import markdown
+
+    return markdown(pd.DataFrame(rows), policies)
 
 
 def reasoning_results(ev: dict, tasks=()) -> list[str]:

@@ -3,6 +3,7 @@
     python -m boe_core.bench pareto --task sudoku --policies random confidence margin entropy \\
         lookahead:r=4 lookahead:r=8 boe boe:linearize_at=surrogate --budgets 12 24 48 --split test
     python -m boe_core.bench tune --task sudoku --budgets 12 24          # validation split only
+    python -m boe_core.bench table --split test --n 500 --also confidence@1   # the reasoning tables
     python -m boe_core.bench pareto --task arith-cot --budgets 28 14 --limit 200   # model: reasoning
     accelerate launch --num_processes 4 -m boe_core.bench pareto ...     # sharded over processes
 """
@@ -180,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_tune)
     sub.add_parser("fidelity", help="TIS against the exact entropy drop, per linearisation point "
                                     "(python -m boe_core.bench fidelity --help)")
+    sub.add_parser("table", help="the reasoning tables: every task x policy at tokens-per-step budgets, paired "
+                                 "with confidence (python -m boe_core.bench table --help)")
     g = sub.add_parser("plot", help="(re)write the HTML and PNG of a results CSV")
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
@@ -194,4 +197,8 @@ def main(argv=None) -> int:
 
         fidelity_main(argv[1:])
         return 0
+    if argv[:1] == ["table"]:  # its own parser: boe_core.bench.table
+        from .table import main as table_main
+
+        return table_main(argv[1:])
     return run_command(build_parser().parse_args(argv))
