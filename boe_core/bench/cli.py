@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(python -m boe_core.bench fidelity --help)")
     sub.add_parser("table", help="the reasoning tables: every task x policy at tokens-per-step budgets, paired "
                                  "with confidence (python -m boe_core.bench table --help)")
+    sub.add_parser("frontier", help="every policy over its budget knob on four tasks, with the envelope and its "
+                                    "owners (python -m boe_core.bench frontier --help)")
     g = sub.add_parser("plot", help="(re)write the HTML and PNG of a results CSV")
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
@@ -201,4 +203,8 @@ def main(argv=None) -> int:
         from .table import main as table_main
 
         return table_main(argv[1:])
+    if argv[:1] == ["frontier"]:  # its own parser: boe_core.bench.frontier
+        from .frontier import main as frontier_main
+
+        return frontier_main(argv[1:])
     return run_command(build_parser().parse_args(argv))

@@ -49,3 +49,27 @@ def backward_cost_probe(adapter, canvas, attention_mask=None, steps: int = 8, re
 
 def forward_equivalents(forwards, backwards, kappa):
     return forwards + kappa * backwards
+
+
+def row_costs(trace):
+    """(forwards, backwards) per sequence of a batched trace, as numpy arrays.
+
+    A sequence pays for the steps in which it still had masked positions (an adaptive sampler
+    finishes some sequences before others; a batch keeps stepping for the slowest). A step's extra
+    forwards and backwards go to the sequences the policy scored candidates for (its `candidates`
+    signal, where it records one; e.g. BoE-adaptive checks only rows with a parallel commit), else
+    to every sequence that was still decoding. A step on a canvas with nothing masked (a revision
+    step) is paid by every sequence."""
+    import numpy as np
+
+    B = trace.initial_canvas.shape[0]
+    fw, bw = np.zeros(B), np.zeros(B)
+    for r in trace.records:
+        active = r.masked.any(1)
+        if not active.any():
+            active = np.ones(B, bool)
+        cand = r.signals.get("candidates")
+        extra = active if cand is None else active & np.asarray(cand, bool).any(1)
+        fw += active + extra * (r.n_forward - 1)
+        bw += extra * r.n_backward
+    return fw, bw

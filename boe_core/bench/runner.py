@@ -31,7 +31,7 @@ import torch
 
 from ..config import DecodeConfig
 from ..errors import ConfigError
-from .cost import backward_cost_probe, forward_equivalents
+from .cost import backward_cost_probe, forward_equivalents, row_costs
 from .specs import PolicySpec
 from .tasks import ROOT, Task
 
@@ -289,11 +289,12 @@ def _run_batch(sw, adapter, task, spec, steps, batch, scorer, metric, bar) -> pd
     trace = generate(adapter, canvas=ids, attention_mask=am, config=cfg,
                      callback=lambda rec: bar.update(1))
     cost = trace.cost()
+    fw, bw = row_costs(trace)  # per sequence: an adaptive sampler finishes some rows early
     scores = task.score(adapter, batch, trace.final_canvas)
     rows = []
-    for e, s in zip(batch, scores):
-        r = {"id": e["id"], **{k: v for k, v in s.items()}, "forwards": cost["forwards"],
-             "backwards": cost["backwards"], "wall_s": cost["wall_time"] / len(batch), "note": note}
+    for i, (e, s) in enumerate(zip(batch, scores)):
+        r = {"id": e["id"], **{k: v for k, v in s.items()}, "forwards": float(fw[i]),
+             "backwards": float(bw[i]), "wall_s": cost["wall_time"] / len(batch), "note": note}
         rows.append(r)
     if scorer is not None:
         for r, (nll, ntok) in zip(rows, scorer.score([r["output"] for r in rows])):
