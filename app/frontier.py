@@ -4,22 +4,35 @@ from __future__ import annotations
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+PATTERNS = ("frontier_*.csv", "*_pareto.csv")  # python -m boe_core.bench frontier, ... pareto
 
 
 def sweep_files() -> list[str]:
-    """Sweep CSVs, newest first (``python -m boe_core.bench pareto`` writes results/<task>_pareto.csv)."""
+    """Sweep CSVs, newest first: the frontier's (``python -m boe_core.bench frontier`` writes
+    results/frontier_<task>.csv) and the step sweeps' (results/<task>_pareto.csv)."""
     if not RESULTS.is_dir():
         return []
-    files = sorted(RESULTS.glob("*_pareto.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [p.name for p in files]
+    files = {p for pat in PATTERNS for p in RESULTS.glob(pat)}
+    return [p.name for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)]
 
 
 def frontier_plot(name: str | None, x: str = "fwd_equiv"):
-    """(figure or None, message) for one sweep file; only files listed by sweep_files() are read."""
+    """(figure or None, message) for one sweep file; only files listed by sweep_files() are read.
+    A frontier file draws one line per policy over its budget knob (steps, τ or γ), the upper-left
+    envelope and who owns each part of it."""
     from boe_core.bench import frontier_figure
 
     if not name:
-        return None, "No sweep results yet: run `python -m boe_core.bench pareto --task sudoku ...`."
+        return None, "No sweep results yet: run `python -m boe_core.bench frontier`."
     if name not in sweep_files():
         return None, f"sweep={name!r}: not a results file (known: {', '.join(sweep_files()) or 'none'})"
-    return frontier_figure(RESULTS / name, x=x), f"`results/{name}`"
+    if not name.startswith("frontier_"):
+        return frontier_figure(RESULTS / name, x=x), f"`results/{name}`"
+    import pandas as pd
+
+    from boe_core.bench.frontier import envelope_table, frontier_chart, owners
+
+    df = pd.read_csv(RESULTS / name)
+    segs = owners(envelope_table(df))
+    who = "; ".join(f"{f} from {a:.0f}" for a, _, f in segs)
+    return frontier_chart(df), f"`results/{name}` · envelope owners by forward-equivalents: {who}"

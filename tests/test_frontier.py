@@ -58,3 +58,17 @@ def test_the_frontier_command_writes_tables_and_chart(tmp_path):
                                                   "threshold:tau=0.9", "threshold:tau=0.99"}
     md = (tmp_path / "frontier.md").read_text()
     assert "Envelope owners" in md and (tmp_path / "frontier.png").is_file()
+
+
+def test_the_frontier_tab_draws_a_frontier_file(tmp_path, monkeypatch):
+    from app import frontier as tab
+
+    df = _rows([("confidence", 4, 0.5, 0.4, 0.6, 4.0), ("threshold:tau=0.9", 16, 0.7, 0.6, 0.8, 3.0),
+                ("boe", 8, 0.9, 0.84, 0.95, 30.0)])
+    df.to_csv(tmp_path / "frontier_t.csv", index=False)
+    monkeypatch.setattr(tab, "RESULTS", tmp_path)
+    assert tab.sweep_files() == ["frontier_t.csv"]
+    fig, msg = tab.frontier_plot("frontier_t.csv")
+    assert {t.name for t in fig.data} == {"confidence", "threshold", "boe", "envelope"}
+    assert "threshold from 3; boe from 30" in msg
+    assert tab.frontier_plot("frontier_x.csv")[0] is None
