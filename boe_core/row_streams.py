@@ -63,7 +63,19 @@ def row_context(ctx, i: int, cols: torch.Tensor, generator: torch.Generator):
 
     return replace(ctx, ids=cut(ctx.ids), attention_mask=None, masked=cut(ctx.masked), eligible=cut(ctx.eligible),
                    b=ctx.b[i:i + 1], stats=_row_stats(ctx.stats, i, cols), generator=generator, graph=None,
-                   confidence_pick=cut(ctx.confidence_pick), fixed=cut(ctx.fixed))
+                   confidence_pick=cut(ctx.confidence_pick), fixed=cut(ctx.fixed),
+                   commit_confidence=cut(ctx.commit_confidence), remasks=cut(ctx.remasks),
+                   block_span=_cut_span(ctx.block_span, cols))
+
+
+def _cut_span(span, cols: torch.Tensor):
+    """A [start, end) canvas span as indices into the row's columns `cols` (in order)."""
+    if span is None:
+        return None
+    inside = torch.nonzero((cols >= span[0]) & (cols < span[1])).flatten()
+    if inside.numel() == 0:
+        return (0, 0)
+    return int(inside[0]), int(inside[-1]) + 1
 
 
 def score_per_row(policy, ctx, seed: int, step: int):

@@ -33,6 +33,10 @@ class DecodeState:
     step: int = 0
     masked_left: int | None = None  # masks on the canvas (None: not known, only the budget ends it)
     revise: bool = False  # the policy may still remask on a full canvas
+    # what revising policies read of the run so far: (B, N) float32 confidence of each token when
+    # it was committed (NaN: never committed, or remasked since), (B, N) int64 remasks per position
+    commit_confidence: torch.Tensor | None = None
+    remasks: torch.Tensor | None = None
 
     @property
     def done(self) -> bool:
@@ -73,7 +77,7 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     masked = ids == adapter.mask_id
     if am is not None:
         masked &= am
-    k, b_host = current_block(state.schedule, state.step, masked.cpu())
+    k, b_host, block_left = current_block(state.schedule, state.step, masked.cpu())
     s, e = state.schedule.blocks[k]
     eligible = torch.zeros_like(masked)
     eligible[:, s:e] = masked[:, s:e]
@@ -98,16 +102,30 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     stats = token_stats(logits, adapter.suppressed_ids, config.temperature, noise, config.topk_record, masked)
     # what a confidence sampler would commit from this same canvas: free, the forward is shared
     confidence_pick = top_mask(stats.confidence, eligible, b)
+    cc, remasks = run_memory(state)
     return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, config.settings, gen,
-                       graph, b_max, masked_fraction, confidence_pick, state.fixed, state.step == T - 1)
+                       graph, b_max, masked_fraction, confidence_pick, state.fixed, state.step == T - 1, cc, remasks,
+                       (s, e), k, block_left)
 
 
-def current_block(schedule: Schedule, step: int, masked: torch.Tensor) -> tuple[int, torch.Tensor]:
-    """(block, b): the first block that still holds a mask in any row (blocks hold: a block is
+def run_memory(state: DecodeState) -> tuple[torch.Tensor, torch.Tensor]:
+    """(commit confidence, remasks per position) of a state, empty ones for a fresh state."""
+    cc = state.commit_confidence
+    if cc is None:
+        cc = torch.full(state.canvas.shape, float("nan"), dtype=torch.float32, device=state.canvas.device)
+    rm = state.remasks
+    if rm is None:
+        rm = torch.zeros(state.canvas.shape, dtype=torch.long, device=state.canvas.device)
+    return cc, rm
+
+
+def current_block(schedule: Schedule, step: int, masked: torch.Tensor) -> tuple[int, torch.Tensor, int]:
+    """(block, b, steps left): the first block that still holds a mask in any row (blocks hold: a block is
     finished before the next opens; the last block when nothing is masked), and the default number
     of commits per row: the block's masks spread evenly over its scheduled steps left, the first
     steps taking the remainder (all of them once its scheduled steps are spent). On schedule this
     is exactly the planned count; it also re-spreads masks a policy put back or committed early.
+    Steps left: the block's scheduled steps from this one on (0 once they are spent).
     `masked`: (B, N) bool on the host."""
     k = len(schedule.blocks) - 1
     for j, (s, e) in enumerate(schedule.blocks):
@@ -117,7 +135,7 @@ def current_block(schedule: Schedule, step: int, masked: torch.Tensor) -> tuple[
     s, e = schedule.blocks[k]
     left = sum(1 for j in schedule.step_block[step:] if j == k)
     m = masked[:, s:e].sum(1).long()
-    return k, (m + max(left, 1) - 1) // max(left, 1)
+    return k, (m + max(left, 1) - 1) // max(left, 1), left
 
 
 @torch.no_grad()
@@ -129,7 +147,7 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     policy = get_policy(config.policy)
     ctx = build_context(adapter, state, config)
     ids, eligible, stats, b = ctx.ids, ctx.eligible, ctx.stats, ctx.b
-    k, T, masked = state.schedule.step_block[state.step], ctx.T, ctx.masked
+    k, T, masked = ctx.block, ctx.T, ctx.masked
     drawn_before = ctx.generator.get_state()
     res = policy.score(ctx)
     if not torch.equal(ctx.generator.get_state(), drawn_before):
@@ -157,9 +175,11 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
             notes.append(f"budget of {T} steps spent: {int(left.sum())} positions still masked were "
                          "committed by their proposals at this final step")
         chosen = chosen | masked
-        if bool(remask.any()):
-            notes.append(f"final step: {int(remask.sum())} remasks ignored")
-            remask = torch.zeros_like(remask)
+    if bool(remask.any()) and (ctx.final or ctx.block_steps_left <= 1):
+        # blocks hold: a block's last scheduled step (and the budget's last) leaves it decoded
+        notes.append(f"{'final step' if ctx.final else f'last step of block {k}'}: "
+                     f"{int(remask.sum())} remasks ignored")
+        remask = torch.zeros_like(remask)
     new_canvas = torch.where(chosen, stats.proposals, ids)
     new_canvas = torch.where(remask, torch.full_like(ids, adapter.mask_id), new_canvas)
     still = new_canvas == adapter.mask_id
@@ -173,7 +193,10 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     signals = {**res.signals, "confidence_pick": ctx.confidence_pick}
     record = _record(state, config, k, T, masked, eligible, stats, res, signals, chosen, remask, new_canvas,
                      notes, wall)
-    return replace(state, canvas=new_canvas, step=state.step + 1, masked_left=masked_left, revise=revise), record
+    cc = torch.where(chosen, stats.confidence.float(), ctx.commit_confidence)
+    cc = torch.where(remask, torch.full_like(cc, float("nan")), cc)
+    return replace(state, canvas=new_canvas, step=state.step + 1, masked_left=masked_left, revise=revise,
+                   commit_confidence=cc, remasks=ctx.remasks + remask.long()), record
 
 
 def _policy_commits(commit: torch.Tensor, ctx: StepContext, policy: str, notes: list) -> torch.Tensor:

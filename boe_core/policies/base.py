@@ -55,6 +55,13 @@ class StepContext:
     # the last step of the forward budget: every position still masked is committed after it, and
     # a remask is ignored
     final: bool = False
+    # the run so far, for revising policies: (B, N) float32 confidence of each token when it was
+    # committed (NaN: not committed by the run, or remasked since); (B, N) int64 remasks per position
+    commit_confidence: torch.Tensor | None = None
+    remasks: torch.Tensor | None = None
+    block_span: tuple[int, int] | None = None  # [start, end) of the current block (None: the canvas)
+    block: int = 0  # index of the current block
+    block_steps_left: int = 1  # its scheduled steps from this one on; at <= 1 remasks are ignored
 
     @property
     def committed(self) -> torch.Tensor:

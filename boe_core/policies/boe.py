@@ -81,6 +81,10 @@ TIS = Signal("tis", "TIS (estimated drop)", colorscale="RdBu", symmetric=True,
              description="Token Influence Score: −⟨∂F/∂e_i, Δe_i⟩ at the linearisation point")
 GRAD_NORM = Signal("grad_norm", "‖∂F/∂e‖", colorscale="Viridis",
                    description="norm of the entropy gradient at each position's input embedding")
+REMASK_TIS = Signal("remask_tis", "what the rest hinges on (remask TIS)", colorscale="RdBu", symmetric=True,
+                    description="−⟨∂F/∂e_j, e_[MASK] − e_j⟩ at committed positions: the estimated drop of the "
+                                "masked positions' entropy if j were remasked (j's own entropy not counted); "
+                                "from the same backward as TIS")
 
 
 def aqa_rows(adapter, cfg, rows: torch.Tensor, fraction: float | None = None):
@@ -164,8 +168,8 @@ def entropy_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
     return g.view(k, B, *g.shape[1:]), weights, soft, k
 
 
-def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
-    """(TIS (B, N) at candidates, NaN elsewhere; ||g|| (B, N) of the weighted gradient;
+def weighted_gradient(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
+    """(TIS (B, N) at candidates, NaN elsewhere; the quadrature-weighted gradient dF/de (B, N, d);
     forward-equivalents beyond the main one; backward-equivalents)."""
     g, weights, soft, extra = entropy_gradient(ctx, cand, probe)
     acc = torch.promote_types(g.dtype, torch.float32)  # bf16 models: reduce in float32
@@ -174,14 +178,38 @@ def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
     delta_e = soft.to(acc) - ctx.adapter.embedding_matrix()[ctx.adapter.mask_id].to(acc)
     tis = torch.full(ctx.ids.shape, float("nan"), dtype=acc, device=g.device)
     tis[cand] = -(g[cand] * delta_e).sum(-1)
-    return tis, g.norm(dim=-1), extra, len(weights)
+    return tis, g, extra, len(weights)
+
+
+def token_influence(ctx: StepContext, cand: torch.Tensor, probe: torch.Tensor):
+    """(TIS (B, N) at candidates, NaN elsewhere; ||g|| (B, N) of the weighted gradient;
+    forward-equivalents beyond the main one; backward-equivalents)."""
+    tis, g, extra, backwards = weighted_gradient(ctx, cand, probe)
+    return tis, g.norm(dim=-1), extra, backwards
+
+
+def remask_influence(ctx: StepContext, g: torch.Tensor) -> torch.Tensor:
+    """remask TIS_j = -<dF/de_j, e_[MASK] - e_j> at committed positions j (never prompt or fixed
+    cells), NaN elsewhere: TIS run in reverse, the first-order drop of F (the entropy of the
+    probes, positions masked now) if j went back to [MASK]. j's own entropy, which would join the
+    masked set, is not counted: F is the same probe set as TIS's, so that the estimate and the
+    exact drop it is checked against (`boe_core.fidelity.remask_fidelity`) measure one thing.
+    `g`: the weighted gradient (B, N, d) of `weighted_gradient`. Under ActiveQueryAttention (a
+    sparse backward over candidates and probes) the gradient at committed rows is partial."""
+    committed = ctx.committed
+    E = ctx.adapter.embedding_matrix()
+    acc = g.dtype
+    out = torch.full(ctx.ids.shape, float("nan"), dtype=acc, device=g.device)
+    delta = E[ctx.adapter.mask_id].to(acc) - E[ctx.ids[committed]].to(acc)
+    out[committed] = -(g[committed] * delta).sum(-1)
+    return out
 
 
 class BoEPolicy(EntropyDropPolicy):
     name = "boe"
     description = "Backward-on-Entropy: candidates ranked by the gradient-estimated future entropy drop"
     settings_cls = BoESettings
-    signals = (TIS, GRAD_NORM, CANDIDATES, PROBES)
+    signals = (TIS, GRAD_NORM, REMASK_TIS, CANDIDATES, PROBES)
     order = 0
 
     def presets(self):
@@ -206,8 +234,9 @@ class BoEPolicy(EntropyDropPolicy):
         return True, aqa_rows(adapter, settings, masked, masked_fraction)
 
     def entropy_drop(self, ctx, cand, probe):
-        tis, gnorm, extra, backwards = token_influence(ctx, cand, probe)
-        return tis, dict(signals={"tis": tis, "grad_norm": gnorm}, extra_forwards=extra, backwards=backwards)
+        tis, g, extra, backwards = weighted_gradient(ctx, cand, probe)
+        signals = {"tis": tis, "grad_norm": g.norm(dim=-1), "remask_tis": remask_influence(ctx, g)}
+        return tis, dict(signals=signals, extra_forwards=extra, backwards=backwards)
 
 
 register(BoEPolicy())
