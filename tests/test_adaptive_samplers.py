@@ -193,3 +193,13 @@ def test_boe_adaptive_commits_the_set_minus_its_vetoes(tiny):
     S = int(r.eligible[0].sum())  # tau = 0: every eligible position clears
     assert int(r.n_commit[0]) == S - S // 2 and r.n_backward == 1
     assert f"{S} cleared τ = 0" in r.notes[0] and f"{S // 2} vetoed" in r.notes[1]
+
+
+def test_the_step_view_says_how_many_and_why(tiny):
+    from app import status
+
+    tr = generate(tiny, "ab", gen_length=8, steps=8, policy="threshold", tau=0.2)
+    s = status.step_summary(tr, 0)
+    assert len(s["commits"]) == int(tr.records[0].n_commit[0])
+    assert s["notes"][0].endswith("cleared τ = 0.2")
+    assert "cleared τ = 0.2" in status.status_html(tr, 0)

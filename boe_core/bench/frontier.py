@@ -28,9 +28,12 @@ from .tasks import ROOT
 
 RESULTS = ROOT / "results"
 TASKS = ("sudoku", "sudoku6", "arith-cot", "countdown")
-# steps for the fixed-count samplers: 8, 4, 2 and 1 tokens per step over each task's answer
+# steps for the fixed-count samplers: about 8, 4, 2 and 1 tokens per step over each task's answer;
+# the samplers that pay extra per step (BoE, lookahead, Info-Gain) take the lower half, 16 to 2
 STEPS = {"sudoku": (6, 12, 24, 48), "sudoku6": (6, 12, 24, 48), "arith-cot": (7, 14, 28, 56),
          "countdown": (2, 4, 8, 16)}
+STEPS_LOW = {"sudoku": (3, 6, 12, 24), "sudoku6": (3, 6, 12, 24), "arith-cot": (4, 7, 14, 28),
+             "countdown": (1, 2, 4, 8)}
 CAP = {"sudoku": 81, "sudoku6": 48, "arith-cot": 56, "countdown": 16}  # the adaptive samplers' step cap
 TAUS = (0.5, 0.7, 0.9, 0.99)
 GAMMAS = (0.001, 0.01, 0.1, 1.0)
@@ -42,6 +45,7 @@ class Family:
     spec: str
     knob: str | None = None
     values: tuple = ()
+    low_steps: bool = False  # fixed-count and costly per step: the lower step grid
 
     @property
     def adaptive(self) -> bool:
@@ -56,7 +60,8 @@ class Family:
 
 FAMILIES = (
     Family("random"), Family("confidence"), Family("margin"), Family("entropy"),
-    Family("pc"), Family("pc:lam_pos=0.0"), Family("infogain"), Family("lookahead:r=4"), Family("boe"),
+    Family("pc"), Family("pc:lam_pos=0.0"), Family("infogain", low_steps=True),
+    Family("lookahead:r=4", low_steps=True), Family("boe", low_steps=True),
     Family("threshold", "tau", TAUS), Family("eb", "gamma_eb", GAMMAS), Family("klass", "tau", TAUS),
     Family("boe-adaptive", "tau", TAUS),
 )
@@ -235,7 +240,7 @@ def run_task(task_name: str, families, limit, batch_size, threads, split, quiet,
     task = make_task(task_name)
     out = csv_path(task_name, out_dir)
     for fam in families:
-        budgets = [CAP[task_name]] if fam.adaptive else list(STEPS[task_name])
+        budgets = [CAP[task_name]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[task_name])
         sw = Sweep(task=task, model=task.default_model, specs=parse_specs(fam.specs()), budgets=budgets,
                    split=split, limit=limit, batch_size=batch_size, out=out, threads=threads, progress=not quiet)
         run_sweep(sw)
