@@ -203,3 +203,12 @@ def test_the_step_view_says_how_many_and_why(tiny):
     assert len(s["commits"]) == int(tr.records[0].n_commit[0])
     assert s["notes"][0].endswith("cleared τ = 0.2")
     assert "cleared τ = 0.2" in status.status_html(tr, 0)
+
+
+def test_the_shipped_models_have_their_priors():
+    from boe_core.models import ASSETS_MODELS, load_model
+
+    for name in ("sudoku", "sudoku6", "reasoning", "kjv"):
+        V = load_model(name).embedding_matrix().shape[0]
+        f = read_prior(ASSETS_MODELS / name / "token_prior.json", V)
+        assert f.shape == (V,) and 0.99 < float(f.sum()) < 1.01 + V / 1e4, name

@@ -40,7 +40,8 @@ VETOES = ("negative", "bottom")
 class BoEAdaptiveSettings(BoESettings):
     base: str = knob("threshold", "Base rule", "the adaptive sampler whose set TIS vets", choices=BASES,
                      group="adaptive")
-    tau: float = knob(0.9, "τ · confidence threshold", "threshold base: commit tokens with confidence ≥ τ",
+    tau: float = knob(0.9, "τ · confidence threshold", "a token's confidence must be at least τ (threshold, "
+                      "KLASS, BoE-adaptive's threshold base)",
                       range=(0.0, 1.0), step=0.01, group="adaptive")
     gamma_eb: float = knob(0.1, "γ_EB · entropy budget (nats)", "EB base: sum H − max H of the set stays within γ",
                            range=(0.0, 10.0), step=0.01, group="adaptive")
