@@ -187,12 +187,16 @@ def test_infogain_commits_its_best_action(tiny):
 
 
 def test_boe_adaptive_commits_the_set_minus_its_vetoes(tiny):
-    tr = generate(tiny, "ab", gen_length=12, steps=12, policy="boe-adaptive", tau=0.0, veto="bottom",
-                  veto_frac=0.5)
+    # blocks of 4: the block's masks form the set, the other blocks' masks are the probes
+    tr = generate(tiny, "ab", gen_length=12, steps=12, block_length=4, policy="boe-adaptive", tau=0.0,
+                  veto="bottom", veto_frac=0.5)
     r = tr.records[0]
     S = int(r.eligible[0].sum())  # tau = 0: every eligible position clears
+    assert S == 4
     assert int(r.n_commit[0]) == S - S // 2 and r.n_backward == 1
     assert f"{S} cleared τ = 0" in r.notes[0] and f"{S // 2} vetoed" in r.notes[1]
+    last = tr.records[-1]  # the last block has nothing left to inform: no check, its set goes whole
+    assert last.n_backward == 0 and "no check" in last.notes[0]
 
 
 def test_the_step_view_says_how_many_and_why(tiny):

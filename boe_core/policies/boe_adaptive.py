@@ -66,7 +66,7 @@ class BoEAdaptiveSettings(BoESettings):
 
 def tis_veto(members: torch.Tensor, tis: torch.Tensor, keep: torch.Tensor, rule: str, frac: float) -> torch.Tensor:
     """The members TIS takes back (B, N) bool; `keep` (the most confident member) is never vetoed.
-    negative: TIS < 0.  bottom: floor(frac · |S|) lowest-TIS members (ties: later position first)."""
+    negative: TIS < 0.  bottom: floor(frac · |S|) lowest-TIS members (ties: the earlier position)."""
     t = torch.nan_to_num(tis.double(), nan=0.0)
     open_ = members & ~keep
     if rule == "negative":
@@ -103,9 +103,13 @@ class BoEAdaptivePolicy(BoEPolicy):
         keep = top_mask(ctx.stats.confidence, S, 1)
         check = S & (S.sum(1) >= 2)[:, None]  # rows with a parallel commit to vet
         if not bool(check.any()):
-            return PolicyResult(conf_scores, with_top1(S, ctx.eligible, ctx.stats.confidence)[1],
+            return PolicyResult(conf_scores, torch.zeros_like(active),
                                 notes=[count_note(S.sum(1), why, active) + "; nothing to vet"], commit=S)
         probe = probes(ctx, check)
+        check = check & probe.any(1)[:, None]  # nothing left to inform: TIS says nothing, no veto
+        if not bool(check.any()):
+            return PolicyResult(conf_scores, torch.zeros_like(active), notes=[count_note(S.sum(1), why, active)
+                                + "; nothing left masked to inform, no check"], commit=S)
         tis, gnorm, extra, backwards = token_influence(ctx, check, probe)
         vetoed = tis_veto(check, tis, keep, cfg.veto, cfg.veto_frac)
         commit, fell_back = with_top1(S & ~vetoed, ctx.eligible, ctx.stats.confidence)
