@@ -216,3 +216,18 @@ def test_the_shipped_models_have_their_priors():
         V = load_model(name).embedding_matrix().shape[0]
         f = read_prior(ASSETS_MODELS / name / "token_prior.json", V)
         assert f.shape == (V,) and 0.99 < float(f.sum()) < 1.01 + V / 1e4, name
+
+
+@pytest.mark.parametrize("policy,kw", [("threshold", dict(tau=0.3)), ("eb", dict(gamma_eb=0.5)),
+                                       ("klass", dict(tau=0.2, eps_kl=0.5, history=1)),
+                                       ("boe-adaptive", dict(tau=0.2, veto="bottom"))])
+def test_adaptive_decodes_do_not_depend_on_the_batch(tiny, policy, kw):
+    rows = []
+    for p in ("ab", "ca", "jj"):
+        ids = tiny.tokenizer.encode(p) + [tiny.mask_id] * 10
+        rows.append(torch.tensor(ids))
+    canvas = torch.stack(rows)
+    together = generate(tiny, canvas=canvas, steps=10, block_length=5, policy=policy, **kw).final_canvas
+    alone = [generate(tiny, canvas=canvas[i:i + 1], steps=10, block_length=5, policy=policy, **kw).final_canvas[0]
+             for i in range(3)]
+    assert (together == np.stack(alone)).all()
