@@ -137,3 +137,80 @@ def measure_trace(adapter, trace: Trace, settings: dict | None = None, variants:
         if callback is not None:
             callback(n + 1, len(steps))
     return out
+
+
+# --- remask TIS: BoE's gradient at committed tokens ----------------------------------------------
+def exact_remask_drop(ctx, pool: torch.Tensor, probe: torch.Tensor) -> torch.Tensor:
+    """Delta_j = F(x_t) - F(x_t with j := [MASK]) for every committed j in `pool` (one forward
+    each, batched), F the entropy of the same probes (j's own entropy not counted, as in the
+    estimate); NaN elsewhere."""
+    from .policies.lookahead import CHUNK
+    from .policies.objective import probe_entropy
+
+    adapter = ctx.adapter
+    f_before = (ctx.stats.entropy * probe).sum(1)
+    rows, cols = pool.nonzero(as_tuple=True)
+    delta = torch.full(ctx.ids.shape, float("nan"), device=ctx.ids.device)
+    for s in range(0, rows.numel(), CHUNK):
+        r, c = rows[s:s + CHUNK], cols[s:s + CHUNK]
+        ids = ctx.ids[r].clone()
+        ids[torch.arange(r.numel(), device=ids.device), c] = adapter.mask_id
+        am = None if ctx.attention_mask is None else ctx.attention_mask[r]
+        h = adapter.hidden(adapter.embed(ids), am, None)
+        delta[r, c] = (f_before[r] - probe_entropy(adapter, h, probe[r])).float()
+    return delta
+
+
+def remask_estimates(ctx, cand: torch.Tensor, probe: torch.Tensor, settings, variants: dict) -> dict:
+    """name -> remask TIS (B, N) of each linearisation variant, on one context (its graph kept)."""
+    from .policies.boe import remask_influence, weighted_gradient
+
+    out = {}
+    for name, over in variants.items():
+        ctx.settings = replace(settings, **over)
+        out[name] = remask_influence(ctx, weighted_gradient(ctx, cand, probe)[1]).float().cpu().numpy()
+    return out
+
+
+@torch.no_grad()
+def measure_remask_trace(adapter, trace: Trace, settings: dict | None = None, variants: dict | None = None,
+                         every: int = 1, source: str = "", max_committed: int | None = None,
+                         callback=None, cancel=None) -> list[dict]:
+    """Like `measure_trace`, for remask TIS: one dict per (step, row, variant) comparing each
+    variant's remask TIS at the committed tokens of the current block with the exact drop of
+    really remasking each (one forward per committed token), on BoE's candidates and probes
+    (the trace's settings, BoE defaults for the rest, then `settings`). States with fewer than
+    two committed tokens or no probes are skipped; `max_committed` keeps the first ones by
+    position (None: all)."""
+    from .policies.revision import revisable
+
+    variants = variants or {"run's own": {}}
+    out = []
+    base = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {}))
+    base = base.replace(linearize_at="current").validate()
+    own = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {})).validate().settings
+    steps = list(range(0, trace.num_steps, every))
+    for n, k in enumerate(steps):
+        if cancel is not None and cancel.is_set():
+            break
+        state = state_at(adapter, trace, k)
+        ctx = build_context(adapter, state, base, force_graph=True)
+        cand, _ = candidates(ctx)
+        probe = probes(ctx, cand)
+        pool = revisable(ctx)
+        if max_committed is not None:
+            pool &= pool.cumsum(1) <= max_committed
+        ok = (pool.sum(1) >= 2) & (probe.sum(1) > 0)
+        if bool(ok.any()):
+            delta = exact_remask_drop(ctx, pool & ok[:, None], probe).cpu().numpy()
+            est = remask_estimates(ctx, cand, probe, own, variants)
+            p = pool.cpu().numpy()
+            for r in np.flatnonzero(ok.cpu().numpy()):
+                d = delta[r][p[r]]
+                for name in variants:
+                    m = state_metrics(est[name][r][p[r]], d)
+                    out.append({"source": source, "step": k, "row": int(r), "variant": name, **m})
+        ctx.graph = None
+        if callback is not None:
+            callback(n + 1, len(steps))
+    return out

@@ -320,5 +320,12 @@ def state_at(adapter, trace: Trace, at_step: int, revise: bool = False) -> Decod
     masked = canvas == trace.mask_id
     if am is not None:
         masked &= am
+    cc = np.full(canvas.shape, np.nan, np.float32)  # the run's memory: commit confidences, remasks
+    remasks = np.zeros(canvas.shape, np.int64)
+    for r in trace.records[:at_step]:
+        cc = np.where(r.chosen, r.confidence, cc)
+        cc = np.where(r.remasked, np.float32(np.nan), cc)
+        remasks += r.remasked
     return DecodeState(canvas, torch.as_tensor(trace.fixed, device=dev), am,
-                       Schedule.from_dict(trace.schedule), at_step, int(masked.sum()), revise)
+                       Schedule.from_dict(trace.schedule), at_step, int(masked.sum()), revise,
+                       torch.as_tensor(cc, device=dev), torch.as_tensor(remasks, device=dev))

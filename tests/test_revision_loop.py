@@ -7,6 +7,7 @@ import torch
 
 from boe_core import DecodeConfig, Trace, generate, init_state, iterate
 from boe_core.branch import branch, diff
+from boe_core.sampler import state_at
 from boe_core.policies import POLICIES
 from boe_core.policies.base import Policy, PolicyResult, masked_scores, no_fallback
 
@@ -178,3 +179,19 @@ def test_version_2_traces_load_without_remasks():
     df = tr.to_pandas()
     assert "remasked" in df and not df["remasked"].any()
     assert Trace.from_json(tr.to_json()).to_dict()["version"] == 3
+
+
+def test_state_at_rebuilds_the_runs_memory(tiny):
+    tr = generate(tiny, "ab", gen_length=12, steps=8, policy="remdm", variant="confidence", eta=0.3, start=0.0)
+    assert any(r.remasked.any() for r in tr.records)
+    from boe_core.sampler import init_state, step as one_step
+
+    cfg = DecodeConfig.from_dict(tr.config)
+    state = init_state(tiny, torch.as_tensor(tr.initial_canvas), cfg)
+    for k in range(tr.num_steps - 1):
+        state, _ = one_step(tiny, state, cfg)
+        again = state_at(tiny, tr, k + 1)
+        np.testing.assert_array_equal(again.commit_confidence.numpy(), state.commit_confidence.numpy())
+        np.testing.assert_array_equal(again.remasks.numpy(), state.remasks.numpy())
+    same = branch(tiny, tr, 3, policy="remdm", variant="confidence", eta=0.3, start=0.0)
+    assert np.array_equal(same.final_canvas, tr.final_canvas)

@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_tune)
     sub.add_parser("fidelity", help="TIS against the exact entropy drop, per linearisation point "
                                     "(python -m boe_core.bench fidelity --help)")
+    sub.add_parser("cascade", help="where remask TIS ranks the first wrong commit of runs that end wrong "
+                                    "(python -m boe_core.bench cascade --help)")
     sub.add_parser("table", help="the reasoning tables: every task x policy at tokens-per-step budgets, paired "
                                  "with confidence (python -m boe_core.bench table --help)")
     sub.add_parser("frontier", help="every policy over its budget knob on four tasks, with the envelope and its "
@@ -198,6 +200,11 @@ def main(argv=None) -> int:
         from .fidelity import main as fidelity_main
 
         fidelity_main(argv[1:])
+        return 0
+    if argv[:1] == ["cascade"]:  # its own parser: boe_core.bench.cascade
+        from .cascade import main as cascade_main
+
+        cascade_main(argv[1:])
         return 0
     if argv[:1] == ["table"]:  # its own parser: boe_core.bench.table
         from .table import main as table_main

@@ -11,6 +11,9 @@ candidates and probes. Per state: Spearman(TIS, Δ), top-1 agreement (argmax TIS
 sign agreement (share of candidates where sign TIS = sign Δ). Summaries carry 95% bootstrap
 intervals over states. This separates the estimator's error (TIS vs Δ) from the objective's
 (whether a large Δ makes a good commit), which the quality sweeps measure.
+
+``--target remask`` measures BoE's remask TIS the same way: at the committed tokens of each state,
+against the exact drop of really remasking each one (one forward per committed token).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from ..sampler import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from ..fidelity import VARIANTS, measure_trace  # noqa: E402  (the per-state measurement lives in the core)
+from ..fidelity import VARIANTS, measure_remask_trace, measure_trace  # noqa: E402  (the per-state measurement lives in the core)
 
 
 def bootstrap(values: np.ndarray, stat, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
@@ -72,7 +75,8 @@ def markdown(summary: list[dict]) -> str:
 
 
 def run(adapter, task, split: str, limit: int | None, budget: int, trajectory_policies: list[str],
-        settings: dict, variants: dict, every: int = 1, batch_size: int = 50, progress=True) -> list[dict]:
+        settings: dict, variants: dict, every: int = 1, batch_size: int = 50, progress=True,
+        target: str = "tis") -> list[dict]:
     from tqdm import tqdm
 
     from .specs import parse_spec
@@ -87,7 +91,8 @@ def run(adapter, task, split: str, limit: int | None, budget: int, trajectory_po
         ids, am = task.canvas(adapter, batch)
         cfg = spec.config(steps=budget, seed=0, base=task_base_config(task))
         trace = generate(adapter, canvas=ids, attention_mask=am, config=cfg)
-        rows += measure_trace(adapter, trace, settings, variants, every, source=f"{spec_str} trajectory")
+        measure = measure_remask_trace if target == "remask" else measure_trace
+        rows += measure(adapter, trace, settings, variants, every, source=f"{spec_str} trajectory")
     return rows
 
 
@@ -107,6 +112,8 @@ def main(argv=None):
                    help="policy specs whose trajectories give the states")
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--r", type=int, default=None, help="candidates per state (default: BoE's)")
+    p.add_argument("--target", default="tis", choices=["tis", "remask"],
+                   help="tis: TIS at the candidates; remask: remask TIS at the committed tokens")
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="JSON output (default results/fidelity_<task>_<split>.json)")
@@ -118,11 +125,13 @@ def main(argv=None):
     settings = {} if a.r is None else {"r": a.r}
     t0 = time.time()
     rows = run(adapter, task, a.split, a.limit, a.budget, a.trajectory_policy, settings,
-               {k: VARIANTS[k] for k in a.variants}, a.every, a.batch_size)
+               {k: VARIANTS[k] for k in a.variants}, a.every, a.batch_size, target=a.target)
     summary = summarise(rows)
-    out = Path(a.out or ROOT / "results" / f"fidelity_{a.task}_{a.split}.json")
+    kind = "fidelity_remask" if a.target == "remask" else "fidelity"
+    out = Path(a.out or ROOT / "results" / f"{kind}_{a.task}_{a.split}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"task": a.task, "split": a.split, "model": adapter.name, "limit": a.limit,
+    out.write_text(json.dumps({"task": a.task, "target": a.target, "split": a.split, "model": adapter.name,
+                               "limit": a.limit,
                                "budget": a.budget, "every": a.every, "trajectories": a.trajectory_policy,
                                "seconds": round(time.time() - t0, 1), "summary": summary}, indent=1))
     print(markdown(summary))
