@@ -28,7 +28,7 @@ VARIANTS = ["boe-adaptive:tau=0.9", "boe-adaptive:tau=0.7",
             "boe-adaptive:tau=0.9,veto=bottom,veto_frac=0.25", "boe-adaptive:tau=0.7,veto=bottom,veto_frac=0.25",
             "boe-adaptive:tau=0.9,veto=bottom,veto_frac=0.5",
             "boe-adaptive:tau=0.9,linearize_at=current",
-            "boe-adaptive:base=eb,gamma_eb=0.01"]
+            "boe-adaptive:base=eb,gamma_eb=0.01", "boe-adaptive:base=gain,gamma_eb=0.01"]
 
 
 def markdown_rows(table: pd.DataFrame) -> list[str]:

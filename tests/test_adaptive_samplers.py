@@ -8,7 +8,7 @@ import torch
 
 from boe_core import generate
 from boe_core.errors import ConfigError
-from boe_core.policies.boe_adaptive import BoEAdaptiveSettings, tis_veto
+from boe_core.policies.boe_adaptive import BoEAdaptiveSettings, gain_commit, tis_veto
 from boe_core.policies.commits import count_note
 from boe_core.policies.eb import EBSettings, entropy_bounded_commit
 from boe_core.policies.infogain import action_objective, candidate_actions
@@ -150,6 +150,17 @@ def test_boe_veto_takes_back_the_risky_members():
         BoEAdaptiveSettings(veto="all").validate()
 
 
+def test_boe_gain_takes_candidates_while_their_net_entropy_fits():
+    members = torch.tensor([[T, T, T, T, F]])
+    conf = torch.tensor([[0.9, 0.8, 0.7, 0.6, 0.99]])
+    H = torch.tensor([[0.3, 0.5, 0.4, 0.2, 0.0]])
+    tis = torch.tensor([[0.0, 0.45, 0.1, 0.5, float("nan")]])
+    # in confidence order: 0 free, then net costs 0.05, 0.3, -0.3 -> running sums 0.05, 0.35, 0.05
+    assert where(gain_commit(conf, H, tis, members, 0.1)) == [[0, 1]]  # stops at the first overrun
+    assert where(gain_commit(conf, H, tis, members, 0.36)) == [[0, 1, 2, 3]]
+    assert where(gain_commit(conf, H, tis, members, 0.0)) == [[0]]
+
+
 # --- in the loop -----------------------------------------------------------------------------
 def test_threshold_in_the_loop_commits_what_cleared_and_says_so(tiny):
     tr = generate(tiny, "ab", gen_length=12, steps=12, policy="threshold", tau=0.2)
@@ -194,7 +205,7 @@ def test_boe_adaptive_commits_the_set_minus_its_vetoes(tiny):
     S = int(r.eligible[0].sum())  # tau = 0: every eligible position clears
     assert S == 4
     assert int(r.n_commit[0]) == S - S // 2 and r.n_backward == 1
-    assert f"{S} cleared τ = 0" in r.notes[0] and f"{S // 2} vetoed" in r.notes[1]
+    assert f"{S} cleared τ = 0" in r.notes[0] and f"{S // 2} held back" in r.notes[1]
     last = tr.records[-1]  # the last block has nothing left to inform: no check, its set goes whole
     assert last.n_backward == 0 and "no check" in last.notes[0]
 

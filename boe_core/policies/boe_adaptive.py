@@ -12,6 +12,11 @@ reveal is estimated to help the rest least:
   veto = "bottom":   drop the `veto_frac` of S with the lowest TIS (a rank rule: the fidelity
                      figures show TIS ranks candidates (Spearman 0.3–0.7) better than it signs them).
 
+A third rule lets TIS set the count itself. base = "gain": the top-r candidates by confidence, taken
+in confidence order while the entropy they commit net of what they are estimated to tell the rest,
+sum_{j=2..k} (H_j − TIS_j), stays within γ_EB (the first always goes; EB-Sampler's budget with the
+estimated information gain paid back, the Info-Gain objective with BoE's estimate of IG).
+
 The most confident member is never vetoed, so a step commits at least one token. A step whose S
 has at most one member costs one forward, like the base rule; a checked step adds what the
 linearisation costs (midpoint: one forward and one backward).
@@ -29,17 +34,17 @@ from .base import PolicyResult, StepContext, masked_scores, register
 from .boe import GRAD_NORM, TIS, BoEPolicy, BoESettings, token_influence
 from .commits import count_note, fmt, with_top1
 from .eb import entropy_bounded_commit
-from .selection import CANDIDATES, PROBES, probes
+from .selection import CANDIDATES, PROBES, num_candidates, probes
 from .threshold import threshold_commit
 
-BASES = ("threshold", "eb")
+BASES = ("threshold", "eb", "gain")
 VETOES = ("negative", "bottom")
 
 
 @dataclass
 class BoEAdaptiveSettings(BoESettings):
-    base: str = knob("threshold", "Base rule", "the adaptive sampler whose set TIS vets", choices=BASES,
-                     group="adaptive")
+    base: str = knob("threshold", "Base rule", "the adaptive sampler whose set TIS vets (gain: the top-r by "
+                     "confidence while their entropy net of TIS stays within γ_EB)", choices=BASES, group="adaptive")
     tau: float = knob(0.9, "τ · confidence threshold", "a token's confidence must be at least τ (threshold, "
                       "KLASS, BoE-adaptive's threshold base)",
                       range=(0.0, 1.0), step=0.01, group="adaptive")
@@ -75,6 +80,21 @@ def tis_veto(members: torch.Tensor, tis: torch.Tensor, keep: torch.Tensor, rule:
     return top_mask(-t, open_, n_drop)
 
 
+def gain_commit(confidence, entropy, tis, members: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The members taken in confidence order while sum_{j=2..k} (H_j - TIS_j) stays within gamma at
+    every prefix; the most confident member always (B, N) bool."""
+    conf = torch.where(members, confidence.double(), torch.full_like(confidence, -1.0, dtype=torch.float64))
+    order = torch.sort(conf, dim=1, descending=True, stable=True).indices
+    cost = (entropy.double() - torch.nan_to_num(tis.double(), nan=0.0)).gather(1, order)
+    inside = members.gather(1, order)
+    cost = torch.where(inside, cost, torch.zeros_like(cost))
+    cost[:, 0] = 0.0  # the first is free
+    spent = torch.cummax(torch.cumsum(cost, 1), 1).values
+    take = inside & (spent <= gamma)
+    take[:, 0] = inside[:, 0]
+    return torch.zeros_like(members).scatter(1, order, take)
+
+
 class BoEAdaptivePolicy(BoEPolicy):
     name = "boe-adaptive"
     description = "BoE deciding how many: an adaptive sampler's set (threshold or EB), TIS vetoing its risky members"
@@ -89,6 +109,9 @@ class BoEAdaptivePolicy(BoEPolicy):
 
     def base_set(self, ctx: StepContext):
         cfg = ctx.settings
+        if cfg.base == "gain":  # the pool; TIS decides how many below
+            r, _ = num_candidates(ctx)
+            return top_mask(ctx.stats.confidence, ctx.eligible, r), f"top-{r} candidates"
         if cfg.base == "threshold":
             commit, cleared, _ = threshold_commit(ctx.stats.confidence, ctx.eligible, cfg.tau)
             return commit, f"cleared τ = {fmt(cfg.tau)}"
@@ -111,10 +134,15 @@ class BoEAdaptivePolicy(BoEPolicy):
             return PolicyResult(conf_scores, torch.zeros_like(active), notes=[count_note(S.sum(1), why, active)
                                 + "; nothing left masked to inform, no check"], commit=S)
         tis, gnorm, extra, backwards = token_influence(ctx, check, probe)
-        vetoed = tis_veto(check, tis, keep, cfg.veto, cfg.veto_frac)
+        if cfg.base == "gain":
+            taken = gain_commit(ctx.stats.confidence, ctx.stats.entropy, tis, S, cfg.gamma_eb)
+            vetoed = check & ~taken
+            rule = f"past the budget: Σ(H − TIS) > γ = {fmt(cfg.gamma_eb)}"
+        else:
+            vetoed = tis_veto(check, tis, keep, cfg.veto, cfg.veto_frac)
+            rule = "TIS < 0" if cfg.veto == "negative" else f"the lowest {fmt(100 * cfg.veto_frac)}% of TIS"
         commit, fell_back = with_top1(S & ~vetoed, ctx.eligible, ctx.stats.confidence)
-        rule = "TIS < 0" if cfg.veto == "negative" else f"the lowest {fmt(100 * cfg.veto_frac)}% of TIS"
-        notes = [count_note(S.sum(1), why, active), count_note(vetoed.sum(1), f"vetoed ({rule})", active),
+        notes = [count_note(S.sum(1), why, active), count_note(vetoed.sum(1), f"held back ({rule})", active),
                  count_note(commit.sum(1), "committed", active)]
         scores = torch.where(check, torch.nan_to_num(tis.double(), nan=0.0), conf_scores)
         return PolicyResult(torch.where(ctx.eligible, scores, conf_scores), fell_back,
