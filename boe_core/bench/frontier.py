@@ -132,6 +132,32 @@ def markdown(env: pd.DataFrame, task: str) -> str:
     return "\n".join(lines)
 
 
+def summary_markdown(frames: dict) -> str:
+    """One row per family, one column per task: its envelope points (quality @ forward-eq.), or its
+    best point in brackets when none is on the envelope; * marks a point another family beats
+    outside the intervals at no more compute."""
+    envs = {t: envelope_table(d) for t, d in frames.items()}
+    fams = list(dict.fromkeys(f for e in envs.values() for f in e["family"]))
+    head = "| policy | " + " | ".join(envs) + " |"
+    lines = [head, "|---" * (len(envs) + 1) + "|"]
+    for f in fams:
+        cells = []
+        for e in envs.values():
+            d = e[e["family"] == f]
+            if d.empty:
+                cells.append("")
+                continue
+            on = d[d["on_envelope"]]
+            if len(on):
+                cells.append("**" + ", ".join(f"{r.quality:.2f} @ {r.fwd_equiv:.0f}" for r in on.itertuples()) + "**")
+            else:
+                r = d.sort_values(["quality", "fwd_equiv"], ascending=[False, True]).iloc[0]
+                star = "*" if r["significantly_below"] else ""
+                cells.append(f"({r['quality']:.2f} @ {r['fwd_equiv']:.0f}){star}")
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # --- charts ----------------------------------------------------------------------------------------
 def _style(family: str):
     if is_boe(family):
@@ -255,6 +281,9 @@ def report(tasks, out_dir: Path = RESULTS) -> str:
           "", "Made by `python -m boe_core.bench frontier` (tables: `--report-only`). Compute is forward-"
           "equivalents per example (forwards + κ · backwards, κ measured per model); adaptive samplers pay "
           "only for the steps their sequence still had masks. Intervals: Wilson 95%.", ""]
+    md += ["## Summary", "", "Bold: the policy's points on the upper-left envelope, as quality @ forward-"
+           "equivalents per example. In brackets: its best point when none is on the envelope; * when another "
+           "policy beats that point outside the 95% intervals at no more compute.", "", summary_markdown(frames), ""]
     for t, d in frames.items():
         md += [markdown(envelope_table(d), t), ""]
     (Path(out_dir) / "frontier.md").write_text("\n".join(md))
