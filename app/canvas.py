@@ -15,6 +15,7 @@ from boe_core.tasks.token_text import is_bytelevel, is_special, token_text
 from boe_core.tasks.views import canvas_at, commit_steps, get_view
 
 from . import overlays as O
+from .remask import history_line, struck
 
 PICK = "confidence_pick"
 
@@ -110,6 +111,8 @@ class _Frame:
         self.tips, self.roles = O.tooltip_signals(), O.roles()
         # what confidence would commit from the same canvas (every record has it; free)
         self.pick = self.r.signal(PICK)[0] if self.r is not None else np.zeros_like(self.masked)
+        self.remasked = self.r.remasked[0] if self.r is not None else np.zeros_like(self.masked)
+        self.revised = set(trace.remask_steps(0))  # positions taken back at some step
 
     def details(self, trace, i) -> tuple[list[str], str]:
         if self.r is None or not self.masked[i]:
@@ -157,16 +160,20 @@ def chips_html(trace, f: _Frame, hl: set) -> str:
         elif f.chosen[i]:
             p = prob_of(f.r, i, tid)
             cls, tip = ["new"], [f"position {i} · committed at this step (step {f.k})" + (f", p = {p:.1%}" if p is not None else "")]
+        elif f.remasked[i]:
+            cls, tip, back = struck(trace, f.k, i, f.label)
         elif tid == trace.mask_id:
             cls, tip = ["mask"], [f"position {i} · masked"]
         else:
-            cls, tip = ["prev"], [f"position {i} · committed at step {int(f.when[i])}"]
+            cls, tip = ["prev"], [f"position {i} · committed at step {int(f.when[i])}"] + history_line(trace, i, f.revised)
         err_cls, err_tip = f.error_marks(i)
         pick_cls, pick_tip = f.pick_marks(i)
         lines, style = f.details(trace, i)
         tip += pick_tip + err_tip + lines
         cls += pick_cls
-        if "mask" in cls:
+        if "remasked" in cls:
+            inner, lead = back, False
+        elif "mask" in cls:
             inner, lead = f'<span class="ghost">{html.escape(f.ghost(i) or "▢")}</span>', False
         else:
             label, lead = _chip_label(f.label(tid))
@@ -195,9 +202,13 @@ def grid_html(trace, f: _Frame, hl: set, shape) -> str:
             p = prob_of(f.r, i, tid)
             cls.append("new")
             tip.append(f"committed at this step (step {f.k})" + (f", p = {p:.1%}" if p is not None else ""))
+        elif f.remasked[i]:
+            more, lines_back, shown_back = struck(trace, f.k, i, f.label)
+            cls += more
+            tip += lines_back
         elif shown:
             cls.append("prev")
-            tip.append(f"committed at step {int(f.when[i])}")
+            tip += [f"committed at step {int(f.when[i])}"] + history_line(trace, i, f.revised)
         else:
             cls.append("mask")
             tip.append("blank (masked)")
@@ -208,6 +219,8 @@ def grid_html(trace, f: _Frame, hl: set, shape) -> str:
         tip += pick_tip + err_tip + lines
         inner = html.escape(shown) if shown else (f'<span class="ghost">{html.escape(f.ghost(i))}</span>'
                                                   if f.ghost(i) else "")
+        if f.remasked[i]:
+            inner = shown_back
         cells.append(f'<div class="{" ".join(cls)}" data-pos="{i}" data-tip="{_tip(tip)}"{style}>{inner}</div>')
     return f'<div class="sdk">{"".join(cells)}</div>'
 
@@ -234,7 +247,8 @@ def legend_html(overlay: str, lo: float, hi: float, view="text") -> str:
     overlay's colour bar."""
     view = get_view(view) if isinstance(view, str) or view is None else view
     items = [(view.fixed_label, "lg-fixed"), ("earlier commit", "lg-prev"), ("this step's commit", "lg-new"),
-             ("still masked", "lg-mask"), ("confidence's pick", "lg-cpick")] + [(label, f"lg-{kind}") for kind, (label, _) in view.error_kinds.items()]
+             ("still masked", "lg-mask"), ("taken back (↺ step it came back)", "lg-remasked"),
+             ("confidence's pick", "lg-cpick")] + [(label, f"lg-{kind}") for kind, (label, _) in view.error_kinds.items()]
     parts = [f'<span class="lg-item"><span class="lg-sw {cls}"></span>{html.escape(lbl)}</span>' for lbl, cls in items]
     sig = O.get(overlay) if overlay in O.overlays() else O.NONE
     if sig.palette:

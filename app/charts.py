@@ -7,6 +7,7 @@ from boe_core.tasks.token_text import is_bytelevel, token_text
 
 from . import overlays as O
 from .canvas import clamp_view
+from .remask import remask_points
 
 _AXIS = dict(gridcolor="#eef0f3", zeroline=False, linecolor="#d1d5db", showline=True, ticks="outside",
              tickcolor="#d1d5db", automargin=True)
@@ -73,6 +74,12 @@ def heatmap_figure(trace, field: str, k: int | None = None):
                              marker=dict(symbol="circle-open", size=7, color="#111827", line=dict(width=1.5)),
                              hovertemplate="commit %{text!r} at position %{x}, step %{y}<extra></extra>",
                              showlegend=False))
+    rx, ry = remask_points(trace)
+    if rx:  # a revising policy took these back
+        fig.add_trace(go.Scatter(x=rx, y=ry, mode="markers", name="remask",
+                                 marker=dict(symbol="x-thin", size=9, color="#7c3aed", line=dict(width=2.5)),
+                                 hovertemplate="remask at position %{x}, step %{y}<extra></extra>",
+                                 showlegend=False))
     k = clamp_view(trace, k)
     if k >= 0:
         fig.add_shape(type="rect", x0=s - 0.5, x1=e - 0.5, y0=k - 0.5, y1=k + 0.5,
@@ -97,6 +104,11 @@ def entropy_figure(traces, k: int | None = None, marks=()):
         fig.add_trace(go.Scatter(x=np.arange(len(y)), y=y, mode="lines+markers", name=lbl,
                                  line=dict(color=colours[j % 3], width=2), marker=dict(size=4),
                                  hovertemplate=f"{lbl}<br>step %{{x}}<br>%{{y:.3f}} nats<extra></extra>"))
+        back = [r.step for r in t.records if r.remasked[0].any()]  # steps that took commits back
+        if back:
+            fig.add_trace(go.Scatter(x=back, y=y[back], mode="markers", name=f"{lbl}: remask",
+                                     marker=dict(symbol="x-thin", size=10, color="#7c3aed", line=dict(width=2.5)),
+                                     hovertemplate="remask at step %{x}<extra></extra>", showlegend=False))
     k0 = clamp_view(traces[0][1], k)
     if k0 >= 0:
         fig.add_vline(x=k0, line=dict(color="#e11d48", width=1.5, dash="dot"))

@@ -21,6 +21,9 @@ CSS = r"""
 .tok.new { background: #22c55e; color: #fff; border: 2px solid #15803d; font-weight: 700; }
 .tok.mask { background: #f9fafb; border: 1.5px dashed #9ca3af; color: #9ca3af; }
 .tok.mask .ghost, .cell .ghost { opacity: .55; font-style: italic; }
+.tok.remasked, .sdk .cell.remasked { border: 1.5px dashed #7c3aed; color: #7c3aed; }
+.tok.remasked s, .sdk .cell.remasked s { text-decoration-thickness: 2px; }
+.tok.remasked sup.back, .sdk .cell.remasked sup.back { font-size: 9px; margin-left: 1px; }
 .tok.special { font-size: 11px; letter-spacing: .03em; }
 .tok.diverge, .cell.diverge { outline: 3px solid #d946ef; outline-offset: 1px; z-index: 2; }
 .tok.new[style] { border: 2.5px solid #15803d; }
@@ -104,6 +107,7 @@ CSS = r"""
 .tok.cpick, .sdk .cell.cpick { background-image: radial-gradient(circle at 6px calc(100% - 6px), #f59e0b 3.5px,
   #ffffff 4.5px, transparent 5px) !important; }
 .tok.cpick-only, .sdk .cell.cpick-only { outline: 2px dashed #f59e0b; outline-offset: -3px; }
+.lg-remasked { background: #fff; border: 1.5px dashed #7c3aed; }
 .lg-cpick { background: #fff; outline: 2px dashed #f59e0b; outline-offset: -3px; position: relative; }
 .boe-status .cpick-line, .boe-status .notes-line { flex-basis: 100%; color: #374151; margin-top: 2px; }
 .boe-status .notes-line { color: #92400e; }
