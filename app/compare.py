@@ -99,12 +99,13 @@ def _partial(a: Trace, at: int, policy: str, overrides: dict) -> Trace:
 
 
 def default_branch_step(trace) -> int | None:
-    """The first step where the run committed something else than confidence's own pick (where a
-    confidence sampler would have gone its own way); None when the run is confidence's throughout."""
+    """The first step where the run committed something else than confidence's own pick, or took a
+    commit back (where a confidence sampler would have gone its own way); None when the run is
+    confidence's throughout."""
     if trace is None:
         return None
     for r in trace.records:
-        if not np.array_equal(r.chosen[0], r.signal("confidence_pick")[0]):
+        if not np.array_equal(r.chosen[0], r.signal("confidence_pick")[0]) or r.remasked[0].any():
             return r.step
     return None
 
@@ -170,7 +171,7 @@ def branch(sess, preset=BRANCH_DEFAULT, at_step=None):
         raise UserError(f"branching failed: {type(e).__name__}: {e}")
     sess.branch = result["trace"]
     sess.diff = core_diff(a, sess.branch)
-    if a.num_steps < len(a.schedule.get("step_block", [])):
+    if not a.finished:
         notify("warn", "Run A is not finished: run it to the end for a full comparison.")
     yield compare_outputs(sess)
 

@@ -26,7 +26,7 @@ def _check_policy(policy) -> str:
 def _finished_trace(sess):
     tr, _ = trace_and_step(sess, 0, "no run to map")
     total = len(tr.schedule.get("step_block", [])) or tr.num_steps
-    if tr.num_steps < total:
+    if not tr.finished:
         raise UserError(f"the run has {tr.num_steps} of {total} steps: run it to the end first (the map hands over "
                         f"the rest of a finished run)")
     return tr

@@ -23,7 +23,7 @@ def step_summary(trace, k: int, task: str = "text") -> dict:
            "session": trace.meta.get("session"), "source": trace.meta.get("source", "live"),
            "seed": trace.config.get("seed"), "temperature": trace.config.get("temperature"),
            "step": k if k >= 0 else None, "num_steps": trace.num_steps, "total_steps": total,
-           "done": trace.num_steps >= total}
+           "done": trace.finished}
     if k >= 0:
         r = trace.records[k]
         pos = np.flatnonzero(r.chosen[0]).tolist()

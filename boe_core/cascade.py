@@ -70,9 +70,16 @@ def root_ranks(adapter, trace: Trace, target: np.ndarray, settings: dict | None 
     whole batch, BoE's candidates and probes; the trace's settings, BoE defaults, then
     `settings`), the exact drop of really remasking each committed token (`exact`: one forward
     per committed token) and, as a free baseline, the lowest confidence at commit first."""
+    return ranks_after(adapter, trace, first_wrong_commits(trace, target), settings, exact)
+
+
+@torch.no_grad()
+def ranks_after(adapter, trace: Trace, first: dict[int, tuple[int, list[int]]], settings: dict | None = None,
+                exact: bool = False, callback=None, cancel=None) -> dict[str, list[RootRank]]:
+    """`root_ranks` for given roots: row -> (step of the wrong commit, its positions).
+    `callback(done, total)` reports progress; a set `cancel` event stops early."""
     from .fidelity import exact_remask_drop
 
-    first = first_wrong_commits(trace, target)
     out: dict[str, list[RootRank]] = {name: [] for name in SIGNALS if exact or name != "exact remask drop"}
     if not first:
         return out
@@ -80,6 +87,10 @@ def root_ranks(adapter, trace: Trace, target: np.ndarray, settings: dict | None 
     base = cfg.replace(linearize_at="current")
     start = min(s for s, _ in first.values()) + 1
     for k in range(start, trace.num_steps):
+        if cancel is not None and cancel.is_set():
+            break
+        if callback is not None:
+            callback(k - start, trace.num_steps - start)
         state = state_at(adapter, trace, k)
         ctx = build_context(adapter, state, base, force_graph=True)
         cand, _ = candidates(ctx)

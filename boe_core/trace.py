@@ -168,6 +168,19 @@ class Trace:
     def num_steps(self) -> int:
         return len(self.records)
 
+    @property
+    def finished(self) -> bool:
+        """The run used its budget of steps, or left nothing masked (a loop that ends early: more
+        steps than masks, a policy that commits several per step)."""
+        if not self.records:
+            return False
+        if self.num_steps >= len(self.schedule.get("step_block", [])):
+            return True
+        live = self.final_canvas == self.mask_id
+        if self.attention_mask is not None:
+            live &= self.attention_mask
+        return not live.any()
+
     def masked_entropy_curve(self) -> np.ndarray:
         """(steps, B) total masked entropy before each step."""
         return np.stack([r.masked_entropy for r in self.records]) if self.records else np.zeros((0, 1))
