@@ -223,3 +223,23 @@ def test_trace_commits_keeps_empty_steps_of_short_rows():
     assert len(ca) == len(cb) == 5
     assert [len(p) for p, _ in ca] == [1, 1, 1, 0, 0] and [len(p) for p, _ in cb] == [1] * 5
     assert sorted(p for ps, _ in ca for p in ps) == [0, 1, 2]
+
+
+def test_the_9x9_rules_agree_with_the_text_grid_engine():
+    """9x9 Sudoku takes its geometry from the engine of the 4x4 / 6x6 text tasks: a solution and a
+    corrupted one are judged alike by both checkers."""
+    from boe_core.tasks.text_grid import GridShape
+
+    shape = GridShape(3, 3)
+    ex = S.load_examples()[0]
+    sol, puz = S.normalize_grid(ex["solution"]), S.normalize_grid(ex["puzzle"])
+    rows = lambda g: shape.to_text([[int(g[r * 9 + c]) for c in range(9)] for r in range(9)])  # noqa: E731
+    assert S.verify(sol, puz).ok and shape.check(rows(puz), rows(sol)).correct
+    blank = next(i for i in range(81) if puz[i] == "0")
+    other = next(i for i in S.PEERS[blank] if puz[i] == "0")
+    bad = list(sol)
+    bad[blank] = sol[other]  # repeats a peer's digit
+    bad = "".join(bad)
+    assert not S.verify(bad, puz).ok
+    c = shape.check(rows(puz), rows(bad))
+    assert not c.correct and shape.char_offset(blank // 9, blank % 9) in c.wrong_chars

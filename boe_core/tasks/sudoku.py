@@ -29,6 +29,8 @@ from typing import Iterable, Sequence
 
 import torch
 
+from .text_grid import GridShape
+
 N_CELLS = 81
 DIGITS = "123456789"
 BLANKS = "0."
@@ -36,16 +38,12 @@ SPECIAL_TOKENS = {"mask_token": "[MASK]", "pad_token": "[PAD]"}
 _FULL = 0x1FF  # bits 0..8 <-> digits 1..9
 
 # --- geometry --------------------------------------------------------------------------------
-ROW = [i // 9 for i in range(81)]
-COL = [i % 9 for i in range(81)]
-BOX = [(i // 27) * 3 + (i % 9) // 3 for i in range(81)]
-UNITS = {
-    "row": [[r * 9 + c for c in range(9)] for r in range(9)],
-    "column": [[r * 9 + c for r in range(9)] for c in range(9)],
-    "box": [[(b // 3) * 27 + (b % 3) * 3 + r * 9 + c for r in range(3) for c in range(3)] for b in range(9)],
-}
-PEERS = [sorted({j for j in range(81) if j != i and (ROW[j] == ROW[i] or COL[j] == COL[i] or BOX[j] == BOX[i])})
-         for i in range(81)]
+SHAPE = GridShape(3, 3)  # the grid engine the 4x4 and 6x6 text Sudokus use
+UNITS = SHAPE.flat_units  # {"row" | "column" | "box": [[flat cell index, ...], ...]}
+PEERS = SHAPE.flat_peers
+# each cell's row, column and box number, for the bitmask solver
+ROW, COL, BOX = ([next(k for k, u in enumerate(UNITS[kind]) if i in u) for i in range(N_CELLS)]
+                 for kind in ("row", "column", "box"))
 _POP = [bin(m).count("1") for m in range(512)]
 _BITS = [[1 << k for k in range(9) if m >> k & 1] for m in range(512)]  # candidate bits of a mask
 _DIGIT_OF_BIT = {1 << k: k + 1 for k in range(9)}

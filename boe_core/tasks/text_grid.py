@@ -1,4 +1,6 @@
-"""Sudoku grids written as text rows (`sudoku4`, `sudoku6`): geometry, parsing and the rule checker.
+"""The Sudoku grid engine: geometry (units, peers) for any box shape, the text-row layout of the
+`sudoku4` / `sudoku6` tasks, and their rule checker. The 9x9 `sudoku` task takes its geometry
+from here too (`GridShape(3, 3)`, flat cell indices).
 
 A grid of side n is written as n rows of n digits joined by '/', blanks as '.':
 
@@ -46,6 +48,19 @@ class GridShape:
             for cell in unit:
                 out[cell].update(x for x in unit if x != cell)
         return {k: frozenset(v) for k, v in out.items()}
+
+    @cached_property
+    def flat_units(self) -> dict[str, list[list[int]]]:
+        """Rows, columns and boxes as lists of flat cell indices r * n + c (row-major boxes)."""
+        n = self.n
+        flat = [[r * n + c for r, c in unit] for unit in self.units]
+        return {"row": flat[:n], "column": flat[n:2 * n], "box": flat[2 * n:]}
+
+    @cached_property
+    def flat_peers(self) -> list[list[int]]:
+        """Every flat cell index's peers, sorted."""
+        n = self.n
+        return [sorted(r * n + c for r, c in self.peers[(i // n, i % n)]) for i in range(n * n)]
 
     def char_offset(self, r: int, c: int) -> int:
         return r * (self.n + 1) + c
