@@ -56,6 +56,14 @@ def _row_stats(stats: TokenStats, i: int, cols: torch.Tensor) -> TokenStats:
                       cut(stats.margin), cut(stats.entropy), cut(stats.topk_ids), cut(stats.topk_probs))
 
 
+def _span(span, cols: torch.Tensor):
+    """A [start, end) column span of the batch canvas, in the row's own (unpadded) columns."""
+    if span is None:
+        return None
+    c = cols.cpu()
+    return int(torch.searchsorted(c, span[0])), int(torch.searchsorted(c, span[1]))
+
+
 def row_context(ctx, i: int, cols: torch.Tensor, generator: torch.Generator):
     """The step context of row i alone, over its unpadded columns, drawing from `generator`."""
     def cut(x):
@@ -63,19 +71,23 @@ def row_context(ctx, i: int, cols: torch.Tensor, generator: torch.Generator):
 
     return replace(ctx, ids=cut(ctx.ids), attention_mask=None, masked=cut(ctx.masked), eligible=cut(ctx.eligible),
                    b=ctx.b[i:i + 1], stats=_row_stats(ctx.stats, i, cols), generator=generator, graph=None,
-                   confidence_pick=cut(ctx.confidence_pick), fixed=cut(ctx.fixed),
-                   commit_confidence=cut(ctx.commit_confidence), remasks=cut(ctx.remasks),
-                   block_span=_cut_span(ctx.block_span, cols))
+                   confidence_pick=cut(ctx.confidence_pick), fixed=cut(getattr(ctx, "fixed", None)),
+                   commit_confidence=cut(getattr(ctx, "commit_confidence", None)),
+                   remasks=cut(getattr(ctx, "remasks", None)), block_span=_span(getattr(ctx, "block_span", None), cols))
 
 
-def _cut_span(span, cols: torch.Tensor):
-    """A [start, end) canvas span as indices into the row's columns `cols` (in order)."""
-    if span is None:
-        return None
-    inside = torch.nonzero((cols >= span[0]) & (cols < span[1])).flatten()
-    if inside.numel() == 0:
-        return (0, 0)
-    return int(inside[0]), int(inside[-1]) + 1
+def _fill(dtype):
+    return False if dtype == torch.bool else (float("nan") if dtype.is_floating_point else 0)
+
+
+def _scatter(parts, cols, shape, device):
+    """Row parts (1, n_i, ...) back into one (B, N, ...) tensor; padding gets NaN / False / 0."""
+    first = next(p for p in parts if p is not None)
+    out = torch.full((*shape, *first.shape[2:]), _fill(first.dtype), dtype=first.dtype, device=device)
+    for i, (c, p) in enumerate(zip(cols, parts)):
+        if p is not None:
+            out[i, c] = p[0]
+    return out
 
 
 def score_per_row(policy, ctx, seed: int, step: int):
@@ -85,26 +97,19 @@ def score_per_row(policy, ctx, seed: int, step: int):
     from .policies.base import PolicyResult
 
     B, N = ctx.ids.shape
+    dev = ctx.ids.device
     cols = row_columns(ctx.ids, ctx.attention_mask)
     gens = row_generators(seed, step, ctx.ids, cols, POLICY)
     parts = [policy.score(row_context(ctx, i, c, g)) for i, (c, g) in enumerate(zip(cols, gens))]
-    scores = torch.full((B, N), float("-inf"), dtype=torch.float64, device=ctx.ids.device)
-    signals = {}
-    for i, (c, p) in enumerate(zip(cols, parts)):
-        scores[i, c] = p.scores[0].to(scores.dtype)
-        for name, v in p.signals.items():
-            if name not in signals:
-                signals[name] = torch.zeros((B, N, *v.shape[2:]), dtype=v.dtype, device=v.device)
-            signals[name][i, c] = v[0]
-    def masks(name):  # a policy's own commits / remasks, when it gives them
-        if all(getattr(p, name) is None for p in parts):
-            return None
-        out = torch.zeros((B, N), dtype=torch.bool, device=ctx.ids.device)
-        for i, (c, p) in enumerate(zip(cols, parts)):
-            if getattr(p, name) is not None:
-                out[i, c] = getattr(p, name)[0].to(torch.bool)
-        return out
-
-    return PolicyResult(scores, torch.cat([p.fallback for p in parts]), signals,
-                        max(p.extra_forwards for p in parts), max(p.backwards for p in parts),
-                        list(dict.fromkeys(n for p in parts for n in p.notes)), masks("commit"), masks("remask"))
+    scores = _scatter([p.scores.to(torch.float64) for p in parts], cols, (B, N), dev)
+    scores = scores.masked_fill(scores.isnan(), float("-inf"))  # padding is never selectable
+    names = list(dict.fromkeys(n for p in parts for n in p.signals))
+    signals = {n: _scatter([p.signals.get(n) for p in parts], cols, (B, N), dev) for n in names}
+    res = PolicyResult(scores, torch.cat([p.fallback for p in parts]), signals,
+                       max(p.extra_forwards for p in parts), max(p.backwards for p in parts),
+                       list(dict.fromkeys(n for p in parts for n in p.notes)))
+    for field in ("commit", "remask"):  # optional (B, N) bool outputs of revising policies
+        got = [getattr(p, field, None) for p in parts]
+        if any(g is not None for g in got):
+            setattr(res, field, _scatter(got, cols, (B, N), dev))
+    return res

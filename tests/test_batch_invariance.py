@@ -1,7 +1,7 @@
 """No decode depends on its batch: the same problems decoded in batches of 1, 7 and 50 (so with
 different neighbours, batch sizes and left padding) end in the same canvases, for a deterministic
-order (confidence), BoE, and the seeded random order and Gumbel sampling (each row draws from its
-own stream)."""
+order (confidence), BoE, and the seeded random order, ReMDM's random remasking and Gumbel sampling
+(each row draws from its own stream)."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,14 +39,20 @@ def countdown():
 
 
 @pytest.mark.slow  # the shipped model on 50 problems, three times
-@pytest.mark.parametrize("spec", ["confidence", "random", "random:temperature=0.7", "boe"])
-def test_shipped_reasoning_model_same_canvases_in_batches_of_1_7_50(countdown, spec):
+@pytest.mark.parametrize("spec,tokens_per_step", [("confidence", 8), ("random", 8), ("random:temperature=0.7", 8),
+                                                   ("boe", 8), ("remdm:eta=0.2", 4)])
+def test_shipped_reasoning_model_same_canvases_in_batches_of_1_7_50(countdown, spec, tokens_per_step):
     task, adapter, canvases = countdown
-    config = parse_specs([spec])[0].config(steps=task.gen_length // 8, seed=3, base=task_base_config(task))
+    config = parse_specs([spec])[0].config(steps=task.gen_length // tokens_per_step, seed=3,
+                                           base=task_base_config(task))
     rows = {}
     for bs in BATCHES:
         rows[bs], padded = _decode_rows(adapter, canvases, 50, config, bs)
         assert padded == (bs > 1)  # countdown prompts differ in length: batches are left-padded
+    if spec.startswith("remdm"):  # 4 steps leave ReMDM a window to remask in (2 steps do not)
+        ids, am = canvases(0, 50)
+        trace = generate(adapter, canvas=ids, attention_mask=am, config=config)
+        assert sum(int(r.remasked.sum()) for r in trace.records) > 0
     assert len(rows[1]) == 50
     assert rows[7] == rows[1] and rows[50] == rows[1]
 
@@ -73,7 +79,7 @@ def test_tiny_model_sampling_same_canvases_in_any_batch(tiny_rope):
     def canvases(a, b):
         return prompt_canvas(tiny, prompts[a:b], 8)
 
-    for policy in ("random", "confidence"):
+    for policy in ("random", "confidence", "remdm"):  # remdm's cap variant draws which tokens go back
         config = DecodeConfig(policy=policy, steps=4, temperature=1.0, seed=5)
         one, _ = _decode_rows(tiny, canvases, len(prompts), config, 1)
         for bs in (3, 11):
