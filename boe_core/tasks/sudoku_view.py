@@ -1,13 +1,22 @@
-"""The 9x9 Sudoku view: a puzzle input, a grid with box borders, and wrongness from the rules in
-`tasks.sudoku` (`verify` for the cells, `first_error` over `trace_commits` for the first wrong
-commit)."""
+"""The 9x9 Sudoku task in one class: the explorer's view (a puzzle input, a grid with box borders,
+wrongness from the rules in `tasks.sudoku`: `verify` for the cells, `first_error` over
+`trace_commits` for the first wrong commit) and the bench's side (held-out puzzles from
+assets/data/sudoku, solve rate and cell accuracy)."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
+
+import torch
 
 from ..errors import ConfigError
 from . import sudoku as S
-from .views import CanvasPlan, ExampleChoice, TaskView, canvas_at, register_view
+from .task import Task, register_task
+from .views import CanvasPlan, ExampleChoice, canvas_at
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "assets" / "data" / "sudoku"
+SPLITS = ("val", "test")
 
 _RULE_KINDS = (S.ROW_DUP, S.COL_DUP, S.BOX_DUP)
 
@@ -52,8 +61,11 @@ def _digit(trace, tid) -> int:
     return int(tok) if len(tok) == 1 and tok in S.DIGITS else 0
 
 
-class SudokuView(TaskView):
+class SudokuTask(Task):
     name = "sudoku"
+    order = 0
+    metric = "solve_rate"
+    default_model = "sudoku"
     inputs = ("puzzle",)
     layout = "grid"
     grid = (9, 9, 3, 3)
@@ -145,4 +157,40 @@ class SudokuView(TaskView):
         return out
 
 
-register_view(SudokuView())
+    # --- bench -------------------------------------------------------------------------------
+    def __init__(self, data_dir=None):
+        self.data_dir = Path(data_dir) if data_dir else DATA_DIR
+
+    @classmethod
+    def from_options(cls, options: dict) -> "SudokuTask":
+        return cls(options.get("data"))
+
+    def load(self, split, limit):
+        if limit is not None and limit < 1:
+            raise ConfigError("limit", limit, "must be a positive integer")
+        p = Path(split) if split not in SPLITS else self.data_dir / f"heldout_{split}.jsonl"
+        if not p.is_file():
+            raise ConfigError("split", split, f"{p} does not exist")
+        rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        rows = [{"id": i, "puzzle": r["puzzle"], "solution": r["solution"]} for i, r in enumerate(rows)]
+        return rows[:limit] if limit else rows
+
+    def canvas(self, adapter, examples):
+        tok = getattr(adapter, "tokenizer", None)
+        try:
+            S.digit_ids(tok)
+        except Exception:
+            raise ConfigError("model", adapter.name, "is not a Sudoku model (no tokenizer with digits '1'-'9')") from None
+        return torch.stack([S.puzzle_to_canvas(e["puzzle"], tok)[0] for e in examples]), None
+
+    def score(self, adapter, examples, final):
+        out = []
+        for e, row in zip(examples, final):
+            grid = S.canvas_to_grid(row, adapter.tokenizer)
+            acc = S.puzzle_cell_accuracy(grid, e["solution"], e["puzzle"])
+            out.append({"solve_rate": float(grid == S.normalize_grid(e["solution"])),
+                        "cell_accuracy": 1.0 if acc != acc else acc, "output": grid})  # no blanks: all right
+        return out
+
+
+register_task(SudokuTask)
