@@ -29,9 +29,11 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from ..tasks.reasoning import get_task as get_reasoning_task, task_names as reasoning_task_names
+from ..tasks.reasoning import task_names as reasoning_task_names
+from ..tasks.reasoning_view import D1_BLOCK, ReasoningView, d1_block_length  # noqa: F401  (re-exported)
 from ..tasks.sudoku_view import SudokuTask  # noqa: F401  (one class: the view and the bench task)
 from ..tasks.task import TASKS, Task, register_bench
+from ..tasks.views import VIEWS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("val", "test")
@@ -249,81 +251,13 @@ class JsonlTask(PromptTask):
         return out
 
 
-# --- reasoning written as text (countdown, sudoku4, sudoku6, arith-cot) ------------------------------------
-D1_BLOCK = 32  # the d1 / LLaDA protocol's semi-autoregressive block length
-
-
-def d1_block_length(gen_length: int, cap: int = D1_BLOCK) -> int | None:
-    """None (one block) when the answer fits in one d1 block, else the largest divisor of
-    gen_length that is at most `cap` (the schedule needs blocks that tile the canvas)."""
-    if gen_length <= cap:
-        return None
-    return max(d for d in range(1, cap + 1) if gen_length % d == 0)
-
-
-def _spells(adapter, text: str) -> bool:
-    """The adapter's tokenizer is a character tokenizer with [EOS] that round-trips `text`."""
-    tok = getattr(adapter, "tokenizer", None)
-    if tok is None or getattr(tok, "eos_id", None) is None:
-        return False
-    try:
-        ids = adapter.encode(text)
-        return len(ids) == len(text) and adapter.decode(ids) == text
-    except Exception:  # a vocabulary without the symbol and without [UNK] raises
-        return False
-
-
-class ReasoningBenchTask(PromptTask):
-    """A `boe_core.tasks.reasoning` task: the prompt is fixed, the answer canvas is `gen_length`
-    masks right after it (left-padded batch, so every row's answer canvas is at the same positions
-    and the blocks line up), scored by the task's checker (exact match, or verified when several
-    answers are right)."""
-    metric = "exact_match"
-
-    def __init__(self, name: str, block_length: int | None = None):
-        try:
-            self.rtask = get_reasoning_task(name)
-        except KeyError as e:
-            raise ConfigError("task", name, str(e)) from None
-        self.name = name
-        self.default_model = self.rtask.model
-        self.gen_length = self.rtask.gen_length
-        if block_length is not None and (not isinstance(block_length, int) or block_length < 1
-                                         or self.gen_length % block_length):
-            raise ConfigError("block_length", block_length, f"must be a positive divisor of {name}'s gen_length {self.gen_length}")
-        self.block_length = block_length if block_length is not None else d1_block_length(self.gen_length)
-
-    def options(self):
-        return {"gen_length": self.gen_length, "block_length": self.block_length}
-
-    def decode_defaults(self):
-        return {"block_length": self.block_length}
-
-    def load(self, split, limit):
-        if split not in SPLITS:
-            raise ConfigError("split", split, f"must be one of {SPLITS} for the {self.name} task")
-        if limit is not None and limit < 1:
-            raise ConfigError("limit", limit, "must be a positive integer")
-        return [{"id": i, "prompt": self.rtask.prompt_text(ex), "reference": ex.answer, "example": ex}
-                for i, ex in enumerate(self.rtask.split(split, limit))]
-
-    def canvas(self, adapter, examples):
-        if not _spells(adapter, examples[0]["prompt"]):
-            raise ConfigError("model", adapter.name, f"is not a reasoning model (its tokenizer does not spell the "
-                                                     f"{self.name} prompts one character per token, or has no [EOS])")
-        return super().canvas(adapter, examples)
-
-    def answers(self, adapter, final) -> list[str]:
-        n = final.shape[1] - len(adapter.suffix_ids)
-        return [self.rtask.decode_answer(adapter.tokenizer, row[n - self.gen_length:n]) for row in final]
-
-    def score(self, adapter, examples, final):
-        out = []
-        for e, ans in zip(examples, self.answers(adapter, final)):
-            c = self.rtask.check(e["example"], ans)
-            out.append({"exact_match": float(c.correct), "output": ans, "reference": e["reference"],
-                        "reason": c.reason, "wrong_chars": json.dumps(c.wrong_chars)})
-        return out
+# --- reasoning written as text: one class each, their views (boe_core.tasks.reasoning_view) ---------
+def ReasoningBenchTask(name: str, block_length: int | None = None):
+    """The bench side of the reasoning task `name` (its view, with these options)."""
+    view = VIEWS.find(name)
+    if not isinstance(view, ReasoningView) or len(view.task_names) != 1:
+        raise ConfigError("task", name, f"unknown reasoning task; known: {', '.join(reasoning_task_names())}")
+    return view.with_options({"block_length": block_length})
 
 
 # --- the registry ----------------------------------------------------------------------------------
@@ -334,9 +268,7 @@ register_bench("kjv-gen", lambda kw: KJVGenTask(kw.get("gen_length") or 32, kw.g
 register_bench("jsonl", lambda kw: JsonlTask(kw.get("data"), kw.get("prompt_field", "prompt"),
                                              kw.get("answer_field", "answer"), kw.get("extract", "last-number"),
                                              kw.get("gen_length") or 64, kw.get("template", "{prompt}")), order=3)
-REASONING_TASKS = reasoning_task_names()
-for _n in REASONING_TASKS:
-    register_bench(_n, lambda kw, n=_n: ReasoningBenchTask(n, kw.get("block_length")), order=10)
+REASONING_TASKS = reasoning_task_names()  # each registers itself (reasoning_view.register_task)
 
 
 def make_task(name: str, **kw) -> Task:

@@ -11,16 +11,42 @@ wrong text.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from functools import lru_cache
 
 import numpy as np
 import torch
 
+from ..canvas import prompt_canvas
 from ..errors import ConfigError
 from .fields import check_prompt
 from .reasoning import SEP, SYMBOLS, Example, get_task, task_names, tasks_of_model
-from .views import CanvasPlan, ExampleChoice, TaskView, canvas_at, commit_steps, register_view
+from .task import Task, register_task
+from .views import CanvasPlan, ExampleChoice, canvas_at, commit_steps, register_view
+
+D1_BLOCK = 32  # the d1 / LLaDA protocol's semi-autoregressive block length
+SPLITS = ("val", "test")
+
+
+def d1_block_length(gen_length: int, cap: int = D1_BLOCK) -> int | None:
+    """None (one block) when the answer fits in one d1 block, else the largest divisor of
+    gen_length that is at most `cap` (the schedule needs blocks that tile the canvas)."""
+    if gen_length <= cap:
+        return None
+    return max(d for d in range(1, cap + 1) if gen_length % d == 0)
+
+
+def _spells(adapter, text: str) -> bool:
+    """The adapter's tokenizer is a character tokenizer with [EOS] that round-trips `text`."""
+    tok = getattr(adapter, "tokenizer", None)
+    if tok is None or getattr(tok, "eos_id", None) is None:
+        return False
+    try:
+        ids = adapter.encode(text)
+        return len(ids) == len(text) and adapter.decode(ids) == text
+    except Exception:  # a vocabulary without the symbol and without [UNK] raises
+        return False
 
 N_EXAMPLES = 8  # val examples offered per task
 BLAMED = {"sol": ("blamed by the checker", "wrong_cells")}
@@ -62,16 +88,69 @@ def _rebuilt(task, body: str) -> Example | None:
     return task.from_prompt(body)
 
 
-class ReasoningView(TaskView):
+class ReasoningView(Task):
+    """A reasoning task (or, for the multi-task model, several) in one class: the explorer's view
+    and, for a single task, the bench's side (seeded val/test splits, the prompt fixed and the
+    answer canvas of `gen_length` masks right after it in a left-padded batch so the blocks line
+    up, exact match by the task's checker, d1 blocks of at most 32)."""
     inputs = ("prompt",)
     fixed_label = "prompt"
     error_kinds = BLAMED
+    metric = "exact_match"
 
-    def __init__(self, name: str, task_names: tuple):
+    def __init__(self, name: str, task_names: tuple, block_length: int | None = None):
         self.name = name
         self.task_names = task_names
         if any(get_task(n).labels_cascades for n in task_names):
             self.error_kinds = CASCADE_KINDS
+        self.rtask = get_task(task_names[0]) if len(task_names) == 1 else None
+        if self.rtask is not None:
+            self.order = 10 + self.rtask.order
+            self.default_model = self.rtask.model
+            self.gen_length = self.rtask.gen_length
+            if block_length is not None and (not isinstance(block_length, int) or block_length < 1
+                                             or self.gen_length % block_length):
+                raise ConfigError("block_length", block_length,
+                                  f"must be a positive divisor of {name}'s gen_length {self.gen_length}")
+            self.block_length = block_length if block_length is not None else d1_block_length(self.gen_length)
+
+    # --- bench ---------------------------------------------------------------------------------
+    def with_options(self, options: dict) -> "ReasoningView":
+        return ReasoningView(self.name, self.task_names, options.get("block_length"))
+
+    def options(self):
+        return {"gen_length": self.gen_length, "block_length": self.block_length}
+
+    def decode_defaults(self):
+        return {"block_length": self.block_length}
+
+    def load(self, split, limit):
+        if split not in SPLITS:
+            raise ConfigError("split", split, f"must be one of {SPLITS} for the {self.name} task")
+        if limit is not None and limit < 1:
+            raise ConfigError("limit", limit, "must be a positive integer")
+        return [{"id": i, "prompt": self.rtask.prompt_text(ex), "reference": ex.answer, "example": ex}
+                for i, ex in enumerate(self.rtask.split(split, limit))]
+
+    def canvas(self, adapter, examples):
+        if not _spells(adapter, examples[0]["prompt"]):
+            raise ConfigError("model", adapter.name, f"is not a reasoning model (its tokenizer does not spell the "
+                                                     f"{self.name} prompts one character per token, or has no [EOS])")
+        return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
+
+    def answers(self, adapter, final) -> list[str]:
+        n = final.shape[1] - len(adapter.suffix_ids)
+        return [self.rtask.decode_answer(adapter.tokenizer, row[n - self.gen_length:n]) for row in final]
+
+    def score(self, adapter, examples, final):
+        out = []
+        for e, ans in zip(examples, self.answers(adapter, final)):
+            c = self.rtask.check(e["example"], ans)
+            out.append({"exact_match": float(c.correct), "output": ans, "reference": e["reference"],
+                        "reason": c.reason, "wrong_chars": json.dumps(c.wrong_chars)})
+        return out
+
+    # --- view ----------------------------------------------------------------------------------
 
     def _tasks(self):
         return [get_task(n) for n in self.task_names]
@@ -233,5 +312,5 @@ class ReasoningView(TaskView):
 
 
 for _name in task_names():
-    register_view(ReasoningView(_name, (_name,)))
-register_view(ReasoningView("reasoning", tasks_of_model("reasoning")))  # the multi-task model's tasks
+    register_task(ReasoningView(_name, (_name,)))  # the view and the bench task of that name
+register_view(ReasoningView("reasoning", tasks_of_model("reasoning")))  # the multi-task model's view only

@@ -40,6 +40,10 @@ class Task(TaskView):
         Options the task does not use are ignored (the bench CLI passes all of them)."""
         return cls()
 
+    def with_options(self, options: dict) -> "Task":
+        """The same, for a task registered as an instance (one class serving several names)."""
+        return type(self).from_options(options)
+
     def options(self) -> dict:
         """Settings that change the examples or the scores; part of every results key."""
         return {}
@@ -77,11 +81,14 @@ def register_bench(name: str, make: Callable[[dict], Task], order: int = 100) ->
     TASKS.register(BenchEntry(name, make, order))
 
 
-def register_task(cls):
-    """Register a `Task` class once: as the view of its name and as the bench task of that name.
-    Works as a class decorator."""
-    if not (isinstance(cls, type) and issubclass(cls, Task)) or not cls.name:
-        raise ValueError(f"{cls!r} must be a Task subclass with a name")
-    register_view(cls())
-    register_bench(cls.name, cls.from_options, getattr(cls, "order", 100))
-    return cls
+def register_task(task):
+    """Register a `Task` once: as the view of its name and as the bench task of that name. Takes a
+    class (an instance with default options is the view; `cls.from_options` builds bench ones; works
+    as a class decorator) or an instance (it is the view; `instance.with_options` builds bench ones)."""
+    is_cls = isinstance(task, type)
+    if not (issubclass(task, Task) if is_cls else isinstance(task, Task)) or not task.name:
+        raise ValueError(f"{task!r} must be a Task (class or instance) with a name")
+    view = task() if is_cls else task
+    register_view(view)
+    register_bench(view.name, task.from_options if is_cls else view.with_options, getattr(view, "order", 100))
+    return task

@@ -69,7 +69,7 @@ class ExampleChoice:
 class TaskView:
     """The plain-text view; subclasses override what differs. Pure: no model compute here."""
     name = "text"
-    order = 100  # registry display order (ties: registration order, so the text view comes first)
+    order = 100  # registry display order (ties: registration order)
     inputs: tuple = ("prompt", "gen_length")  # the run inputs this view reads
     layout = "chips"
     grid: tuple | None = None  # (rows, cols, box rows, box cols) when layout == "grid"
@@ -201,7 +201,9 @@ def register_view(view: TaskView) -> TaskView:
     return VIEWS.register(view)
 
 
-register_view(TaskView())
+_TEXT = TaskView()
+_TEXT.order = -1  # the text view comes first (its defaults fill the inputs other views hide)
+register_view(_TEXT)
 
 
 def views() -> dict[str, TaskView]:
