@@ -85,6 +85,7 @@ def test_explorer_builds_its_knob_inputs(edge):
     assert not ui.on_policy("confidence")[0]["visible"]  # confidence has no knobs
 
 
+@pytest.mark.slow
 def test_explorer_api_sets_its_knobs(edge):
     from gradio_client import Client
 
