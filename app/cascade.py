@@ -61,7 +61,7 @@ def cascade_figure(data: dict | None):
                                  hovertemplate=f"{name}<br>step %{{x}}: rank %{{y}} of %{{customdata}}<extra></extra>"))
     fig.add_hline(y=3.5, line=dict(color="#10b981", width=1, dash="dash"), annotation_text="top 3",
                   annotation_position="bottom right")
-    return layout(fig, TITLE, 340, xaxis=dict(title="step (state before it)"),
+    return layout(fig, TITLE, 340, xaxis=dict(title="step (state before it)", dtick=1),
                   yaxis=dict(title="rank (1 = first to take back)", autorange="reversed"),
                   legend=dict(orientation="h", y=-0.3))
 
