@@ -48,3 +48,14 @@ def test_nothing_to_trace_back_is_said(wrong_run):
     with pytest.raises(UserError, match="run \\(or load\\)"):
         list(C.cascade(Session()))
     assert "Find the root" in C.cascade_figure(None).layout.annotations[0].text
+
+
+def test_the_cascade_view_refuses_an_unfinished_run_and_unknown_jobs(wrong_run):
+    from boe_core import Trace
+
+    part = Trace.from_dict(wrong_run.to_dict())
+    part.records = part.records[:3]
+    with pytest.raises(UserError, match="run it to the end"):
+        list(C.cascade(Session(model="sudoku", task="sudoku", trace=part)))
+    with pytest.raises(UserError, match="job_id"):
+        C.cascade_cancel(Session(), "no-such-job")
