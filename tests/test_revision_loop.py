@@ -195,3 +195,15 @@ def test_state_at_rebuilds_the_runs_memory(tiny):
         np.testing.assert_array_equal(again.remasks.numpy(), state.remasks.numpy())
     same = branch(tiny, tr, 3, policy="remdm", variant="confidence", eta=0.3, start=0.0)
     assert np.array_equal(same.final_canvas, tr.final_canvas)
+
+
+def test_lockin_map_of_a_revising_run(tiny):
+    from boe_core.lockin import lockin_map
+
+    tr = generate(tiny, "ab", gen_length=12, steps=8, policy="remdm", variant="confidence", eta=0.3, start=0.0)
+    judge = lambda t: {"solved": None, "first_wrong_step": None, "text": ""}  # noqa: E731
+    m = lockin_map(tiny, tr, judge=judge)
+    assert [p.step for p in m.points] == list(range(tr.num_steps))
+    for p in m.points:  # a step that took a commit back is never inferred from confidence's pick
+        if tr.records[p.step].remasked[0].any():
+            assert p.rollout
