@@ -59,7 +59,9 @@ def rank_of(values: np.ndarray, pool: np.ndarray, roots: list[int]) -> int:
     return min(int((v >= v[p]).sum()) for p in roots)
 
 
-SIGNALS = ("remask TIS", "exact remask drop", "lowest commit confidence")
+SIGNALS = ("remask TIS", "exact remask drop", "exact drop net of H_j", "lowest own-token probability when remasked",
+           "lowest commit confidence")
+EXACT = ("exact remask drop", "exact drop net of H_j", "lowest own-token probability when remasked")
 
 
 @torch.no_grad()
@@ -68,8 +70,10 @@ def root_ranks(adapter, trace: Trace, target: np.ndarray, settings: dict | None 
     """For every row that commits a wrong token, the rank of its first wrong commit at each later
     state that still has probes, by each signal: remask TIS (one BoE backward per state for the
     whole batch, BoE's candidates and probes; the trace's settings, BoE defaults, then
-    `settings`), the exact drop of really remasking each committed token (`exact`: one forward
-    per committed token) and, as a free baseline, the lowest confidence at commit first."""
+    `settings`); with `exact`, from one forward per committed token with that token masked, the
+    exact drop of the probes' entropy, the same net of j's own entropy H_j, and the model's
+    probability of the committed token (lowest first); and, free, the lowest confidence at commit
+    first."""
     return ranks_after(adapter, trace, first_wrong_commits(trace, target), settings, exact)
 
 
@@ -78,9 +82,9 @@ def ranks_after(adapter, trace: Trace, first: dict[int, tuple[int, list[int]]], 
                 exact: bool = False, callback=None, cancel=None) -> dict[str, list[RootRank]]:
     """`root_ranks` for given roots: row -> (step of the wrong commit, its positions).
     `callback(done, total)` reports progress; a set `cancel` event stops early."""
-    from .fidelity import exact_remask_drop
+    from .fidelity import exact_remask_facts
 
-    out: dict[str, list[RootRank]] = {name: [] for name in SIGNALS if exact or name != "exact remask drop"}
+    out: dict[str, list[RootRank]] = {name: [] for name in SIGNALS if exact or name not in EXACT}
     if not first:
         return out
     cfg = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {})).validate()
@@ -108,7 +112,10 @@ def ranks_after(adapter, trace: Trace, first: dict[int, tuple[int, list[int]]], 
         if exact:
             pool = torch.zeros_like(ctx.committed)
             pool[list(rows)] = ctx.committed[list(rows)]
-            values["exact remask drop"] = exact_remask_drop(ctx, pool, probe).cpu().numpy()
+            facts = {k: v.cpu().numpy() for k, v in exact_remask_facts(ctx, pool, probe).items()}
+            values["exact remask drop"] = facts["drop"]
+            values["exact drop net of H_j"] = facts["drop"] - facts["own_entropy"]
+            values["lowest own-token probability when remasked"] = -facts["own_prob"]
         for row, live in rows.items():
             s = first[row][0]
             n = int(committed[row].sum())

@@ -144,21 +144,39 @@ def exact_remask_drop(ctx, pool: torch.Tensor, probe: torch.Tensor) -> torch.Ten
     """Delta_j = F(x_t) - F(x_t with j := [MASK]) for every committed j in `pool` (one forward
     each, batched), F the entropy of the same probes (j's own entropy not counted, as in the
     estimate); NaN elsewhere."""
+    return exact_remask_facts(ctx, pool, probe)["drop"]
+
+
+def exact_remask_facts(ctx, pool: torch.Tensor, probe: torch.Tensor) -> dict[str, torch.Tensor]:
+    """For every committed j in `pool`, from one forward with j := [MASK] (batched): "drop" (the
+    probes' entropy drop, as `exact_remask_drop`), "own_entropy" (H_j, the entropy j itself would
+    have once masked) and "own_prob" (the probability the model then gives j's committed token);
+    (B, N) float32, NaN elsewhere."""
+    from .numerics import entropy_from_logits, suppress
     from .policies.lookahead import CHUNK
     from .policies.objective import probe_entropy
 
     adapter = ctx.adapter
     f_before = (ctx.stats.entropy * probe).sum(1)
     rows, cols = pool.nonzero(as_tuple=True)
-    delta = torch.full(ctx.ids.shape, float("nan"), device=ctx.ids.device)
+    out = {k: torch.full(ctx.ids.shape, float("nan"), device=ctx.ids.device)
+           for k in ("drop", "own_entropy", "own_prob")}
     for s in range(0, rows.numel(), CHUNK):
         r, c = rows[s:s + CHUNK], cols[s:s + CHUNK]
+        at = torch.arange(r.numel(), device=r.device)
         ids = ctx.ids[r].clone()
-        ids[torch.arange(r.numel(), device=ids.device), c] = adapter.mask_id
+        ids[at, c] = adapter.mask_id
         am = None if ctx.attention_mask is None else ctx.attention_mask[r]
         h = adapter.hidden(adapter.embed(ids), am, None)
-        delta[r, c] = (f_before[r] - probe_entropy(adapter, h, probe[r])).float()
-    return delta
+        out["drop"][r, c] = (f_before[r] - probe_entropy(adapter, h, probe[r])).float()
+        own = torch.zeros_like(probe[r])
+        own[at, c] = True
+        logits = adapter.head(h[own]) if adapter.split_head else h[own]  # rows in (r, c) order
+        lg = suppress(logits, adapter.suppressed_ids)
+        logp = torch.log_softmax(lg, dim=-1)
+        out["own_entropy"][r, c] = entropy_from_logits(lg).float()
+        out["own_prob"][r, c] = logp.gather(1, ctx.ids[r, c][:, None]).squeeze(1).exp()
+    return out
 
 
 def remask_estimates(ctx, cand: torch.Tensor, probe: torch.Tensor, settings, variants: dict) -> dict:

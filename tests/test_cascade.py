@@ -7,7 +7,8 @@ import torch
 
 from boe_core import DecodeConfig, generate
 from boe_core.cascade import RootRank, first_wrong_commits, rank_of, root_ranks, summarise
-from boe_core.fidelity import exact_remask_drop, measure_remask_trace
+from boe_core.fidelity import exact_remask_drop, exact_remask_facts, measure_remask_trace
+from boe_core.numerics import suppress
 from boe_core.policies.boe import remask_influence, weighted_gradient
 from boe_core.policies.objective import probe_entropy
 from boe_core.policies.selection import candidates, probes
@@ -54,6 +55,13 @@ def test_exact_remask_drop_is_one_forward_per_token(tiny):
     with torch.no_grad():
         f_after = probe_entropy(tiny, tiny.hidden(tiny.embed(ids), None), probe)[0]
     assert float(d[0, j]) == pytest.approx(float((ctx.stats.entropy[0] * probe[0]).sum() - f_after), abs=1e-5)
+    facts = exact_remask_facts(ctx, ctx.committed, probe)
+    with torch.no_grad():
+        # the model at j with j masked, special ids suppressed as in every statistic
+        p = torch.softmax(suppress(tiny.logits(ids)[0, j].float()[None], tiny.suppressed_ids)[0], -1)
+    assert float(facts["own_prob"][0, j]) == pytest.approx(float(p[ctx.ids[0, j]]), rel=1e-4)
+    assert float(facts["own_entropy"][0, j]) == pytest.approx(float(-torch.special.xlogy(p, p).sum()), rel=1e-4)
+    assert torch.isnan(facts["own_prob"][~ctx.committed]).all()
     ctx.graph = None
 
 
@@ -86,7 +94,8 @@ def test_first_wrong_commit_and_ranks(tiny):
     assert RootRank(0, 1, [4], 2, 1, 10).chance(3) == pytest.approx(0.3)
     assert RootRank(0, 1, [4, 5], 2, 1, 4).chance(3) == pytest.approx(1.0)
     ranks = root_ranks(tiny, tr, target, {"rho": 1.0, "r": 2}, exact=True)
-    assert set(ranks) == {"remask TIS", "exact remask drop", "lowest commit confidence"}
+    assert set(ranks) == {"remask TIS", "exact remask drop", "exact drop net of H_j",
+                          "lowest own-token probability when remasked", "lowest commit confidence"}
     rr = ranks["remask TIS"]
     assert rr and all(r.step > 1 and r.roots == [wrong] and 1 <= r.rank <= r.n_committed for r in rr)
     s = summarise(rr)
