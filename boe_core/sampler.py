@@ -68,11 +68,12 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph: bool = False) -> StepContext:
+def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph: bool = False,
+                  policy=None) -> StepContext:
     """Run the step's forward and gather what a policy sees. When the policy asks for it (or
     ``force_graph``) the forward keeps an autograd graph from the input embeddings (sparse over
     the policy's active rows under AQA)."""
-    policy = get_policy(config.policy)
+    policy = policy or get_policy(config.policy)  # the step passes the one it looked up
     ids, am = state.canvas, state.attention_mask
     masked = ids == adapter.mask_id
     if am is not None:
@@ -145,7 +146,7 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
     _sync(adapter.device)
     t0 = time.perf_counter()
     policy = get_policy(config.policy)
-    ctx = build_context(adapter, state, config)
+    ctx = build_context(adapter, state, config, policy=policy)
     ids, eligible, stats, b = ctx.ids, ctx.eligible, ctx.stats, ctx.b
     k, T, masked = ctx.block, ctx.T, ctx.masked
     drawn_before = ctx.generator.get_state()
