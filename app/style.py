@@ -59,8 +59,8 @@ CSS = r"""
 .tok.new.err-sol { color: #fff; background: #dc2626; }
 /* facts tasks (bio): the root of a wrong fact, and the wrong text that follows from it */
 .tok.err-root { background: #b91c1c; color: #fff; border: 2px solid #7f1d1d; font-weight: 700; }
-.tok.err-cascade { background: #ffedd5; color: #9a3412; border: 2px dashed #f97316; }
-.tok.new.err-cascade { background: #f97316; color: #fff; }
+.tok.err-cascade { background: #fdba74; color: #7c2d12; border: 2px solid #ea580c; font-weight: 700; }
+.tok.new.err-cascade { background: #ea580c; color: #fff; }
 
 /* grid editor (sidebar) */
 .sdk.sdk-edit { grid-template-columns: repeat(9, 32px); grid-template-rows: repeat(9, 32px); margin: 4px auto; }
@@ -82,7 +82,7 @@ CSS = r"""
 .lg-fixed { background: #eef1f5; } .lg-prev { background: #fff; border-color: #93a5f5; }
 .lg-new { background: #22c55e; border-color: #15803d; } .lg-mask { background: #f9fafb; border: 1.5px dashed #9ca3af; }
 .lg-rule { background: #fff; box-shadow: inset 0 0 0 3px #dc2626; } .lg-sol { background: #fee2e2; border-color: #dc2626; }
-.lg-root { background: #b91c1c; border-color: #7f1d1d; } .lg-cascade { background: #ffedd5; border: 2px dashed #f97316; }
+.lg-root { background: #b91c1c; border-color: #7f1d1d; } .lg-cascade { background: #fdba74; border: 2px solid #ea580c; }
 .lg-bar { width: 120px; height: 10px; border-radius: 5px; display: inline-block; border: 1px solid #e5e7eb; }
 .lg-num { font-family: ui-monospace, monospace; font-size: 12px; color: #6b7280; }
 

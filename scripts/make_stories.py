@@ -152,7 +152,7 @@ def explain_cascade(conf, cf, other, other_preset) -> str:
     text = (f"Confidence commits a wrong fact, {r['text']!r}, at step{_span(r['steps'])} of {conf.num_steps}: the "
             f"root (marked solid red). Later text follows from it: "
             + ", ".join(f"{c['text']!r} (step{_span(c['steps'])})" for c in cf["cascades"])
-            + ", the cascade (dashed orange): wrong, but what the world's rules give for the wrong fact before it. ")
+            + ", the cascade (marked orange): wrong, but what the world's rules give for the wrong fact before it. ")
     if len(cf["roots"]) > 1:
         text += "Other roots: " + ", ".join(repr(x["text"]) for x in cf["roots"][1:]) + ". "
     text += (f"{other_preset} solves the same question." if other is not None else
