@@ -50,6 +50,8 @@ def parse_args(argv=None):
     ap.add_argument("--also", nargs="*", default=[], metavar="SPEC@K",
                     help="extra cells outside the grid: a policy spec at K tokens per step (confidence@1)")
     ap.add_argument("--reference", default="confidence", help="the policy every row is paired with")
+    ap.add_argument("--cached", action="store_true",
+                    help="run nothing: summarize the cells already in the per-task CSVs and list the missing ones")
     ap.add_argument("--blocks", default="d1", choices=["d1", "one"],
                     help="d1: semi-autoregressive blocks of <= 32 (sudoku6: 2 x 24, arith-cot: 2 x 28); one: the whole answer is one block")
     ap.add_argument("--batch-size", type=int, default=50)
@@ -172,7 +174,7 @@ def main(argv=None) -> int:
         specs = parse_specs(a.policies)
         also = [(parse_specs([spec])[0], k) for spec, k in parse_also(a.also)]
         out_dir = Path(a.out_dir)
-        frames = []
+        frames, missing = [], []
         for name in a.tasks:
             task = make_task(name)
             if a.blocks == "one":
@@ -183,15 +185,21 @@ def main(argv=None) -> int:
             # the grid, then each extra cell: separate sweeps into the same CSV (cells are keyed)
             for cell_specs, ks in [(specs, a.tokens_per_step)] + [([sp], [k]) for sp, k in also]:
                 b = budgets(task.gen_length, ks)
-                sw = Sweep(task=task, model=model, specs=cell_specs, budgets=b, split=a.split, limit=a.n,
-                           batch_size=a.batch_size, seed=a.seed, out=out, device=a.device, threads=a.threads,
-                           progress=not a.quiet, backward_cost=a.backward_cost)
-                df = run_sweep(sw)
+                if a.cached:
+                    df = read_results(out)
+                else:
+                    sw = Sweep(task=task, model=model, specs=cell_specs, budgets=b, split=a.split, limit=a.n,
+                               batch_size=a.batch_size, seed=a.seed, out=out, device=a.device, threads=a.threads,
+                               progress=not a.quiet, backward_cost=a.backward_cost)
+                    df = run_sweep(sw)
                 # this run's cells only: the CSV may also hold other models, sizes or block lengths
                 opts = json.dumps(task.options(), sort_keys=True)
                 df = df[df["policy"].isin([s.label for s in cell_specs]) & df["steps"].isin(b) & (df["n"] == a.n)
                         & (df["model"] == model) & (df["task_options"] == opts)]
                 keys += list(df["key"])
+                have = set(zip(df["policy"], df["steps"]))
+                missing += [f"{name} {s.label} @{task.gen_length // st}/step" for s in cell_specs for st in b
+                            if (s.label, st) not in have]
             df = read_results_for(out, keys)
             examples = pd.read_parquet(examples_path(out), columns=["key", "id", "exact_match"])
             frames.append(add_paired(summarize(df, task.gen_length), examples[examples["key"].isin(keys)],
@@ -205,8 +213,11 @@ def main(argv=None) -> int:
     labels = [s.label for s in specs] + [sp.label for sp, _ in also if sp.label not in {s.label for s in specs}]
     table = markdown(summary, [s.label for s in specs], a.tokens_per_step) + "\n\n" + paired_markdown(
         summary, labels, a.reference)
+    if missing:
+        table += "\n\nNot run: " + ", ".join(missing) + "."
     stem.with_suffix(".json").write_text(json.dumps({"args": vars(a), "rows": summary.to_dict("records"),
-                                                     "markdown": table}, indent=1, default=str) + "\n")
+                                                     "missing": missing, "markdown": table}, indent=1,
+                                                    default=str) + "\n")
     print(table)
     print("\nseconds per example (this machine):")
     print(summary.pivot_table(index="policy", columns=["task", "tokens_per_step"], values="wall_s_per_example")
