@@ -15,6 +15,7 @@ from boe_core.policies.base import knob_table
 from boe_core.tasks.views import get_view, views
 
 from . import compare, fidelity, fidelity_run, files, frontier, lockin, models, overlays, stories
+from .cascade import cascade_tab, wire_cascade
 from . import handlers as H
 from .about import ABOUT_MD
 from .canvas import empty
@@ -318,9 +319,10 @@ def _fidelity_tab(u):
 def _frontier_tab(u):
     """The Frontier tab: quality against compute of the last sweep."""
     with gr.Tab("Frontier", id="frontier"):
-        gr.Markdown("Quality vs compute from the last sweep (`python -m boe_core.bench pareto`): "
-                    "one line per policy over its step budgets; the dashed line is the Pareto "
-                    "frontier. Compute counts a backward by its measured cost in forwards.")
+        gr.Markdown("Quality vs compute from the last sweeps (`python -m boe_core.bench frontier`, or `pareto`): "
+                    "one line per policy over its budget knob (steps, or τ / γ for the adaptive samplers); "
+                    "the black steps are the upper-left envelope, labelled by owner. Compute counts a "
+                    "backward by its measured cost in forwards.")
         u.sweeps = frontier.sweep_files()
         u.fr_file = gr.Dropdown(u.sweeps, value=u.sweeps[0] if u.sweeps else None, label="Sweep",
                               elem_id="frontier-file")
@@ -380,6 +382,7 @@ def _wire(u, c: dict, concurrency: int):
                 api_name="fidelity", **u.model_work)
     u.export_btn.click(guard(files.export_trace), [u.sess, u.export_fmt], u.export_file, api_name="export")
     u.upload.upload(guard(files.import_trace), [u.sess, u.upload, u.overlay], u.explore_out, api_name="import").success(**u.after_run)
+    wire_cascade(u, guard)
 
     u.model, u.prompt, u.puzzle, u.steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
     u.reset_again = dict(fn=guard(H.reset), inputs=[u.sess, *u.inputs, u.overlay], outputs=[*u.explore_out, u.timer],
@@ -418,6 +421,7 @@ def build_demo(concurrency: int = 2) -> gr.Blocks:
                     _explore_tab(u, default)
                     _compare_tab(u)
                     _lockin_tab(u)
+                    cascade_tab(u)
                     _fidelity_tab(u)
                     _frontier_tab(u)
                     with gr.Tab("About", id="about"):
