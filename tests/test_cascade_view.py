@@ -59,3 +59,18 @@ def test_the_cascade_view_refuses_an_unfinished_run_and_unknown_jobs(wrong_run):
         list(C.cascade(Session(model="sudoku", task="sudoku", trace=part)))
     with pytest.raises(UserError, match="job_id"):
         C.cascade_cancel(Session(), "no-such-job")
+
+
+@pytest.mark.slow  # a live server
+def test_the_cascade_tab_through_the_api(wrong_run):
+    gradio_client = pytest.importorskip("gradio_client")
+    import httpx
+
+    from app.testing import live_server
+
+    with live_server() as url:
+        c = gradio_client.Client(url, verbose=False, httpx_kwargs={"timeout": httpx.Timeout(600.0, connect=60.0)})
+        c.predict(model="sudoku", puzzle=wrong_run.meta["puzzle"], steps=12, policy="confidence", api_name="/run")
+        data = c.predict(api_name="/cascade")[-1]
+        assert data["status"] == "done" and data["first_wrong"]["step"] < 11
+        assert data["remask TIS"] and all(p["rank"] >= 1 for p in data["remask TIS"])
