@@ -21,7 +21,7 @@ CSS = r"""
 .tok.new { background: #22c55e; color: #fff; border: 2px solid #15803d; font-weight: 700; }
 .tok.mask { background: #f9fafb; border: 1.5px dashed #9ca3af; color: #9ca3af; }
 .tok.mask .ghost, .cell .ghost { opacity: .55; font-style: italic; }
-.tok.remasked, .sdk .cell.remasked { border: 1.5px dashed #7c3aed; color: #7c3aed; }
+.tok.remasked, .sdk .cell.remasked { border: 1.5px dashed #7c3aed; color: #7c3aed; background: #ede9fe; }
 .tok.remasked s, .sdk .cell.remasked s { text-decoration-thickness: 2px; }
 .tok.remasked sup.back, .sdk .cell.remasked sup.back { font-size: 9px; margin-left: 1px; }
 .tok.special { font-size: 11px; letter-spacing: .03em; }

@@ -1,13 +1,15 @@
-"""Screenshots of revision in the explorer's own render functions and CSS (no server): a remask on
-the Sudoku canvas (struck through, with the step the cell came back) and the Cascade view of a
-confidence run that ends wrong. Writes docs/explorer-remask.png and docs/explorer-cascade.png.
+"""Screenshots of revision in the running explorer (a live server in this process, Chromium through
+Playwright): a ReMDM remask on the Sudoku canvas (struck through, with the step the cell came back)
+and the Cascade tab on a confidence run that ends wrong. Writes docs/explorer-remask.png and
+docs/explorer-cascade.png.
 
-    python scripts/revision_screenshots.py      # needs /usr/bin/chromium (Playwright drives it)
+    python scripts/revision_screenshots.py      # needs /usr/bin/chromium and the shipped sudoku model
 """
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -15,58 +17,73 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import cascade as C  # noqa: E402
-from app.canvas import canvas_html, legend_html  # noqa: E402
-from app.session import Session  # noqa: E402
-from app.style import CSS  # noqa: E402
+from app.testing import live_server  # noqa: E402
 from boe_core import generate, load_model  # noqa: E402
 from boe_core.tasks.views import get_view  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+STEPS = 12
 
 
-def page(body: str) -> str:
-    return f"<html><head><meta charset='utf-8'><style>{CSS}\nbody{{font-family:Inter,system-ui,sans-serif;" \
-           f"padding:16px;background:#fff;width:900px}}</style></head><body>{body}</body></html>"
+def wrong_puzzle() -> str:
+    """The first validation puzzle that confidence gets wrong at 12 steps (early enough to rank)."""
+    m, view = load_model("sudoku"), get_view("sudoku")
+    for line in (ROOT / "assets/data/sudoku/heldout_val.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        plan = view.build_canvas(m, {"puzzle": row["puzzle"]})
+        plan.meta["solution"] = row["solution"]
+        tr = generate(m, canvas=plan.ids, steps=STEPS, policy="confidence", meta=plan.meta)
+        if not view.solved(tr, STEPS - 1) and view.first_wrong(tr)["step"] < 9:
+            return row["puzzle"]
+    raise SystemExit("no wrong run in the validation split")
 
 
-def shoot(html: str, out: Path, height: int) -> None:
-    from playwright.sync_api import sync_playwright
-
-    tmp = out.with_suffix(".html")
-    tmp.write_text(html)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        pg = b.new_page(viewport={"width": 940, "height": height})
-        pg.goto(tmp.as_uri())
-        pg.wait_for_timeout(1500)
-        pg.screenshot(path=str(out), full_page=True)
-        b.close()
-    tmp.unlink()
+def run(page, puzzle: str, policy: str) -> None:
+    box = page.get_by_label("Puzzle (81 characters; 0 or . = blank)")
+    box.fill(puzzle)
+    box.press("Tab")
+    pol = page.get_by_label("Policy", exact=True)
+    pol.click()
+    pol.fill(policy)
+    page.keyboard.press("Enter")
+    time.sleep(1)
+    steps = page.locator("#in-steps input")
+    steps.fill(str(STEPS))
+    steps.press("Tab")
+    time.sleep(1)
+    page.click("#btn-run")
+    page.wait_for_selector("#status .badge.ok >> text=done", timeout=180_000)
 
 
 def main():
+    from playwright.sync_api import sync_playwright
+
     torch.set_num_threads(1)
+    puzzle = wrong_puzzle()
     m = load_model("sudoku")
-    view = get_view("sudoku")
-    rows = [json.loads(s) for s in (ROOT / "assets/data/sudoku/heldout_val.jsonl").read_text().splitlines()]
-    for row in rows:  # the first val puzzle confidence gets wrong at 12 steps
-        plan = view.build_canvas(m, {"puzzle": row["puzzle"]})
-        plan.meta["solution"] = row["solution"]
-        wrong = generate(m, canvas=plan.ids, steps=12, policy="confidence", meta=plan.meta)
-        if not view.solved(wrong, wrong.num_steps - 1) and view.first_wrong(wrong)["step"] < 9:
-            break
-    revised = generate(m, canvas=plan.ids, steps=12, policy="remdm", variant="confidence", meta=plan.meta)
-    k = next(r.step for r in revised.records if r.remasked[0].any())
-    body = (f"<h3>ReMDM (confidence schedule), step {k}: struck-through cells were taken back "
-            f"(↺ the step they came back)</h3>" + canvas_html(revised, k, view="sudoku")
-            + legend_html("none", 0, 1, "sudoku"))
-    shoot(page(body), ROOT / "docs" / "explorer-remask.png", 700)
-    *_, (_, fig, summary, data) = list(C.cascade(Session(model="sudoku", task="sudoku", trace=wrong)))
-    body = "<h3>Cascade view: a confidence run at 12 steps that ends wrong</h3>" + summary + \
-        fig.to_html(include_plotlyjs=True, full_html=False)
-    shoot(page(body), ROOT / "docs" / "explorer-cascade.png", 600)
-    print("first wrong commit", data["first_wrong"], "| remask TIS ranks", [p["rank"] for p in data["remask TIS"]])
+    from boe_core.tasks.sudoku import puzzle_to_canvas
+
+    remdm = generate(m, canvas=puzzle_to_canvas(puzzle, m.tokenizer)[0][None], steps=STEPS, policy="remdm")
+    k = next(r.step for r in remdm.records if r.remasked[0].any() and r.step > STEPS // 3)
+    with live_server() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1440, "height": 1100})
+        page.goto(url, timeout=60_000)
+        page.wait_for_selector("#status >> text=planned", timeout=60_000)
+        run(page, puzzle, "remdm")
+        for j in range(STEPS - 1 - k):  # from the last step back to step k
+            page.click("#btn-back")
+            page.wait_for_selector(f"#status >> text=step {STEPS - 2 - j} /", timeout=30_000)
+        time.sleep(1)
+        page.locator("#canvas").screenshot(path=str(ROOT / "docs" / "explorer-remask.png"))
+        run(page, puzzle, "confidence")
+        page.get_by_role("tab", name="Cascade").click()
+        page.click("#btn-cascade")
+        page.wait_for_selector("#cascade-status .badge.bad", timeout=180_000)
+        time.sleep(2)
+        page.screenshot(path=str(ROOT / "docs" / "explorer-cascade.png"), full_page=True)
+        browser.close()
+    print(f"puzzle {puzzle}; ReMDM remask shown at step {k}")
 
 
 if __name__ == "__main__":
