@@ -12,12 +12,13 @@
 #     "remdm:variant=confidence,eta=0.05" "remdm:variant=confidence,eta=0.1" boe \
 #     boe-revise:theta=0.5 boe-revise:theta=1 boe-revise:theta=2
 #
-#   bash benchmarks/revision_sweep.sh            # everything (about 40 CPU-minutes)
-#   N=100 STEPS="cascade fidelity" bash benchmarks/revision_sweep.sh
+#   bash benchmarks/revision_sweep.sh            # everything (about 35 minutes on one busy CPU thread)
+#   STEPS="cascade fidelity" bash benchmarks/revision_sweep.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
-N=${N:-200}
+N=${N:-200}    # sudoku test puzzles
+NR=${NR:-100}  # sudoku6 / arith-cot test problems (sized to the time the CPU was free)
 STEPS=${STEPS:-"cascade fidelity sudoku reasoning kjv"}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 POLICIES=(confidence boe remdm "remdm:variant=confidence" rcr boe-revise)
@@ -37,7 +38,7 @@ for s in $STEPS; do
         --threads 1 --backward-cost 2.4003 --no-plot --quiet --out results/sudoku_revision_test.csv \
         --policies "${POLICIES[@]}" ;;
     reasoning)
-      $PY -m boe_core.bench table --split test --n "$N" --tasks sudoku6 arith-cot --tokens-per-step 2 \
+      $PY -m boe_core.bench table --split test --n "$NR" --tasks sudoku6 arith-cot --tokens-per-step 2 \
         --threads 1 --tag revision --quiet --policies "${POLICIES[@]}" ;;
     kjv)
       $PY -m boe_core.bench pareto --task kjv-infill --split test --limit 100 --budgets 4 8 16 --batch-size 100 \
