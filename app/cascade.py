@@ -32,6 +32,8 @@ def root_of(sess):
     fw = view.first_wrong(tr)
     if fw is None or fw.get("position") is None:
         raise UserError("the checker finds no wrong commit in this run: nothing cascades")
+    if fw.get("root"):  # a checker that labels roots (bio): trace back its first root commit instead
+        return tr, {**fw["root"], "reason": fw.get("reason", "")}
     return tr, fw
 
 

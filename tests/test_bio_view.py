@@ -66,6 +66,13 @@ def test_bio_run_marks_root_cascade_and_other_wrong(bio_model):
     facts = view.facts(trace, last)
     assert facts["root_cells"] == sorted(span("Rome")) and facts["cascade_cells"] == sorted(span("Italy"))
     assert facts["wrong_cells"] == sorted(span(said["employer"])) and not facts["solved"]
+    fw = view.first_wrong(trace)  # the first wrong commit, and the first commit of a root fact
+    assert fw["position"] == a0 + answer.index("Rome") and fw["root"]["position"] == fw["position"]
+    late_root = list(range(answer.index("Rome"))) + [j for j in order if j >= answer.index(",")] + \
+        list(range(answer.index("Rome"), answer.index(",")))  # "Rome" written after everything else
+    trace2, _ = committed_trace(bio_model, "bi:" + name, answer, late_root)
+    fw2 = view.first_wrong(trace2)
+    assert fw2["position"] == a0 + answer.index("Italy") and fw2["root"]["position"] == a0 + answer.index("Rome")
 
 
 def test_bio_canvas_draws_each_kind_with_its_class_and_legend(bio_model, monkeypatch):

@@ -284,9 +284,17 @@ class ReasoningView(Task):
         p = min((p for p in blamed if when[p] >= 0), key=lambda p: (when[p], p), default=None)
         if p is None:
             return None
+        out = self._commit_info(trace, p, when)
+        out["reason"] = self.check_at(trace, trace.num_steps - 1).reason
+        if self.error_kinds is CASCADE_KINDS:  # the first committed character of a root fact, if any
+            roots = self.errors(trace, trace.num_steps - 1)["root"]
+            r = min(roots, key=lambda q: (when[q], q), default=None)
+            out["root"] = None if r is None else self._commit_info(trace, r, when)
+        return out
+
+    def _commit_info(self, trace, p: int, when) -> dict:
         ch = trace.id_to_token.get(int(trace.final_canvas[0, p]), "?")
-        reason = self.check_at(trace, trace.num_steps - 1).reason
-        return {"step": int(when[p]), "position": int(p), "token": ch, "reason": reason,
+        return {"step": int(when[p]), "position": int(p), "token": ch,
                 "where": f"answer character {p - self._answer_start(trace) + 1} = {ch!r}"}
 
     def solved(self, trace, k: int) -> bool:
