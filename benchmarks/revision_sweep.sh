@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python}
 N=${N:-200}    # sudoku test puzzles
 NR=${NR:-100}  # sudoku6 / arith-cot test problems (sized to the time the CPU was free)
-STEPS=${STEPS:-"cascade fidelity sudoku reasoning kjv"}
+STEPS=${STEPS:-"cascade sudoku reasoning fidelity kjv"}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 POLICIES=(confidence boe remdm "remdm:variant=confidence" rcr boe-revise)
 
