@@ -29,7 +29,10 @@ def backward_cost_probe(adapter, canvas, attention_mask=None, steps: int = 8, re
     the raw median timings (seconds per step for the whole batch)."""
     base = DecodeConfig(steps=steps)
     cfgs = {"confidence": base.replace(policy="confidence"),
-            "boe": base.replace(policy="boe", **(boe_overrides or {}))}
+            # linearised at the current canvas: the step's own forward kept under autograd plus one
+            # backward, so kappa is the backward alone (the shipped midpoint's second forward is
+            # counted as a forward by the policy, and must not be counted again inside kappa)
+            "boe": base.replace(policy="boe", **{"linearize_at": "current", **(boe_overrides or {})})}
     states = {k: init_state(adapter, canvas, c, attention_mask) for k, c in cfgs.items()}
     times = {k: [] for k in cfgs}
     for i in range(repeats + 1):  # the first round warms up
