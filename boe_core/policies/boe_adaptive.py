@@ -19,7 +19,8 @@ estimated information gain paid back, the Info-Gain objective with BoE's estimat
 
 The most confident member is never vetoed, so a step commits at least one token. A step whose S
 has at most one member costs one forward, like the base rule; a checked step adds what the
-linearisation costs (midpoint: one forward and one backward).
+linearisation costs (the default, chosen on val, linearises at the current canvas and reuses the
+step's own forward: one backward; midpoint: one forward and one backward).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from ..errors import ConfigError, finite
 from ..knobs import knob
 from ..numerics import top_mask
 from .base import PolicyResult, StepContext, masked_scores, register
-from .boe import GRAD_NORM, TIS, BoEPolicy, BoESettings, token_influence
+from .boe import GRAD_NORM, LINEARIZE_OPTIONS, TIS, BoEPolicy, BoESettings, token_influence
 from .commits import count_note, fmt, with_top1
 from .eb import entropy_bounded_commit
 from .selection import CANDIDATES, PROBES, num_candidates, probes
@@ -43,6 +44,11 @@ VETOES = ("negative", "bottom")
 
 @dataclass
 class BoEAdaptiveSettings(BoESettings):
+    # Chosen on val (results/boe_adaptive_val.md; sudoku, sudoku6, countdown, 40 problems each): the
+    # threshold base at τ = 0.9 with the TIS < 0 veto, linearised at the current canvas (the step's own
+    # forward is reused: one backward per checked step), had the best mean val quality of the variants.
+    linearize_at: str = knob("current", "Linearise at", "where along the write the gradient is taken",
+                             choices=LINEARIZE_OPTIONS, group="linearisation")
     base: str = knob("threshold", "Base rule", "the adaptive sampler whose set TIS vets (gain: the top-r by "
                      "confidence while their entropy net of TIS stays within γ_EB)", choices=BASES, group="adaptive")
     tau: float = knob(0.9, "τ · confidence threshold", "a token's confidence must be at least τ (threshold, "
@@ -103,9 +109,11 @@ class BoEAdaptivePolicy(BoEPolicy):
     order = 1
 
     def presets(self):
-        return {"BoE adaptive · threshold τ=0.9, veto TIS<0": {},
-                "BoE adaptive · threshold τ=0.9, veto bottom 25%": {"veto": "bottom", "veto_frac": 0.25},
-                "BoE adaptive · EB γ=0.1, veto TIS<0": {"base": "eb"}}
+        return {"BoE adaptive (val-chosen: threshold τ=0.9, veto TIS<0, current)": {},
+                "BoE adaptive · midpoint linearisation": {"linearize_at": "midpoint"},
+                "BoE adaptive · veto bottom 25%": {"veto": "bottom", "veto_frac": 0.25},
+                "BoE adaptive · EB base (γ=0.01)": {"base": "eb", "gamma_eb": 0.01},
+                "BoE adaptive · gain base (γ=0.01)": {"base": "gain", "gamma_eb": 0.01}}
 
     def base_set(self, ctx: StepContext):
         cfg = ctx.settings
