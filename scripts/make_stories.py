@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from app.session import preset_overrides
@@ -43,9 +44,10 @@ N_LOCKIN = 4  # stories where confidence locks in
 MIN_DISTINCT = 0.3  # a text output with fewer distinct tokens per position is degenerate
 
 
-def validation_values(view, n: int, per_step=(1, 2)) -> list[dict]:
+def validation_values(view, n: int, per_step=(1, 2), corpus: str = "kjv") -> list[dict]:
     """Run inputs of the first n validation examples of the model's task (never test data);
-    reasoning tasks at each of `per_step` tokens per step, in that order."""
+    reasoning tasks at each of `per_step` tokens per step, in that order; text: the first 6 words
+    of `corpus`'s val rows (`boe_core.tasks.english`)."""
     if view.name == "sudoku":
         rows = [json.loads(line) for line in (ROOT / "assets/data/sudoku/heldout_val.jsonl").read_text().splitlines()
                 if line.strip()]
@@ -63,10 +65,10 @@ def validation_values(view, n: int, per_step=(1, 2)) -> list[dict]:
                 for t, e, i in group:
                     out.append({"prompt": t.tag + e.prompt, "steps": -(-t.gen_length // k), "id": f"{t.name} val {i}{tag}"})
         return out
-    from boe_core.tasks.kjv import load_texts
+    from boe_core.tasks.english import load_texts
 
-    return [{"prompt": " ".join(t.split()[:6]), "gen_length": 16, "steps": 16, "id": f"val {i}"}
-            for i, t in enumerate(load_texts("val")[:n])]
+    return [{"prompt": " ".join(t.split()[:6]), "gen_length": 16, "steps": 16, "id": f"{corpus} val {i}"}
+            for i, t in enumerate(load_texts(corpus, "val")[:n])]
 
 
 def decode(adapter, view, values: dict, preset: str):
@@ -279,6 +281,71 @@ def text_stories(adapter, view, examples, log) -> tuple[list[dict], str]:
     return out, why
 
 
+def repeated_phrase(tokens: list[int], n: int = 3) -> tuple[int, list[int]] | None:
+    """The first token n-gram of `tokens` that occurs again later: (its first index, the start of
+    every non-overlapping occurrence), or None."""
+    for i in range(len(tokens) - n + 1):
+        gram, starts, j = tokens[i:i + n], [i], i + n
+        while j <= len(tokens) - n:
+            if tokens[j:j + n] == gram:
+                starts.append(j)
+                j += n
+            else:
+                j += 1
+        if len(starts) > 1:
+            return i, starts
+    return None
+
+
+def collapse_stories(adapter, view, examples, log, n_stories: int = 2) -> tuple[list[dict], str]:
+    """Text, when BoE commits what confidence does (so the lock-in map of its run is empty):
+    examples where confidence commits a phrase early that the continuation then repeats (at least
+    three times). The story runs confidence; the first other preset whose text differs is the
+    branch to compare."""
+    out = []
+    for values in examples:
+        if len(out) >= n_stories:
+            break
+        conf = decode(adapter, view, values, "confidence")
+        gen = np.flatnonzero(conf.records[0].masked[0])
+        tokens = [int(t) for t in conf.final_canvas[0][gen]]
+        rep = repeated_phrase(tokens)
+        if rep is None or len(rep[1]) < 3:
+            log(f"{values['id']}: no phrase repeated three times")
+            continue
+        when = commit_steps(conf)
+        first = int(min(when[gen[s + k]] for s in rep[1] for k in range(3)))
+        phrase = adapter.decode(tokens[rep[0]:rep[0] + 3]).strip()
+        if first >= conf.num_steps // 3:
+            log(f"{values['id']}: {phrase!r} x{len(rep[1])}, first committed late (step {first})")
+            continue
+        other, other_preset = None, None
+        for preset in OTHERS + ("random",):
+            run = decode(adapter, view, values, preset)
+            if not np.array_equal(run.final_canvas, conf.final_canvas):
+                other, other_preset = run, preset
+                break
+        def text(run):  # the tokenizer's own decode: a WordPiece model's pieces need its spacing rules
+            return f"{values['prompt']} | {adapter.decode([int(t) for t in run.final_canvas[0][gen]])}"
+        conf_text = text(conf)
+        other_text = text(other) if other is not None else None
+        log(f"{values['id']}: {phrase!r} x{len(rep[1])} from step {first}; {other_preset}: {other_text!r}")
+        facts = {"example": values["id"], "steps": conf.num_steps, "phrase": phrase, "repeats": len(rep[1]),
+                 "first_commit_step": first, "run_text": conf_text, "other_policy": other_preset,
+                 "other_text": other_text,
+                 "first_divergent_step": diff(conf, other).first_divergent_step if other is not None else None}
+        expl = (f"Confidence commits part of {phrase!r} at step {first} of {conf.num_steps}, before most of the "
+                f"continuation exists; every later commit conditions on it, and the phrase ends up "
+                f"{len(rep[1])} times: {conf_text!r}. ")
+        expl += (f"{other_preset} commits in another order and writes {other_text!r} (the runs part at step "
+                 f"{facts['first_divergent_step']}). Compare branches {other_preset} at step {first}."
+                 if other is not None else "Every other preset writes the same text.")
+        out.append(story(f"{values['id']}: confidence commits a phrase early, then repeats it", "confidence-collapse",
+                         values, "confidence", other_preset or "confidence", first, facts, expl))
+    why = "" if out else "no validation example where confidence commits an early phrase that it then repeats"
+    return out, why
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="a shipped model name or a model folder")
@@ -287,6 +354,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--per-step", type=int, nargs="+", default=[1, 2],
                     help="reasoning models: tokens per step to decode at, in this order (one block)")
+    ap.add_argument("--corpus", default="kjv", choices=["kjv", "austen"], help="text models: whose val prompts")
     ap.add_argument("--out", default=None, help="default: assets/examples/stories_<model>.json")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, a.threads))
@@ -298,7 +366,7 @@ def main(argv=None) -> int:
     adapter = load_model(a.model)
     view = get_view(getattr(adapter, "task", "text"))
     name = Path(a.model).name
-    examples = validation_values(view, a.n, tuple(a.per_step))
+    examples = validation_values(view, a.n, tuple(a.per_step), a.corpus)
     log(f"model {a.model!r} (view {view.name}): {len(examples)} validation examples")
     probe = decode(adapter, view, examples[0], "confidence")
     if "cascade" in view.error_kinds:
@@ -308,6 +376,8 @@ def main(argv=None) -> int:
         stories, why = checked_stories(adapter, view, examples, a.stories, log), ""
     else:
         stories, why = text_stories(adapter, view, examples, log)
+        if not stories:  # BoE == confidence here: show confidence's own collapse instead
+            stories, why = collapse_stories(adapter, view, examples, log, a.stories)
     if why:
         print(why)
     out = Path(a.out) if a.out else ROOT / "assets" / "examples" / f"stories_{name}.json"
