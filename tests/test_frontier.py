@@ -72,3 +72,13 @@ def test_the_frontier_tab_draws_a_frontier_file(tmp_path, monkeypatch):
     assert {t.name for t in fig.data} == {"confidence", "threshold", "boe", "envelope"}
     assert "threshold from 3; boe from 30" in msg
     assert tab.frontier_plot("frontier_x.csv")[0] is None
+
+
+def test_identical_points_are_marked_as_ties():
+    df = _rows([("confidence", 4, 0.5, 0.4, 0.6, 4.0), ("boe", 4, 0.5, 0.4, 0.6, 4.0), ("boe", 8, 0.6, 0.5, 0.7, 20.0),
+                ("threshold:tau=0.9", 80, 0.8, 0.7, 0.9, 5.0)])
+    env = envelope_table(df)
+    tie = env[(env["family"] == "boe") & (env["budget"] == "steps=4")].iloc[0]
+    assert tie["on_envelope"] and tie["tied_with"] == "confidence"
+    from boe_core.bench.frontier import markdown
+    assert "No BoE-based point is on the envelope except in ties" in markdown(env, "t")

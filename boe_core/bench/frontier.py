@@ -90,6 +90,10 @@ def envelope_table(df: pd.DataFrame) -> pd.DataFrame:
         better = d[(d["family"] != r.family) & (d["fwd_equiv"] <= r.fwd_equiv) & (d["quality_lo"] > r.quality_hi)]
         below.append(", ".join(sorted(set(better["family"]))))
     d["significantly_below"] = below
+    # the same point as another family's (e.g. BoE with no more candidates than commits is confidence)
+    d["tied_with"] = [", ".join(sorted(set(d[(d["family"] != r.family) & np.isclose(d["fwd_equiv"], r.fwd_equiv)
+                                              & np.isclose(d["quality"], r.quality)]["family"])))
+                      for r in d.itertuples()]
     return d.sort_values(["fwd_equiv", "quality"]).reset_index(drop=True)
 
 
@@ -118,17 +122,21 @@ def markdown(env: pd.DataFrame, task: str) -> str:
              "| family | budget | " + str(r0["metric"]) + " [95% CI] | forward-eq. | on envelope | significantly below |",
              "|---|---|---|---|---|---|"]
     for r in env.sort_values(["family", "fwd_equiv"]).itertuples():
+        on = ("**yes**" + (f" (= {r.tied_with})" if r.tied_with else "")) if r.on_envelope else ""
         lines.append(f"| {r.family} | {r.budget} | {r.quality:.3f} [{r.quality_lo:.2f}, {r.quality_hi:.2f}] | "
-                     f"{r.fwd_equiv:.1f} | {'**yes**' if r.on_envelope else ''} | {r.significantly_below} |")
+                     f"{r.fwd_equiv:.1f} | {on} | {r.significantly_below} |")
     segs = owners(env)
     lines += ["", "Envelope owners, left to right: " + "; ".join(
         f"{f} ({a:.0f}–{'∞' if b == float('inf') else f'{b:.0f}'} fwd-eq)" for a, b, f in segs) + "."]
     boe_on = env[env["on_envelope"] & env["family"].map(is_boe)]
-    if len(boe_on):
+    own = boe_on[boe_on["tied_with"] == ""]
+    if len(own):
         lines.append("BoE-based points on the envelope: " + ", ".join(
-            f"{r.family} @ {r.budget} ({r.quality:.3f} at {r.fwd_equiv:.1f} fwd-eq)" for r in boe_on.itertuples()) + ".")
+            f"{r.family} @ {r.budget} ({r.quality:.3f} at {r.fwd_equiv:.1f} fwd-eq)" for r in own.itertuples()) + ".")
     else:
-        lines.append("No BoE-based point is on the envelope.")
+        lines.append("No BoE-based point is on the envelope" + (
+            " except in ties with another policy's identical point (" + ", ".join(
+                f"{r.family} @ {r.budget} = {r.tied_with}" for r in boe_on.itertuples()) + ")" if len(boe_on) else "") + ".")
     return "\n".join(lines)
 
 
@@ -149,7 +157,9 @@ def summary_markdown(frames: dict) -> str:
                 continue
             on = d[d["on_envelope"]]
             if len(on):
-                cells.append("**" + ", ".join(f"{r.quality:.2f} @ {r.fwd_equiv:.0f}" for r in on.itertuples()) + "**")
+                cells.append("**" + ", ".join(f"{r.quality:.2f} @ {r.fwd_equiv:.0f}"
+                                              + (f" (= {r.tied_with})" if r.tied_with else "")
+                                              for r in on.itertuples()) + "**")
             else:
                 r = d.sort_values(["quality", "fwd_equiv"], ascending=[False, True]).iloc[0]
                 star = "*" if r["significantly_below"] else ""
@@ -282,7 +292,8 @@ def report(tasks, out_dir: Path = RESULTS) -> str:
           "equivalents per example (forwards + κ · backwards, κ measured per model); adaptive samplers pay "
           "only for the steps their sequence still had masks. Intervals: Wilson 95%.", ""]
     md += ["## Summary", "", "Bold: the policy's points on the upper-left envelope, as quality @ forward-"
-           "equivalents per example. In brackets: its best point when none is on the envelope; * when another "
+           "equivalents per example; (= X) marks a point identical to policy X's (BoE with no more candidates than "
+           "commits is confidence). In brackets: its best point when none is on the envelope; * when another "
            "policy beats that point outside the 95% intervals at no more compute.", "", summary_markdown(frames), ""]
     for t, d in frames.items():
         md += [markdown(envelope_table(d), t), ""]
