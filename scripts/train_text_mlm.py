@@ -245,76 +245,53 @@ def main(argv=None):
     sp = special_ids(tok_json)
     gen = torch.Generator().manual_seed(args.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.98))
-    step, elapsed, tokens_seen = 0, 0.0, 0
+    start = training.LoopState()
     if args.resume or args.export_only:
         if not ckpt_path.is_file():
             raise SystemExit(f"--resume/--export-only: no checkpoint at {ckpt_path}")
-        ck = torch.load(ckpt_path, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        gen.set_state(ck["generator"])
-        torch.set_rng_state(ck["torch_rng"])
-        step, elapsed, tokens_seen = ck["step"], ck["elapsed"], ck["tokens_seen"]
+        start = training.restore(torch.load(ckpt_path, weights_only=False), model, opt, gen)
         if args.export_only:
             export(model, tok_json, Path(args.export), log)
             return
-    sets = val_sets({c: load_texts(c, "val") for c in CORPORA}, tok_json, sp)
-    nparams = sum(p.numel() for p in model.parameters())
-    log(f"{'resume at step %d' % step if step else 'start'}: {nparams / 1e6:.2f}M params, vocab "
-        f"{len(tok_json['model']['vocab'])}, train tokens {({c: len(s) for c, s in streams.items()})}, "
-        f"args {json.dumps(vars(args))}")
-    if step == 0 and not args.bench:
-        log(f"step 0 val masked acc @0.15 {json.dumps(val_acc(model, sets, sp['[MASK]']))}")
-    model.train()
-    budget = args.minutes * 60
-    win_loss = win_acc = 0.0
-    win_n = 0
-    t_start = time.perf_counter() - elapsed
-    last_ck = time.perf_counter()
-    while True:
-        elapsed = time.perf_counter() - t_start
-        if (args.bench and step >= args.bench) or (not args.bench and elapsed >= budget):
-            break
-        lr = training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, elapsed / budget)
-        for g in opt.param_groups:
-            g["lr"] = lr
+
+    def train_step(step):
         length = int(torch.randint(args.min_len, args.max_len + 1, (1,), generator=gen))
         rows = max(1, args.batch_tokens // length)
         tgt = make_batch(streams, starts, length, rows, gen, sp)
         inp, masked = mask_rows(tgt, args, gen, sp["[MASK]"])
-        t0 = time.perf_counter()
+        model.train()
         with torch.enable_grad():
             loss, acc = masked_loss(model, inp, tgt, masked)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-            opt.step()
-        step += 1
-        tokens_seen += rows * length
-        win_loss += float(loss.detach())
-        win_acc += float(acc)
-        win_n += 1
-        if args.bench:
-            print(f"step {step} len {length} rows {rows} {time.perf_counter() - t0:.2f}s loss {float(loss):.3f}")
-            continue
-        if step % args.log_every == 0:
-            log(f"step {step} loss {win_loss / win_n:.4f} masked_acc {win_acc / win_n:.4f} lr {lr:.2e} "
-                f"tokens {tokens_seen} elapsed {elapsed / 60:.1f} min")
-            win_loss = win_acc = 0.0
-            win_n = 0
-        if time.perf_counter() - last_ck >= args.ckpt_minutes * 60:
-            t_ck = time.perf_counter()
-            save(ckpt_path, model, opt, step, gen, time.perf_counter() - t_start, tokens_seen)
-            log(f"checkpoint step {step}; val masked acc @0.15 {json.dumps(val_acc(model, sets, sp['[MASK]']))}")
-            t_start += time.perf_counter() - t_ck  # checkpoint and val time is not training time
-            last_ck = time.perf_counter()
+            training.optimizer_step(model, opt, loss, args.grad_clip)
+        return training.StepOut(float(loss.detach()), {"masked_acc": float(acc)}, rows * length)
+
     if args.bench:
-        return
-    elapsed = time.perf_counter() - t_start
-    save(ckpt_path, model, opt, step, gen, elapsed, tokens_seen)
-    log(f"done: step {step}, {tokens_seen} tokens, {elapsed / 60:.1f} min training; val masked acc @0.15 "
-        f"{json.dumps(val_acc(model, sets, sp['[MASK]']))}")
+        return bench(args, train_step)
+    sets = val_sets({c: load_texts(c, "val") for c in CORPORA}, tok_json, sp)
+    nparams = sum(p.numel() for p in model.parameters())
+    log(f"{'resume at step %d' % start.step if start.step else 'start'}: {nparams / 1e6:.2f}M params, vocab "
+        f"{len(tok_json['model']['vocab'])}, train tokens {({c: len(s) for c, s in streams.items()})}, "
+        f"args {json.dumps(vars(args))}")
+    if start.step == 0:
+        log(f"step 0 val masked acc @0.15 {json.dumps(val_acc(model, sets, sp['[MASK]']))}")
+
+    def checkpoint(st):
+        save(ckpt_path, model, opt, st.step, gen, st.elapsed, st.tokens_seen)
+
+    loop = training.TrainLoop(train_step, lambda step, p: training.lr_at(args.lr, args.warmup, args.min_lr_frac, step, p),
+                              opt, log, checkpoint, evaluate=lambda: {"masked_acc@0.15": val_acc(model, sets, sp["[MASK]"])},
+                              minutes=args.minutes, log_every=args.log_every, ckpt_minutes=args.ckpt_minutes,
+                              desc="english")
+    loop.run(start)
     export(model, tok_json, Path(args.export), log)
+
+
+def bench(args, train_step) -> None:
+    """--bench N: time N training steps (no checkpoint, no log file)."""
+    for step in range(args.bench):
+        t0 = time.perf_counter()
+        out = train_step(step)
+        print(f"step {step + 1} tokens {out.tokens} {time.perf_counter() - t0:.2f}s loss {out.loss:.3f}")
 
 
 def save(path, model, opt, step, gen, elapsed, tokens_seen):
