@@ -66,7 +66,7 @@ def parse_log(path: Path) -> dict:
             info["extra"] = tail[1] if len(tail) == 2 and "{" not in tail[1] else info["extra"]
             info["done"] = None  # a 'done' line speaks for the session it ends, not for a later resume
         elif msg.startswith("step "):
-            s = re.match(r"step (\d+) .*?elapsed_min ([\d.]+)", msg)
+            s = re.match(r"step (\d+) .*?(?:elapsed_min|train_min) ([\d.]+)", msg)  # train_min: TrainLoop
             if s:
                 info["steps"].append({"step": int(s.group(1)), "elapsed_min": float(s.group(2)), "line": msg})
         elif msg.startswith("checkpoint"):
