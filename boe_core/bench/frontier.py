@@ -227,8 +227,10 @@ def frontier_png(frames: dict, path: Path) -> Path:
     fig, axs = plt.subplots(rows, cols, figsize=(7.2 * cols, 4.8 * rows), squeeze=False)
     cmap = plt.get_cmap("tab20")
     fams = sorted({f for df in frames.values() for f in envelope_table(df)["family"]})
-    color = {f: ("#d62728" if f == "boe" else "#ff7f0e" if f.startswith("boe") else cmap(i % 20))
-             for i, f in enumerate(fams)}
+    cool = [0, 1, 4, 5, 8, 9, 10, 11, 14, 15, 16, 17, 18, 19]  # tab20 without its reds and oranges: BoE's
+    others = [f for f in fams if not is_boe(f)]
+    color = {f: cmap(cool[others.index(f) % len(cool)]) for f in others}
+    color.update({f: ("#d62728" if f == "boe" else "#ff7f0e") for f in fams if is_boe(f)})
     for ax, (task, df) in zip(axs.flat, frames.items()):
         env = envelope_table(df)
         for fam, d in env.groupby("family", sort=False):
