@@ -105,17 +105,8 @@ def measure_trace(adapter, trace: Trace, settings: dict | None = None, variants:
     `callback(done, total)` reports progress; a set `cancel` event stops early."""
     variants = variants or {"run's own": {}}
     out = []
-    base = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {}))
-    base = base.replace(linearize_at="current").validate()
     own = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {})).validate().settings
-    steps = list(range(0, trace.num_steps, every))
-    for n, k in enumerate(steps):
-        if cancel is not None and cancel.is_set():
-            break
-        state = state_at(adapter, trace, k)
-        ctx = build_context(adapter, state, base, force_graph=True)
-        cand, _ = candidates(ctx)
-        probe = probes(ctx, cand)
+    for k, ctx, cand, probe in _boe_states(adapter, trace, settings, every, callback, cancel):
         ok = (cand.sum(1) > ctx.b) & (cand.sum(1) >= 2) & (probe.sum(1) > 0)
         if rows is not None:
             keep = torch.zeros_like(ok)
@@ -133,10 +124,26 @@ def measure_trace(adapter, trace: Trace, settings: dict | None = None, variants:
                 for name in variants:
                     out.append({"source": source, "step": k, "row": int(r), "variant": name,
                                 **state_metrics(tis[name][r][c[r]], d)})
+    return out
+
+
+def _boe_states(adapter, trace: Trace, settings, every: int, callback, cancel):
+    """Every `every`-th state of the trace with BoE's candidates and probes there, as
+    (step, context with a grad-enabled forward at the current canvas, candidates, probes); the
+    trace's shared settings, BoE defaults for the rest, then `settings`. Reports progress after
+    each state and stops early when `cancel` is set."""
+    base = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {}))
+    base = base.replace(linearize_at="current").validate()
+    steps = list(range(0, trace.num_steps, every))
+    for n, k in enumerate(steps):
+        if cancel is not None and cancel.is_set():
+            return
+        ctx = build_context(adapter, state_at(adapter, trace, k), base, force_graph=True)
+        cand, _ = candidates(ctx)
+        yield k, ctx, cand, probes(ctx, cand)
         ctx.graph = None
         if callback is not None:
             callback(n + 1, len(steps))
-    return out
 
 
 # --- remask TIS: BoE's gradient at committed tokens ----------------------------------------------
@@ -204,17 +211,8 @@ def measure_remask_trace(adapter, trace: Trace, settings: dict | None = None, va
 
     variants = variants or {"run's own": {}}
     out = []
-    base = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {}))
-    base = base.replace(linearize_at="current").validate()
     own = DecodeConfig.from_dict(trace.config).replace(policy="boe", **(settings or {})).validate().settings
-    steps = list(range(0, trace.num_steps, every))
-    for n, k in enumerate(steps):
-        if cancel is not None and cancel.is_set():
-            break
-        state = state_at(adapter, trace, k)
-        ctx = build_context(adapter, state, base, force_graph=True)
-        cand, _ = candidates(ctx)
-        probe = probes(ctx, cand)
+    for k, ctx, cand, probe in _boe_states(adapter, trace, settings, every, callback, cancel):
         pool = revisable(ctx)
         if max_committed is not None:
             pool &= pool.cumsum(1) <= max_committed
@@ -228,7 +226,4 @@ def measure_remask_trace(adapter, trace: Trace, settings: dict | None = None, va
                 for name in variants:
                     m = state_metrics(est[name][r][p[r]], d)
                     out.append({"source": source, "step": k, "row": int(r), "variant": name, **m})
-        ctx.graph = None
-        if callback is not None:
-            callback(n + 1, len(steps))
     return out
