@@ -40,16 +40,19 @@ class Registry(Generic[T]):
     packages: dotted names of packages (each of whose modules is imported) or modules, imported
         once, before the first lookup.
     key: how an object names itself (default: its `name` attribute).
-    on_register: called with each object as it is registered (e.g. to declare a policy's signals).
+    on_register / on_unregister: called with each object as it is registered / removed (e.g. to
+        declare a policy's signals, and to drop those no other policy declares).
     Display order: by the object's `order` attribute (default 100), then registration order.
     """
 
     def __init__(self, kind: str, packages: tuple[str, ...] = (), key: Callable[[T], str] | None = None,
-                 on_register: Callable[[T], None] | None = None):
+                 on_register: Callable[[T], None] | None = None,
+                 on_unregister: Callable[[T], None] | None = None):
         self.kind = kind
         self.packages = tuple(packages)
         self._key = key or (lambda obj: obj.name)
         self._on_register = on_register
+        self._on_unregister = on_unregister
         self._items: dict[str, T] = {}
         self._discovered = False
 
@@ -66,7 +69,10 @@ class Registry(Generic[T]):
 
     def unregister(self, name: str, default=None):
         """Remove `name`; returns what was registered under it (or `default`)."""
-        return self._items.pop(name, default)
+        obj = self._items.pop(name, default)
+        if obj is not default and self._on_unregister is not None:
+            self._on_unregister(obj)
+        return obj
 
     pop = unregister  # dict spelling
 
@@ -81,10 +87,9 @@ class Registry(Generic[T]):
         try:
             yield obj
         finally:
-            if before is None:
-                self._items.pop(name, None)
-            else:
-                self._items[name] = before
+            self.unregister(name)
+            if before is not None:
+                self.register(before)
 
     # --- discovery ---------------------------------------------------------------------------
     def discover(self) -> None:

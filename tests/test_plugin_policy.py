@@ -112,3 +112,11 @@ def test_explorer_api_sets_its_knobs(edge):
     assert list(first) == list(masked[-len(first):])  # the right end first
     sig = tr.records[0].signals["toy_rank"][0]
     assert sig[int(masked[0])] == pytest.approx(2.5 * int(masked[0]))
+
+
+def test_a_removed_policy_takes_its_signals_along():
+    from boe_core.signals import all_signals
+
+    with POLICIES.registered(EdgeFirst()):
+        assert "toy_rank" in all_signals()
+    assert "toy_rank" not in all_signals() and "tis" in all_signals()

@@ -132,8 +132,17 @@ def _declare_signals(policy: Policy) -> None:
         SIGNALS.register(s)
 
 
+def _drop_signals(policy: Policy) -> None:
+    """Forget the signals of a removed policy that no registered policy still declares."""
+    still = {s.name for p in POLICIES.values() for s in p.signals}
+    for s in policy.signals:
+        if s.name not in still:
+            SIGNALS.unregister(s.name)
+
+
 # Built-ins: every module of this package is imported on first use and registers its policies.
-POLICIES: Registry[Policy] = Registry("policy", packages=("boe_core.policies",), on_register=_declare_signals)
+POLICIES: Registry[Policy] = Registry("policy", packages=("boe_core.policies",), on_register=_declare_signals,
+                                      on_unregister=_drop_signals)
 
 
 def register(policy: Policy) -> Policy:
