@@ -78,13 +78,14 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     masked = ids == adapter.mask_id
     if am is not None:
         masked &= am
-    k, b_host, block_left = current_block(state.schedule, state.step, masked.cpu())
+    masked_host = masked.cpu()  # one copy to the host: the per-step facts below read it without syncs
+    k, b_host, block_left = current_block(state.schedule, state.step, masked_host)
     s, e = state.schedule.blocks[k]
     eligible = torch.zeros_like(masked)
     eligible[:, s:e] = masked[:, s:e]
     b = b_host.to(ids.device)
     b_max = int(b_host.max())
-    masked_fraction = float(masked.sum()) / masked.numel()
+    masked_fraction = float(masked_host.sum()) / masked.numel()
     T = state.schedule.total_steps
     gen = torch.Generator(device=adapter.device).manual_seed(step_seed(config.seed, state.step))
     keep_graph, active = policy.main_forward(adapter, config.settings, masked, masked_fraction)
@@ -203,10 +204,7 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
 def _policy_commits(commit: torch.Tensor, ctx: StepContext, policy: str, notes: list) -> torch.Tensor:
     """A policy's own commits, checked; a row with eligible positions and no commit gets its top-1
     by confidence, so every step makes progress."""
-    commit = commit.to(device=ctx.eligible.device, dtype=torch.bool)
-    if commit.shape != ctx.eligible.shape:
-        raise ValueError(f"policy {policy!r}: commit has shape {tuple(commit.shape)}, "
-                         f"expected {tuple(ctx.eligible.shape)}")
+    commit = _as_canvas_mask(commit, ctx.eligible, policy, "commit")
     if bool((commit & ~ctx.eligible).any()):
         raise ValueError(f"policy {policy!r} committed positions that are not eligible "
                          "(masked and in the current block)")
@@ -217,14 +215,19 @@ def _policy_commits(commit: torch.Tensor, ctx: StepContext, policy: str, notes: 
     return commit
 
 
+def _as_canvas_mask(x: torch.Tensor, like: torch.Tensor, policy: str, what: str) -> torch.Tensor:
+    """A policy's (B, N) position mask as bool on the canvas's device; its shape checked."""
+    x = x.to(device=like.device, dtype=torch.bool)
+    if x.shape != like.shape:
+        raise ValueError(f"policy {policy!r}: {what} has shape {tuple(x.shape)}, expected {tuple(like.shape)}")
+    return x
+
+
 def _policy_remasks(remask, ctx: StepContext, policy: str) -> torch.Tensor:
     """A policy's remasks, checked: only committed positions (never prompt, fixed cells or padding)."""
     if remask is None:
         return torch.zeros_like(ctx.masked)
-    remask = remask.to(device=ctx.masked.device, dtype=torch.bool)
-    if remask.shape != ctx.masked.shape:
-        raise ValueError(f"policy {policy!r}: remask has shape {tuple(remask.shape)}, "
-                         f"expected {tuple(ctx.masked.shape)}")
+    remask = _as_canvas_mask(remask, ctx.masked, policy, "remask")
     if bool((remask & ~ctx.committed).any()):
         raise ValueError(f"policy {policy!r} remasked positions that are not committed tokens "
                          "(masked, prompt, fixed or padding)")
