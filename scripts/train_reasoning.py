@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from boe_core.models import training
-from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss, word_units
 from boe_core.tasks.reasoning import all_tasks, batch, get_task, reasoning_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +64,12 @@ def parse_args(argv=None):
                          "on val later can be exported (`--export-only --ckpt`)")
     ap.add_argument("--ckpt", default=None, help="with --export-only: the checkpoint file (default: <run-dir>/ckpt.pt)")
     ap.add_argument("--eval-n", type=int, default=40, help="val examples per task at each checkpoint")
+    ap.add_argument("--eval-blocks", default="one", choices=["one", "d1"],
+                    help="the checkpoint val decode: the whole answer as one block, or d1 blocks of <= 32 "
+                         "(the benchmark's protocol)")
+    ap.add_argument("--p-word", type=float, default=0.0,
+                    help="share of rows masked by whole words (runs of letters) instead of by character; "
+                         "a fact then has to be recalled, not spelled from its visible letters (bio)")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--rewarm", type=int, default=0,
@@ -105,22 +111,29 @@ def task_cycle(tasks, spec: str):
     return [by_name[n] for n in weights for _ in range(weights[n])]
 
 
-def val_exact_match(model, tok, tasks, n, device):
-    """Per-task val exact match under confidence decoding at gen_length/2 steps (2 per step)."""
+def val_exact_match(model, tok, tasks, n, device, blocks="one"):
+    """Per-task val exact match under confidence decoding at gen_length/2 steps (2 per step), the
+    answer as one block or in d1 blocks (rows grouped by prompt length, so that every row's
+    masked region is the answer canvas and the blocks tile it)."""
     from boe_core import generate
     from boe_core.models.tiny_adapter import TinyMDMAdapter
+    from boe_core.tasks.reasoning_view import d1_block_length
 
     adapter = TinyMDMAdapter(copy.deepcopy(model).eval(), tok, name="reasoning-train", device=device)
     out = {}
     for t in tasks:
-        exs = t.split("val", n)
-        ids, real, _ = batch(tok, t, exs, with_answer=False)
-        trace = generate(adapter, canvas=ids.to(device), attention_mask=real.to(device), policy="confidence",
-                         steps=t.gen_length // 2)
-        final = trace.final_canvas
-        a0 = [len(tok.encode(t.prompt_text(e))) for e in exs]
-        ok = [t.check(e, t.decode_answer(tok, final[k, a0[k]:a0[k] + t.gen_length])).correct
-              for k, e in enumerate(exs)]
+        block = d1_block_length(t.gen_length) if blocks == "d1" else None
+        groups: dict[int, list] = {}
+        for e in t.split("val", n):
+            groups.setdefault(len(tok.encode(t.prompt_text(e))) if block else 0, []).append(e)
+        ok = []
+        for exs in groups.values():
+            ids, real, _ = batch(tok, t, exs, with_answer=False)
+            final = generate(adapter, canvas=ids.to(device), attention_mask=real.to(device), policy="confidence",
+                             steps=t.gen_length // 2, block_length=block).final_canvas
+            a0 = [len(tok.encode(t.prompt_text(e))) for e in exs]
+            ok += [t.check(e, t.decode_answer(tok, final[k, a0[k]:a0[k] + t.gen_length])).correct
+                   for k, e in enumerate(exs)]
         out[t.name] = round(sum(ok) / len(ok), 3)
     return out
 
@@ -185,6 +198,7 @@ def main(argv=None):
     opt = training.make_optimizer(model, args.lr, args.weight_decay)
     gen = torch.Generator().manual_seed(args.seed)
     stream = Stream(tasks)
+    is_letter = torch.tensor([len(c) == 1 and c.isalpha() for c in map(tok.id_to_token, range(tok.vocab_size))])
     start = training.LoopState()
     if ck is not None:
         start = training.restore(ck, model, opt, gen)
@@ -213,7 +227,9 @@ def main(argv=None):
         ids, real, ans = batch(tok, task, stream.take(task, args.batch), with_answer=True)
         ids, real, ans = ids.to(args.device), real.to(args.device), ans.to(args.device)
         model.train()
-        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=ans, key_padding_mask=real, stratified=True)
+        units = word_units(ids, is_letter, args.p_word, gen) if args.p_word > 0 else None
+        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=ans, key_padding_mask=real, stratified=True,
+                             units=units)
         training.optimizer_step(model, opt, loss, args.grad_clip)
         return training.StepOut(loss.item(), {"acc": float(acc)}, int(real.sum()), task.name)
 
@@ -225,7 +241,7 @@ def main(argv=None):
         f"{model.num_parameters() / 1e6:.2f}M params, tasks {[t.name for t in tasks]}, "
         f"config {json.dumps(vars(cfg))}, args {json.dumps(vars(args))}")
     loop = training.TrainLoop(train_step, lr_fn, opt, log, checkpoint,
-                              evaluate=lambda: val_exact_match(model, tok, tasks, args.eval_n, args.device),
+                              evaluate=lambda: val_exact_match(model, tok, tasks, args.eval_n, args.device, args.eval_blocks),
                               minutes=args.minutes, log_every=args.log_every, ckpt_minutes=args.ckpt_minutes,
                               desc="reasoning")
     loop.run(start)

@@ -181,3 +181,30 @@ def test_countdown_probe_counts_operators_committed_in_one_step():
     assert one["exact_match_apart"] == one["exact_match"]
     all_at_once = commit_report(model, "random", 16, n=6, split="val")
     assert all_at_once["steps"] == 1 and all_at_once["operators_together"] == 6 == all_at_once["problems"]
+
+
+def test_word_units_mask_a_whole_word_together():
+    from boe_core.models.tiny_mdm import word_units
+
+    tok = reasoning_tokenizer()
+    is_letter = torch.tensor([len(c) == 1 and c.isalpha() for c in map(tok.id_to_token, range(tok.vocab_size))])
+    text = "Born in Oslo, Norway."
+    ids = torch.tensor([tok.encode(text)] * 64)
+    units = word_units(ids, is_letter)
+    # one unit per word, one per space or punctuation mark
+    assert units[0].tolist() == [0, 0, 0, 0, 1, 2, 2, 3, 4, 4, 4, 4, 5, 6, 7, 7, 7, 7, 7, 7, 8]
+    # masking by unit: a word is all masked or all visible, in every row, at every ratio
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=32, d_model=16, n_layers=1, n_heads=2,
+                        pos_encoding="rope", task="reasoning")
+    m = TinyMDM(cfg)
+    seen = []
+    m.hidden = lambda x, key_padding_mask=None: (seen.append(x), x)[1]  # record the noisy embeddings
+    mdm_loss(m, ids, tok.mask_id, torch.Generator().manual_seed(0), units=units, stratified=True)
+    masked = (seen[0] == m.tok_emb.weight[tok.mask_id]).all(-1)
+    for w in range(9):
+        cols = masked[:, units[0] == w]
+        assert (cols.all(1) | (~cols).all(1)).all()
+    assert 0 < masked.float().mean() < 1
+    # p_word = 0: one unit per token (plain character masking)
+    plain = word_units(ids, is_letter, p_word=0.0, generator=torch.Generator().manual_seed(0))
+    assert (plain == torch.arange(ids.shape[1])).all()

@@ -174,9 +174,31 @@ class TinyMDM(nn.Module):
         return model.to(device=device, dtype=dtype).eval()
 
 
+def word_units(ids: torch.Tensor, is_letter: torch.Tensor, p_word: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Unit ids (B, L) for `mdm_loss`: a run of letter tokens is one unit, every other token its
+    own. With character tokens, masking letters one by one lets the model read most of a fact
+    from its visible letters ("Ber_en"), so it learns to spell rather than to recall. Masking
+    whole words makes every masked fact a recall from the rest of the row (the prompt, the facts
+    already visible), which is what decoding asks first.
+
+    is_letter: bool (V,) over the vocabulary. p_word: the share of rows masked by word; the
+    others keep one unit per token (plain MDM masking), drawn with `generator`.
+    """
+    B, L = ids.shape
+    let = is_letter.to(ids.device)[ids]
+    cont = torch.zeros_like(let)
+    cont[:, 1:] = let[:, 1:] & let[:, :-1]  # a letter that continues the word before it
+    units = torch.cumsum((~cont).long(), dim=1) - 1  # (B, L), in [0, L)
+    if p_word < 1.0:
+        by_token = torch.rand(B, 1, generator=generator, device=ids.device) >= p_word
+        units = torch.where(by_token, torch.arange(L, device=ids.device).expand(B, L), units)
+    return units
+
+
 def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.Generator,
              maskable: torch.Tensor | None = None, key_padding_mask=None, eps: float = 1e-3,
-             stratified: bool = False):
+             stratified: bool = False, units: torch.Tensor | None = None):
     """The MDM training objective: mask each sequence at a random ratio t ~ U(eps, 1), predict the
     masked tokens, weight by 1/t (the ELBO weighting). Logits are computed only at masked positions,
     which is several times cheaper on CPU than a full (B, L, V) head.
@@ -186,6 +208,8 @@ def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.G
     sampler): a batch never lands all at small t, where the 1/t weight blows up.
 
     maskable: bool (B, L), positions that may be masked (e.g. not padding).
+    units: long (B, L), optional; positions of a row with the same unit id are masked together
+    (one uniform draw per unit, see `word_units`). The ratio t is then the share of units masked.
     Returns (loss, accuracy on masked tokens).
     """
     B, L = ids.shape
@@ -196,7 +220,11 @@ def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.G
     else:
         t = torch.rand(B, 1, generator=generator, device=ids.device)
     t = t * (1 - eps) + eps
-    masked = torch.rand(B, L, generator=generator, device=ids.device) < t
+    if units is None:
+        masked = torch.rand(B, L, generator=generator, device=ids.device) < t
+    else:
+        draws = torch.rand(B, L, generator=generator, device=ids.device)  # unit ids are < L
+        masked = draws.gather(1, units) < t
     if maskable is not None:
         masked &= maskable
     noisy = ids.masked_fill(masked, mask_id)
