@@ -136,3 +136,21 @@ def test_remasks_stay_in_the_current_block(tiny):
     for r in both.records:
         s, e = both.schedule["blocks"][r.block]
         assert not r.remasked[:, :s].any() and not r.remasked[:, e:].any()
+
+
+def test_revisable_is_decided_per_row():
+    """Inside a block only the block's tokens may be revised; a row with nothing masked left may
+    revise all its committed tokens, whatever the other rows still have masked."""
+    from boe_core.policies.revision import revisable
+
+    ids = torch.tensor([[7, 3, 4, 5, 6, 3], [7, 3, 4, 5, MASK, 3]])
+    masked = ids == MASK
+    fixed = torch.zeros_like(masked)
+    fixed[:, 0] = True  # the prompt
+    ctx = StepContext(None, ids, None, masked, masked.clone(), torch.tensor([1, 1]), 5, 10, None, None,
+                      torch.Generator().manual_seed(0), fixed=fixed, block_span=(3, 6))
+    got = revisable(ctx)
+    assert got[0].tolist() == [False, True, True, True, True, True]  # finished: every committed token
+    assert got[1].tolist() == [False, False, False, True, False, True]  # the block's committed tokens
+    ctx.block_span = None
+    assert revisable(ctx)[1].tolist() == [False, True, True, True, False, True]

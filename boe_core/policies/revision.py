@@ -10,14 +10,16 @@ from .base import StepContext
 
 def revisable(ctx: StepContext) -> torch.Tensor:
     """(B, N) bool: tokens committed by the run (never prompt, fixed cells or padding) inside the
-    current block; all committed tokens once nothing is masked."""
+    current block; in a row with nothing masked left, all its committed tokens (decided per row, so
+    one unfinished row does not narrow what a finished one may revise)."""
     committed = ctx.committed
-    if ctx.block_span is None or not bool(ctx.masked.any()):
+    if ctx.block_span is None:
         return committed
     s, e = ctx.block_span
     inside = torch.zeros_like(committed)
     inside[:, s:e] = True
-    return committed & inside
+    finished = ~ctx.masked.any(dim=1, keepdim=True)  # (B, 1)
+    return committed & (inside | finished)
 
 
 def lowest(values: torch.Tensor, allowed: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
