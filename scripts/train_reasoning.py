@@ -29,8 +29,9 @@ from pathlib import Path
 import torch
 
 from boe_core.models import training
-from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss, word_units
+from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig, block_states, mdm_loss, word_units
 from boe_core.tasks.reasoning import all_tasks, batch, get_task, reasoning_tokenizer
+from boe_core.tasks.reasoning_view import d1_block_length
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = "arith-cot=3,countdown=2,sudoku4=1"
@@ -70,6 +71,9 @@ def parse_args(argv=None):
     ap.add_argument("--p-word", type=float, default=0.0,
                     help="share of rows masked by whole words (runs of letters) instead of by character; "
                          "a fact then has to be recalled, not spelled from its visible letters (bio)")
+    ap.add_argument("--p-block", type=float, default=0.0,
+                    help="share of rows in a d1 decode's state: earlier blocks visible, later blocks all masked, "
+                         "the current block at ratio t (for tasks decoded in more than one d1 block)")
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--rewarm", type=int, default=0,
@@ -117,7 +121,6 @@ def val_exact_match(model, tok, tasks, n, device, blocks="one"):
     masked region is the answer canvas and the blocks tile it)."""
     from boe_core import generate
     from boe_core.models.tiny_adapter import TinyMDMAdapter
-    from boe_core.tasks.reasoning_view import d1_block_length
 
     adapter = TinyMDMAdapter(copy.deepcopy(model).eval(), tok, name="reasoning-train", device=device)
     out = {}
@@ -228,8 +231,12 @@ def main(argv=None):
         ids, real, ans = ids.to(args.device), real.to(args.device), ans.to(args.device)
         model.train()
         units = word_units(ids, is_letter, args.p_word, gen) if args.p_word > 0 else None
-        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=ans, key_padding_mask=real, stratified=True,
-                             units=units)
+        maskable, always = ans, None
+        block = d1_block_length(task.gen_length)
+        if args.p_block > 0 and block is not None:
+            maskable, always = block_states(ans, block, args.p_block, gen)
+        loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=maskable, key_padding_mask=real, stratified=True,
+                             units=units, always=always)
         training.optimizer_step(model, opt, loss, args.grad_clip)
         return training.StepOut(loss.item(), {"acc": float(acc)}, int(real.sum()), task.name)
 

@@ -208,3 +208,33 @@ def test_word_units_mask_a_whole_word_together():
     # p_word = 0: one unit per token (plain character masking)
     plain = word_units(ids, is_letter, p_word=0.0, generator=torch.Generator().manual_seed(0))
     assert (plain == torch.arange(ids.shape[1])).all()
+
+
+def test_block_states_show_earlier_blocks_and_hide_later_ones():
+    from boe_core.models.tiny_mdm import block_states
+
+    ans = torch.zeros(64, 14, dtype=torch.bool)
+    ans[:, 2:14] = True  # a 12-position answer canvas, three blocks of 4
+    maskable, always = block_states(ans, 4, 1.0, torch.Generator().manual_seed(0))
+    seen_blocks = set()
+    for r in range(64):
+        may, must = maskable[r, 2:].tolist(), always[r, 2:].tolist()
+        j = may.index(True) // 4  # the current block: the first one that may be masked
+        seen_blocks.add(j)
+        assert may == [False] * 4 * j + [True] * (12 - 4 * j)  # earlier blocks visible
+        assert must == [False] * 4 * (j + 1) + [True] * (12 - 4 * (j + 1))  # later blocks hidden
+        assert not maskable[r, :2].any() and not always[r, :2].any()  # never the prompt
+    assert seen_blocks == {0, 1, 2}
+    none_chosen = block_states(ans, 4, 0.0, torch.Generator().manual_seed(0))
+    assert torch.equal(none_chosen[0], ans) and not none_chosen[1].any()
+    # mdm_loss masks `always` whatever t, and weights those positions 1
+    tok = reasoning_tokenizer()
+    cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=16, d_model=16, n_layers=1, n_heads=2,
+                        pos_encoding="rope", task="reasoning")
+    m = TinyMDM(cfg)
+    seen = []
+    m.hidden = lambda x, key_padding_mask=None: (seen.append(x), x)[1]
+    ids = torch.randint(4, tok.vocab_size, (64, 14))
+    mdm_loss(m, ids, tok.mask_id, torch.Generator().manual_seed(0), maskable=maskable, always=always)
+    masked = (seen[0] == m.tok_emb.weight[tok.mask_id]).all(-1)
+    assert masked[always].all() and not masked[~maskable & ~always].any()

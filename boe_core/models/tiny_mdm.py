@@ -196,9 +196,32 @@ def word_units(ids: torch.Tensor, is_letter: torch.Tensor, p_word: float = 1.0,
     return units
 
 
+def block_states(answer: torch.Tensor, block: int, p_block: float, generator: torch.Generator):
+    """The states a semi-autoregressive (d1) decode passes through, for a share of the rows.
+
+    answer: bool (B, L), each row's answer canvas (one contiguous run), cut into blocks of `block`.
+    A chosen row (probability p_block) gets a block j at random: the blocks before j stay visible,
+    the blocks after j are all masked, and block j is left to the usual ratio t. Plain masking at a
+    ratio t almost never hides a whole later block while showing most of an earlier one, yet a d1
+    decode writes its whole first block in exactly that state.
+    Returns (maskable (B, L), always (B, L)) for `mdm_loss`.
+    """
+    B, L = answer.shape
+    start = answer.long().argmax(1, keepdim=True)  # (B, 1) first answer position
+    pos = torch.arange(L, device=answer.device).expand(B, L) - start  # offset in the answer canvas
+    n_blocks = (answer.sum(1, keepdim=True) + block - 1) // block
+    j = (torch.rand(B, 1, generator=generator, device=answer.device) * n_blocks).long()
+    chosen = torch.rand(B, 1, generator=generator, device=answer.device) < p_block
+    lo, hi = j * block, (j + 1) * block
+    maskable = answer & (~chosen | (pos >= lo))
+    always = answer & chosen & (pos >= hi)
+    return maskable, always
+
+
 def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.Generator,
              maskable: torch.Tensor | None = None, key_padding_mask=None, eps: float = 1e-3,
-             stratified: bool = False, units: torch.Tensor | None = None):
+             stratified: bool = False, units: torch.Tensor | None = None,
+             always: torch.Tensor | None = None):
     """The MDM training objective: mask each sequence at a random ratio t ~ U(eps, 1), predict the
     masked tokens, weight by 1/t (the ELBO weighting). Logits are computed only at masked positions,
     which is several times cheaper on CPU than a full (B, L, V) head.
@@ -210,6 +233,8 @@ def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.G
     maskable: bool (B, L), positions that may be masked (e.g. not padding).
     units: long (B, L), optional; positions of a row with the same unit id are masked together
     (one uniform draw per unit, see `word_units`). The ratio t is then the share of units masked.
+    always: bool (B, L), optional; positions masked whatever t (the later blocks of a semi-
+    autoregressive decode, see `block_states`), weighted 1 (they are at t = 1), not 1/t.
     Returns (loss, accuracy on masked tokens).
     """
     B, L = ids.shape
@@ -227,12 +252,17 @@ def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.G
         masked = draws.gather(1, units) < t
     if maskable is not None:
         masked &= maskable
+    if always is not None:
+        masked |= always
     noisy = ids.masked_fill(masked, mask_id)
     h = model.hidden(model.tok_emb(noisy), key_padding_mask=key_padding_mask)
     logits = model.head(h[masked]).float()
     target = ids[masked]
     nll = F.cross_entropy(logits, target, reduction="none")
-    weight = (1.0 / t).expand(B, L)[masked]
+    weight = (1.0 / t).expand(B, L)
+    if always is not None:
+        weight = torch.where(always, torch.ones_like(weight), weight)
+    weight = weight[masked]
     denom = maskable.sum() if maskable is not None else torch.tensor(B * L)
     loss = (nll * weight).sum() / denom.clamp_min(1)
     acc = (logits.argmax(-1) == target).float().mean() if target.numel() else torch.tensor(math.nan)
