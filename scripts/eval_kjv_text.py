@@ -89,10 +89,33 @@ def adapter_masked_token_accuracy(adapter, texts, ratio: float, rng: random.Rand
     return {"ratio": ratio, "accuracy": correct / max(total, 1), "n_tokens": total, "n_verses": len(examples)}
 
 
+def token_prompts(adapter, texts, n_tokens: int, n: int) -> list[list[int]]:
+    """The first `n_tokens` model tokens of each of the first `n` texts that are longer than that
+    (texts in the split's order; shorter ones are skipped, never joined, so a prompt is one verse or
+    paragraph)."""
+    out = []
+    for t in texts:
+        ids = adapter.encode(t)
+        if len(ids) > n_tokens:
+            out.append(ids[:n_tokens])
+            if len(out) == n:
+                break
+    if len(out) < n:
+        raise SystemExit(f"--prompt-tokens {n_tokens}: only {len(out)} texts of the split are longer than that")
+    return out
+
+
 def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int,
-                  block_length: int | None = None, temperature: float = 0.0, policy: str = "confidence") -> dict:
-    prompts = [" ".join(t.split()[:prompt_words]) for t in texts]
-    enc = [adapter.encode(p) for p in prompts]
+                  block_length: int | None = None, temperature: float = 0.0, policy: str = "confidence",
+                  prompt_tokens: int | None = None, n: int | None = None) -> dict:
+    """Continue prompts: the first `prompt_words` words of each text, or (`prompt_tokens`) the first
+    that many tokens of each of the first `n` texts longer than that."""
+    if prompt_tokens:
+        enc = token_prompts(adapter, texts, prompt_tokens, n or len(texts))
+        prompts = [adapter.decode(e) for e in enc]
+    else:
+        prompts = [" ".join(t.split()[:prompt_words]) for t in texts]
+        enc = [adapter.encode(p) for p in prompts]
     pre, suf = list(adapter.prefix_ids), list(adapter.suffix_ids)
     gens: list = [None] * len(prompts)
     repeats = total = 0
@@ -113,7 +136,8 @@ def continuations(adapter, texts, prompt_words: int, gen_length: int, seed: int,
     secs = time.perf_counter() - t0
     per = [distinct_n([g], 2) for g in gens]
     per = [x for x in per if x == x]  # NaN: fewer than two words
-    return {"n": len(prompts), "prompt_words": prompt_words, "gen_length": gen_length, "policy": policy,
+    return {"n": len(prompts), "prompt_words": None if prompt_tokens else prompt_words,
+            "prompt_tokens": prompt_tokens, "gen_length": gen_length, "policy": policy,
             "steps": gen_length, "block_length": block_length or gen_length, "temperature": temperature,
             "repeat_rate": repeats / max(total, 1), "distinct_2": distinct_n(gens, 2),
             "distinct_2_mean_per_sample": sum(per) / max(len(per), 1), "distinct_1": distinct_n(gens, 1),
@@ -143,6 +167,9 @@ def main(argv=None):
     ap.add_argument("--n-mask", type=int, default=500, help="verses for masked-token accuracy")
     ap.add_argument("--n-gen", type=int, default=100, help="prompts to continue")
     ap.add_argument("--prompt-words", type=int, default=4)
+    ap.add_argument("--prompt-tokens", type=int, default=None,
+                    help="prompts of exactly this many model tokens instead: the first N tokens of each of "
+                         "the first --n-gen val texts longer than N (the issue's '100 val prompts of 24 tokens')")
     ap.add_argument("--gen-length", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--block-length", type=int, default=None,
@@ -165,9 +192,12 @@ def main(argv=None):
              if isinstance(adapter, TinyMDMAdapter) else adapter_masked_token_accuracy(adapter, texts[:args.n_mask], r, rng))
         res["masked_token_accuracy"][str(r)] = m
         print(f"val masked acc @{r}: {m['accuracy']:.4f} ({m['n_tokens']} tokens, {m['n_verses']} verses)", flush=True)
-    res["continuations"] = c = continuations(adapter, texts[:args.n_gen], args.prompt_words, args.gen_length,
-                                                   args.seed, args.block_length, args.temperature, args.policy)
-    print(f"continuations ({c['n']} prompts, {c['gen_length']} tokens, {c['policy']}, 1/step, blocks of "
+    gen_texts = texts if args.prompt_tokens else texts[:args.n_gen]  # token prompts skip short texts
+    res["continuations"] = c = continuations(adapter, gen_texts, args.prompt_words, args.gen_length, args.seed,
+                                             args.block_length, args.temperature, args.policy, args.prompt_tokens,
+                                             n=args.n_gen)
+    print(f"continuations ({c['n']} prompts of {c['prompt_tokens'] or c['prompt_words']} "
+          f"{'tokens' if c['prompt_tokens'] else 'words'}, {c['gen_length']} tokens, {c['policy']}, 1/step, blocks of "
           f"{c['block_length']}, T={c['temperature']}): repeat_rate "
           f"{c['repeat_rate']:.3f}, distinct-2 {c['distinct_2']:.3f} (mean per sample "
           f"{c['distinct_2_mean_per_sample']:.3f}), {c['seconds_per_example']} s/example", flush=True)
