@@ -164,7 +164,7 @@ def main(argv=None):
     ap.add_argument("--model", default="kjv", help="shipped name or folder")
     ap.add_argument("--split", default="val", choices=["val", "test"])
     ap.add_argument("--corpus", default="kjv", choices=list(CORPORA), help="whose val/test texts")
-    ap.add_argument("--n-mask", type=int, default=500, help="verses for masked-token accuracy")
+    ap.add_argument("--n-mask", type=int, default=500, help="verses for masked-token accuracy (0: skip it)")
     ap.add_argument("--n-gen", type=int, default=100, help="prompts to continue")
     ap.add_argument("--prompt-words", type=int, default=4)
     ap.add_argument("--prompt-tokens", type=int, default=None,
@@ -186,7 +186,7 @@ def main(argv=None):
     res = {"model": str(args.model), "corpus": args.corpus, "split": args.split, "params": sum(p.numel() for p in adapter.model.parameters()),
            "pos_encoding": getattr(adapter.model.config, "pos_encoding", "learned"), "masked_token_accuracy": {}}
     t0 = time.perf_counter()
-    for r in MASK_RATIOS:
+    for r in MASK_RATIOS if args.n_mask > 0 else ():  # --n-mask 0: continuations only
         rng = random.Random(args.seed * 1000 + int(r * 100))
         m = (masked_token_accuracy(adapter.model, adapter.tokenizer, texts[:args.n_mask], r, rng)
              if isinstance(adapter, TinyMDMAdapter) else adapter_masked_token_accuracy(adapter, texts[:args.n_mask], r, rng))

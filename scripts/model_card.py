@@ -96,11 +96,16 @@ def train_command(script: str, args: dict) -> str:
         if k in ("resume", "export_only") or (k in defaults and defaults[k] == v) or v == "":
             continue
         flag = "--" + k.replace("_", "-")
+        def rel(x):  # repo-relative paths
+            x = str(x)
+            return x[len(str(ROOT)) + 1:] if x.startswith(str(ROOT) + "/") else x
+
         if isinstance(v, bool):
             parts += [flag] if v else []
+        elif isinstance(v, (list, tuple)):  # nargs="+" flags: --tasks a b
+            parts += [flag] + [rel(x) for x in v]
         elif v is not None:
-            v = str(v)
-            parts += [flag, v[len(str(ROOT)) + 1:] if v.startswith(str(ROOT) + "/") else v]  # repo-relative paths
+            parts += [flag, rel(v)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
