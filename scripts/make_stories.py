@@ -151,10 +151,19 @@ def cascade_facts(view, trace) -> dict | None:
 
 def explain_cascade(conf, cf, other, other_preset) -> str:
     r = cf["roots"][0]
+    after = [c for c in cf["cascades"] if c["steps"][0] > r["steps"][0]]
+    before = [c for c in cf["cascades"] if c["steps"][0] <= r["steps"][0]]
+
+    def listed(cs):
+        return ", ".join(f"{c['text']!r} (step{_span(c['steps'])})" for c in cs)
+
     text = (f"Confidence commits a wrong fact, {r['text']!r}, at step{_span(r['steps'])} of {conf.num_steps}: the "
-            f"root (marked solid red). Later text follows from it: "
-            + ", ".join(f"{c['text']!r} (step{_span(c['steps'])})" for c in cf["cascades"])
-            + ", the cascade (marked orange): wrong, but what the world's rules give for the wrong fact before it. ")
+            f"root (marked solid red). Later text follows from it: {listed(after)}, the cascade (marked "
+            f"orange): wrong, but what the world's rules give for the wrong fact before it. ")
+    if before:
+        # the checker reads the sentence's order; the run may have written a consequence first
+        text += (f"{listed(before)} (also orange) came earlier in the run than the root: in commit order the "
+                 f"lock-in began there, and the root was then written to fit it. ")
     if len(cf["roots"]) > 1:
         text += "Other roots: " + ", ".join(repr(x["text"]) for x in cf["roots"][1:]) + ". "
     text += (f"{other_preset} solves the same question." if other is not None else
