@@ -61,6 +61,8 @@ def parse_args(argv=None):
     ap.add_argument("--p-single", type=float, default=0.25, help="probability of a single-verse step")
     training.add_optimizer_args(ap)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: where the model trains (the data and masks are "
+                                                    "drawn on the CPU from the seeded generator either way)")
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--resume", action="store_true")
@@ -135,8 +137,9 @@ save_ckpt = training.save_ckpt
 
 
 def export(model, tok: MDMTokenizer, out: Path, log):
-    model.eval()
-    model.save_pretrained(out)
+    import copy
+
+    copy.deepcopy(model).cpu().eval().save_pretrained(out)
     tok.save(out)
     log(f"exported to {out} ({(out / 'model.safetensors').stat().st_size / 1e6:.1f} MB weights)")
 
@@ -160,7 +163,7 @@ def main(argv=None):
             setattr(args, k.replace("-", "_"), ck["config"][k])
         args.pos_encoding = ck["config"].get("pos_encoding", "learned")
     torch.manual_seed(args.seed)
-    model = build_model(args, tok.vocab_size)
+    model = build_model(args, tok.vocab_size).to(args.device)  # before the optimizer: its state follows
     opt = make_optimizer(model, args)
     gen = torch.Generator().manual_seed(args.seed)
     start = training.restore(ck, model, opt, gen) if ck is not None else training.LoopState()
@@ -177,6 +180,7 @@ def main(argv=None):
     def train_step(step):
         single = bool(torch.rand((), generator=gen) < args.p_single)
         ids, real = sampler.batch(args.batch * (3 if single else 1), gen, single)
+        ids, real = ids.to(args.device), real.to(args.device)
         model.train()
         loss, acc = mdm_loss(model, ids, tok.mask_id, gen, maskable=real, key_padding_mask=real,
                              stratified=bool(args.stratified_t))

@@ -70,6 +70,9 @@ def parse_args(argv=None):
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--bench", type=int, default=0, help="time this many steps, then exit")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda: where the model trains. Batches and masks are drawn on the CPU from the "
+                         "seeded generator either way, so a run's data does not depend on the device")
     training.add_optimizer_args(ap, lr=2e-4, min_lr_frac=0.1, warmup=100, weight_decay=0.01)
     return ap.parse_args(argv)
 
@@ -201,13 +204,14 @@ def val_sets(texts_val, tok_json, sp, n=200, max_words=64, seed=0):
 @torch.no_grad()
 def val_acc(model, sets, mask_id):
     model.eval()
+    dev = next(model.parameters()).device
     res = {}
     for c, rows in sets.items():
         ok = n = 0
         for ids, pos in rows:
             x = torch.tensor([ids])
             x[0, pos] = mask_id
-            logits = model(input_ids=x).logits[0, pos]
+            logits = model(input_ids=x.to(dev)).logits[0, pos].cpu()
             ok += int((logits.argmax(-1) == torch.tensor(ids)[pos]).sum())
             n += len(pos)
         res[c] = round(ok / n, 4)
@@ -219,7 +223,7 @@ def export(model, tok_json, out: Path, log):
     import copy
 
     out.mkdir(parents=True, exist_ok=True)
-    m = copy.deepcopy(model).half()
+    m = copy.deepcopy(model).cpu().half()
     m.save_pretrained(out)
     (out / "tokenizer.json").write_text(json.dumps(tok_json, ensure_ascii=False))
     (out / "tokenizer_config.json").write_text(json.dumps({
@@ -242,6 +246,7 @@ def main(argv=None):
     ckpt_path = run_dir / "ckpt.pt"
     texts = {c: load_texts(c, "train") for c in CORPORA}
     model, tok_json, streams, starts = build(base_dir(run_dir), texts)
+    model.to(args.device)  # before the optimizer, so its state lives with the weights
     sp = special_ids(tok_json)
     gen = torch.Generator().manual_seed(args.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.98))
@@ -249,7 +254,7 @@ def main(argv=None):
     if args.resume or args.export_only:
         if not ckpt_path.is_file():
             raise SystemExit(f"--resume/--export-only: no checkpoint at {ckpt_path}")
-        start = training.restore(torch.load(ckpt_path, weights_only=False), model, opt, gen)
+        start = training.restore(torch.load(ckpt_path, map_location="cpu", weights_only=False), model, opt, gen)
         if args.export_only:
             export(model, tok_json, Path(args.export), log)
             return
@@ -259,6 +264,7 @@ def main(argv=None):
         rows = max(1, args.batch_tokens // length)
         tgt = make_batch(streams, starts, length, rows, gen, sp)
         inp, masked = mask_rows(tgt, args, gen, sp["[MASK]"])
+        inp, tgt, masked = inp.to(args.device), tgt.to(args.device), masked.to(args.device)
         model.train()
         with torch.enable_grad():
             loss, acc = masked_loss(model, inp, tgt, masked)

@@ -174,6 +174,12 @@ class TinyMDM(nn.Module):
         return model.to(device=device, dtype=dtype).eval()
 
 
+def _rand(*shape, generator: torch.Generator, device) -> torch.Tensor:
+    """Uniforms drawn on the generator's device, then moved: a seeded run draws the same masks
+    whether the model trains on the CPU or a GPU (and a CPU generator works with CUDA tensors)."""
+    return torch.rand(*shape, generator=generator, device=generator.device).to(device)
+
+
 def word_units(ids: torch.Tensor, is_letter: torch.Tensor, p_word: float = 1.0,
                generator: torch.Generator | None = None) -> torch.Tensor:
     """Unit ids (B, L) for `mdm_loss`: a run of letter tokens is one unit, every other token its
@@ -191,7 +197,7 @@ def word_units(ids: torch.Tensor, is_letter: torch.Tensor, p_word: float = 1.0,
     cont[:, 1:] = let[:, 1:] & let[:, :-1]  # a letter that continues the word before it
     units = torch.cumsum((~cont).long(), dim=1) - 1  # (B, L), in [0, L)
     if p_word < 1.0:
-        by_token = torch.rand(B, 1, generator=generator, device=ids.device) >= p_word
+        by_token = _rand(B, 1, generator=generator, device=ids.device) >= p_word
         units = torch.where(by_token, torch.arange(L, device=ids.device).expand(B, L), units)
     return units
 
@@ -210,8 +216,8 @@ def block_states(answer: torch.Tensor, block: int, p_block: float, generator: to
     start = answer.long().argmax(1, keepdim=True)  # (B, 1) first answer position
     pos = torch.arange(L, device=answer.device).expand(B, L) - start  # offset in the answer canvas
     n_blocks = (answer.sum(1, keepdim=True) + block - 1) // block
-    j = (torch.rand(B, 1, generator=generator, device=answer.device) * n_blocks).long()
-    chosen = torch.rand(B, 1, generator=generator, device=answer.device) < p_block
+    j = (_rand(B, 1, generator=generator, device=answer.device) * n_blocks).long()
+    chosen = _rand(B, 1, generator=generator, device=answer.device) < p_block
     lo, hi = j * block, (j + 1) * block
     maskable = answer & (~chosen | (pos >= lo))
     always = answer & chosen & (pos >= hi)
@@ -239,16 +245,16 @@ def mdm_loss(model: TinyMDM, ids: torch.Tensor, mask_id: int, generator: torch.G
     """
     B, L = ids.shape
     if stratified:
-        u = torch.rand(1, generator=generator, device=ids.device)
-        perm = torch.randperm(B, generator=generator, device=ids.device)
+        u = _rand(1, generator=generator, device=ids.device)
+        perm = torch.randperm(B, generator=generator, device=generator.device).to(ids.device)
         t = ((perm.to(u.dtype) + u) / B)[:, None]
     else:
-        t = torch.rand(B, 1, generator=generator, device=ids.device)
+        t = _rand(B, 1, generator=generator, device=ids.device)
     t = t * (1 - eps) + eps
     if units is None:
-        masked = torch.rand(B, L, generator=generator, device=ids.device) < t
+        masked = _rand(B, L, generator=generator, device=ids.device) < t
     else:
-        draws = torch.rand(B, L, generator=generator, device=ids.device)  # unit ids are < L
+        draws = _rand(B, L, generator=generator, device=ids.device)  # unit ids are < L
         masked = draws.gather(1, units) < t
     if maskable is not None:
         masked &= maskable

@@ -145,7 +145,8 @@ def masked_token_accuracy(model, tokenizer, texts: Sequence[str], ratio: float, 
             kpm[r, :len(ids)] = True
             masked[r, pos] = True
         inp[masked] = tokenizer.mask_id
-        logits = model(input_ids=inp, key_padding_mask=kpm)
+        dev = next(model.parameters()).device
+        logits = model(input_ids=inp.to(dev), key_padding_mask=kpm.to(dev)).cpu()
         pred = logits[masked].argmax(-1)
         correct += int((pred == tgt[masked]).sum())
         total += int(masked.sum())
