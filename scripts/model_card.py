@@ -91,15 +91,16 @@ def train_command(script: str, args: dict) -> str:
         defaults = vars(_script_module(script).parse_args([]))
     except Exception:  # an old or missing script: list every flag
         pass
+
+    def rel(x):  # repo-relative paths
+        x = str(x)
+        return x[len(str(ROOT)) + 1:] if x.startswith(str(ROOT) + "/") else x
+
     parts = ["python", script]
     for k, v in args.items():
         if k in ("resume", "export_only") or (k in defaults and defaults[k] == v) or v == "":
             continue
         flag = "--" + k.replace("_", "-")
-        def rel(x):  # repo-relative paths
-            x = str(x)
-            return x[len(str(ROOT)) + 1:] if x.startswith(str(ROOT) + "/") else x
-
         if isinstance(v, bool):
             parts += [flag] if v else []
         elif isinstance(v, (list, tuple)):  # nargs="+" flags: --tasks a b

@@ -116,27 +116,30 @@ def task_cycle(tasks, spec: str):
 
 
 def val_exact_match(model, tok, tasks, n, device, blocks="one"):
-    """Per-task val exact match under confidence decoding at gen_length/2 steps (2 per step), the
-    answer as one block or in d1 blocks (rows grouped by prompt length, so that every row's
-    masked region is the answer canvas and the blocks tile it)."""
+    """Per-task val exact match under confidence decoding at gen_length/2 steps (2 per step): the
+    answer as one block, or (`blocks="d1"`) through the benchmark's own canvas, d1 blocks and checker."""
     from boe_core import generate
+    from boe_core.bench import make_task
     from boe_core.models.tiny_adapter import TinyMDMAdapter
 
     adapter = TinyMDMAdapter(copy.deepcopy(model).eval(), tok, name="reasoning-train", device=device)
     out = {}
     for t in tasks:
-        block = d1_block_length(t.gen_length) if blocks == "d1" else None
-        groups: dict[int, list] = {}
-        for e in t.split("val", n):
-            groups.setdefault(len(tok.encode(t.prompt_text(e))) if block else 0, []).append(e)
-        ok = []
-        for exs in groups.values():
+        if blocks == "d1":
+            view = make_task(t.name)  # its default block length is the d1 one
+            exs = view.load("val", n)
+            ids, am = view.canvas(adapter, exs)
+            final = generate(adapter, canvas=ids, attention_mask=am, policy="confidence",
+                             steps=t.gen_length // 2, block_length=view.block_length).final_canvas
+            ok = [s["exact_match"] for s in view.score(adapter, exs, final)]
+        else:
+            exs = t.split("val", n)
             ids, real, _ = batch(tok, t, exs, with_answer=False)
             final = generate(adapter, canvas=ids.to(device), attention_mask=real.to(device), policy="confidence",
-                             steps=t.gen_length // 2, block_length=block).final_canvas
+                             steps=t.gen_length // 2).final_canvas
             a0 = [len(tok.encode(t.prompt_text(e))) for e in exs]
-            ok += [t.check(e, t.decode_answer(tok, final[k, a0[k]:a0[k] + t.gen_length])).correct
-                   for k, e in enumerate(exs)]
+            ok = [t.check(e, t.decode_answer(tok, final[k, a0[k]:a0[k] + t.gen_length])).correct
+                  for k, e in enumerate(exs)]
         out[t.name] = round(sum(ok) / len(ok), 3)
     return out
 

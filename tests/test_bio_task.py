@@ -116,8 +116,8 @@ def test_from_prompt_finds_the_person():
 @pytest.mark.slow  # the shipped model on 40 val questions
 def test_the_bio_model_loads_by_name_and_its_failures_cascade():
     """The shipped bio model opens in its own view; on 40 val questions (confidence, 2 characters per
-    step, one block: in d1 blocks it recalls about 0.03, docs/models.md) it recalls some people
-    fully, and some of its failures hold a cascade."""
+    step, one block; docs/models.md has the d1 figures) it recalls some people fully, and some of its
+    failures hold a cascade."""
     import numpy as np
 
     from boe_core import generate, load_model, shipped_models

@@ -176,7 +176,10 @@ class TinyMDM(nn.Module):
 
 def _rand(*shape, generator: torch.Generator, device) -> torch.Tensor:
     """Uniforms drawn on the generator's device, then moved: a seeded run draws the same masks
-    whether the model trains on the CPU or a GPU (and a CPU generator works with CUDA tensors)."""
+    whether the model trains on the CPU or a GPU (and a CPU generator works with CUDA tensors).
+    Without a generator, torch's default one on `device`."""
+    if generator is None:
+        return torch.rand(*shape, device=device)
     return torch.rand(*shape, generator=generator, device=generator.device).to(device)
 
 

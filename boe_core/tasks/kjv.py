@@ -121,6 +121,7 @@ def masked_token_accuracy(model, tokenizer, texts: Sequence[str], ratio: float, 
     if not 0.0 < ratio <= 1.0:
         raise ValueError(f"ratio={ratio!r}: must be in (0, 1]")
     max_len = _max_len(model)
+    dev = next(model.parameters()).device  # inputs go where the model is (a GPU-trained one too)
     examples = []
     for text in texts:
         ids = _fit(encode_verse(text, tokenizer), max_len)
@@ -145,7 +146,6 @@ def masked_token_accuracy(model, tokenizer, texts: Sequence[str], ratio: float, 
             kpm[r, :len(ids)] = True
             masked[r, pos] = True
         inp[masked] = tokenizer.mask_id
-        dev = next(model.parameters()).device
         logits = model(input_ids=inp.to(dev), key_padding_mask=kpm.to(dev)).cpu()
         pred = logits[masked].argmax(-1)
         correct += int((pred == tgt[masked]).sum())
