@@ -1,7 +1,8 @@
 """The 9x9 Sudoku task in one class: the explorer's view (a puzzle input, a grid with box borders,
 wrongness from the rules in `tasks.sudoku`: `verify` for the cells, `first_error` over
 `trace_commits` for the first wrong commit) and the bench's side (held-out puzzles from
-assets/data/sudoku, solve rate and cell accuracy)."""
+assets/data/sudoku, solve rate and cell accuracy;
+splits val / test, and hard_val / hard_test with 27 clues)."""
 from __future__ import annotations
 
 import json
@@ -17,6 +18,8 @@ from .views import CanvasPlan, ExampleChoice, canvas_at
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "assets" / "data" / "sudoku"
 SPLITS = ("val", "test")
+# the hard split (27 clues, scripts/make_sudoku_hard.py): the same task, where the order matters
+HARD_SPLITS = ("hard_val", "hard_test")
 
 _RULE_KINDS = (S.ROW_DUP, S.COL_DUP, S.BOX_DUP)
 
@@ -168,7 +171,10 @@ class SudokuTask(Task):
     def load(self, split, limit):
         if limit is not None and limit < 1:
             raise ConfigError("limit", limit, "must be a positive integer")
-        p = Path(split) if split not in SPLITS else self.data_dir / f"heldout_{split}.jsonl"
+        if split in HARD_SPLITS:
+            p = self.data_dir / f"{split}.jsonl"
+        else:
+            p = Path(split) if split not in SPLITS else self.data_dir / f"heldout_{split}.jsonl"
         if not p.is_file():
             raise ConfigError("split", split, f"{p} does not exist")
         rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
