@@ -37,6 +37,8 @@ class DecodeState:
     # it was committed (NaN: never committed, or remasked since), (B, N) int64 remasks per position
     commit_confidence: torch.Tensor | None = None
     remasks: torch.Tensor | None = None
+    # (B, N) int64: the answer's tokens (-1: none), kept only for a policy that reads the answer
+    target: torch.Tensor | None = None
 
     @property
     def done(self) -> bool:
@@ -50,8 +52,10 @@ def step_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step * 7919 + 1) % (2**63 - 1)
 
 
-def init_state(adapter, canvas: torch.Tensor, config: DecodeConfig, attention_mask=None) -> DecodeState:
-    """Validate everything and plan the schedule, before any model compute."""
+def init_state(adapter, canvas: torch.Tensor, config: DecodeConfig, attention_mask=None,
+               target=None) -> DecodeState:
+    """Validate everything and plan the schedule, before any model compute. `target`: the answer's
+    token ids (B, N), -1 where none; required by (and only kept for) a policy that reads the answer."""
     config.validate()
     canvas = check_canvas(adapter, canvas, attention_mask).to(adapter.device)
     if attention_mask is not None:
@@ -59,8 +63,25 @@ def init_state(adapter, canvas: torch.Tensor, config: DecodeConfig, attention_ma
     masked = canvas == adapter.mask_id
     if attention_mask is not None:
         masked &= attention_mask
+    target = _answer_target(get_policy(config.policy), config.policy, target, canvas)
     schedule = plan(masked.cpu(), config.steps, config.block_length)
-    return DecodeState(canvas, ~masked, attention_mask, schedule, 0, int(masked.sum()))
+    return DecodeState(canvas, ~masked, attention_mask, schedule, 0, int(masked.sum()), target=target)
+
+
+def _answer_target(policy, name: str, target, canvas: torch.Tensor) -> torch.Tensor | None:
+    """The target for a policy that reads the answer (checked), None for any other policy; a
+    ConfigError when such a policy has no answer to read (free text, a prompt without a checker)."""
+    if not getattr(policy, "reads_answer", False):
+        return None
+    if target is None:
+        raise ConfigError("policy", name, "reads the answer (a ceiling, not a decoder), and this run has none: "
+                                          "use it on a task with answers (the bench's sudoku or reasoning tasks)")
+    target = torch.as_tensor(target, dtype=torch.long).to(canvas.device)
+    if target.ndim == 1:
+        target = target[None]
+    if tuple(target.shape) != tuple(canvas.shape):
+        raise ConfigError("target", tuple(target.shape), f"must match the canvas {tuple(canvas.shape)}")
+    return target
 
 
 def _sync(device):
@@ -107,7 +128,7 @@ def build_context(adapter, state: DecodeState, config: DecodeConfig, force_graph
     cc, remasks = run_memory(state)
     return StepContext(adapter, ids, am, masked, eligible, b, T - state.step, T, stats, config.settings, gen,
                        graph, b_max, masked_fraction, confidence_pick, state.fixed, state.step == T - 1, cc, remasks,
-                       (s, e), k, block_left)
+                       (s, e), k, block_left, target=state.target)
 
 
 def run_memory(state: DecodeState) -> tuple[torch.Tensor, torch.Tensor]:
@@ -290,10 +311,12 @@ def fill_vocab(adapter, trace: Trace) -> Trace:
 
 def generate(adapter, prompt=None, *, gen_length: int = 32, canvas=None, attention_mask=None,
              config: DecodeConfig | None = None, meta=None,
-             callback: Callable[[StepRecord], None] | None = None, **overrides) -> Trace:
+             callback: Callable[[StepRecord], None] | None = None, target=None, **overrides) -> Trace:
     """Decode a prompt (followed by `gen_length` masks) or an explicit canvas; return the Trace.
 
     Keyword overrides go to the config (``policy="boe"``, ``steps=16``, ``rho=0.5`` ...).
+    `target`: the answer's token ids, shaped like the canvas (-1: none), for a policy that reads
+    the answer (the oracle); every other policy ignores it.
     """
     config = (config or DecodeConfig())
     if overrides:
@@ -304,7 +327,7 @@ def generate(adapter, prompt=None, *, gen_length: int = 32, canvas=None, attenti
         canvas, attention_mask = prompt_canvas(adapter, prompt, gen_length)
     elif not torch.is_tensor(canvas):
         canvas = torch.as_tensor(canvas, dtype=torch.long)
-    state = init_state(adapter, canvas, config, attention_mask)
+    state = init_state(adapter, canvas, config, attention_mask, target)
     trace = new_trace(adapter, state, config, meta)
     for record in iterate(adapter, state, config):
         trace.records.append(record)

@@ -278,6 +278,7 @@ def _backward_cost(sw, state, adapter, task, batches, work, fp) -> dict:
 
 
 def _run_batch(sw, adapter, task, spec, steps, batch, scorer, metric, bar) -> pd.DataFrame:
+    from ..policies import get_policy
     from ..sampler import generate
 
     ids, am = task.canvas(adapter, batch)
@@ -289,7 +290,9 @@ def _run_batch(sw, adapter, task, spec, steps, batch, scorer, metric, bar) -> pd
         if r < bm:
             note = f"r={r} < b={bm}: r raised to {bm}"
             cfg = cfg.replace(r=bm)
-    trace = generate(adapter, canvas=ids, attention_mask=am, config=cfg,
+    # the answer goes only to a policy that reads it (the oracle ceiling)
+    target = task.answer_canvas(adapter, batch) if get_policy(cfg.policy).reads_answer else None
+    trace = generate(adapter, canvas=ids, attention_mask=am, config=cfg, target=target,
                      callback=lambda rec: bar.update(1))
     cost = trace.cost()
     fw, bw = row_costs(trace)  # per sequence: an adaptive sampler finishes some rows early

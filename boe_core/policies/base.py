@@ -62,6 +62,9 @@ class StepContext:
     block_span: tuple[int, int] | None = None  # [start, end) of the current block (None: the canvas)
     block: int = 0  # index of the current block
     block_steps_left: int = 1  # its scheduled steps from this one on; at <= 1 remasks are ignored
+    # (B, N) int64: the answer's token at each position (-1 where it has none), given only to a
+    # policy that reads the answer (`Policy.reads_answer`, a ceiling such as the oracle); None else
+    target: torch.Tensor | None = None
 
     @property
     def committed(self) -> torch.Tensor:
@@ -93,6 +96,9 @@ class Policy:
     settings_cls: type = NoSettings
     signals: tuple[Signal, ...] = ()
     order: int = 100  # position in menus and preset lists (lower first)
+    # reads the answer (StepContext.target): a ceiling for tables, not a decoder; the sampler
+    # refuses to run it without a target
+    reads_answer: bool = False
 
     def presets(self) -> dict[str, dict]:
         """Named starting points for the explorer: label -> settings overrides. Default: the

@@ -138,6 +138,18 @@ class ReasoningView(Task):
                                                      f"{self.name} prompts one character per token, or has no [EOS])")
         return prompt_canvas(adapter, [e["prompt"] for e in examples], self.gen_length)
 
+    def answer_canvas(self, adapter, examples):
+        """The reference answers ([EOS]-padded) in the answer canvas of `canvas`'s layout, -1 over the
+        prompt and padding (for the oracle ceiling; a task with several right answers has one here)."""
+        ids, _ = self.canvas(adapter, examples)
+        end = ids.shape[1] - len(adapter.suffix_ids)
+        target = torch.full_like(ids, -1)
+        for i, e in enumerate(examples):
+            a = adapter.encode(e["reference"])[:self.gen_length]
+            a = a + [adapter.tokenizer.eos_id] * (self.gen_length - len(a))
+            target[i, end - self.gen_length:end] = torch.tensor(a, dtype=torch.long)
+        return target
+
     def answers(self, adapter, final) -> list[str]:
         n = final.shape[1] - len(adapter.suffix_ids)
         return [self.rtask.decode_answer(adapter.tokenizer, row[n - self.gen_length:n]) for row in final]

@@ -189,6 +189,10 @@ class SudokuTask(Task):
             raise ConfigError("model", adapter.name, "is not a Sudoku model (no tokenizer with digits '1'-'9')") from None
         return torch.stack([S.puzzle_to_canvas(e["puzzle"], tok)[0] for e in examples]), None
 
+    def answer_canvas(self, adapter, examples):
+        """The solution grids as canvases (for the oracle ceiling)."""
+        return torch.stack([S.puzzle_to_canvas(e["solution"], adapter.tokenizer)[0] for e in examples])
+
     def score(self, adapter, examples, final):
         out = []
         for e, row in zip(examples, final):

@@ -63,6 +63,12 @@ class Task(TaskView):
         """One dict per example: the metric plus any extras (``output`` text is kept)."""
         raise NotImplementedError
 
+    def answer_canvas(self, adapter, examples: list[dict]):
+        """(B, N) long: the reference answer's token at each position of `canvas` (-1 where there is
+        none), for a policy that reads the answer (the oracle ceiling); None when the task has no
+        reference answer."""
+        return None
+
 
 @dataclass(frozen=True)
 class BenchEntry:
