@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from boe_core import generate
+from boe_core import DecodeConfig, generate
 from boe_core.numerics import token_stats
 from boe_core.policies import get_policy
 from boe_core.policies.base import StepContext
 from boe_core.policies.boe_revise import BoEReviseSettings, revise_pick
 from boe_core.policies.rcr import rcr_step
 from boe_core.policies.remdm import ReMDMSettings, remdm_remask, sigma
+from boe_core.sampler import build_context, state_at
 
 MASK = 0
 NAN = float("nan")
@@ -98,28 +99,66 @@ def test_boe_revise_takes_back_the_largest_remask_tis_over_theta():
     assert where(revise_pick(rt, pool, once, theta=0.5, budget=1)) == []  # budget spent
 
 
-@pytest.mark.parametrize("policy,kw", [("remdm", {"eta": 0.3, "start": 0.0}),
-                                       ("remdm", {"variant": "confidence", "eta": 0.3, "start": 0.0}),
-                                       ("rcr", {}), ("boe-revise", {"theta": 0.0, "r": 4})])
-def test_revising_policies_decode_and_keep_the_invariants(tiny, policy, kw):
-    tr = generate(tiny, ["ab", "abcd"], gen_length=10, steps=8, policy=policy, **kw)
+@pytest.mark.parametrize("kw", [{"eta": 0.3, "start": 0.0}, {"variant": "confidence", "eta": 0.3, "start": 0.0}])
+def test_remdm_decodes_and_keeps_the_invariants(tiny, kw):
+    tr = generate(tiny, ["ab", "abcd"], gen_length=10, steps=8, policy="remdm", **kw)
     tr.check()
     assert tr.num_steps <= 8
-    assert all(not (r.remasked & tr.fixed).any() for r in tr.records)
-    if policy == "boe-revise":
-        assert sum(int(r.remasked[0].sum()) for r in tr.records) <= BoEReviseSettings().budget
-        assert any("remask_tis" in r.signals for r in tr.records)
-
-
-def test_remdm_remasks_on_a_longer_run(tiny):
-    tr = generate(tiny, "ab", gen_length=24, steps=12, policy="remdm", variant="confidence", eta=0.2)
     assert any(r.remasked.any() for r in tr.records)
+    assert all(not (r.remasked & tr.fixed).any() for r in tr.records)
+
+
+def _remasks_ignored(trace, r) -> bool:
+    """Whether the loop drops this step's remasks: the budget's last step, or its block's last."""
+    sb = trace.schedule["step_block"]
+    return r.step == len(sb) - 1 or sum(1 for j in sb[r.step:] if j == r.block) <= 1
+
+
+def test_rcr_in_the_loop_takes_back_what_rcr_step_says(tiny):
+    """Sampled proposals (temperature 1) are often less sure than later ones, so RCR has commits
+    to take back; every step's remasks are rcr_step's on the state the trace recorded."""
+    tr = generate(tiny, ["ab", "abcd"], gen_length=10, steps=8, policy="rcr", temperature=1.0, seed=0)
     tr.check()
-    assert get_policy("remdm").settings_cls().validate().variant == "cap"
+    assert sum(int(r.remasked.sum()) for r in tr.records) >= 1
+    cfg = DecodeConfig.from_dict(tr.config)
+    for r in tr.records:
+        assert not (r.remasked & tr.fixed).any()
+        ctx = build_context(tiny, state_at(tiny, tr, r.step), cfg)
+        commit, remask = rcr_step(ctx)
+        if _remasks_ignored(tr, r):
+            remask = torch.zeros_like(remask)
+        assert np.array_equal(r.remasked, remask.numpy()), f"step {r.step}"
+        assert (r.chosen >= commit.numpy()).all()  # its commits went in (the final step adds the rest)
+
+
+def test_boe_revise_in_the_loop_takes_back_the_largest_remask_tis(tiny):
+    """Per step and row at most one token goes back: the revisable one with the largest remask TIS
+    (never one remasked before, within the budget, when it clears θ)."""
+    theta, budget = 0.0, BoEReviseSettings().budget
+    tr = generate(tiny, ["ab", "abcd"], gen_length=10, steps=8, policy="boe-revise", theta=theta, r=4)
+    tr.check()
+    assert sum(int(r.remasked.sum()) for r in tr.records) >= 1
+    done = np.zeros(tr.initial_canvas.shape, np.int64)  # remasks per position so far
+    for r in tr.records:
+        assert (r.remasked.sum(1) <= 1).all()
+        rt = r.signals.get("remask_tis")
+        for row in range(r.remasked.shape[0]):
+            want = []
+            pool = ~r.masked[row] & ~tr.fixed[row] & tr.attention_mask[row] & (done[row] == 0)
+            if rt is not None and not _remasks_ignored(tr, r) and done[row].sum() < budget:
+                v = np.where(pool & np.isfinite(rt[row]), rt[row], -np.inf)
+                if v.max() >= theta:
+                    want = [int(np.argmax(v))]
+            assert np.flatnonzero(r.remasked[row]).tolist() == want, f"step {r.step} row {row}"
+        done += r.remasked
+    assert done.max() <= 1 and (done.sum(1) <= budget).all()  # no position twice; the budget holds
+    high = generate(tiny, ["ab", "abcd"], gen_length=10, steps=8, policy="boe-revise", theta=1.0, r=4)
+    assert not any(r.remasked.any() for r in high.records)  # remask TIS here is ~1e-4 nats: below θ = 1
 
 
 def test_remdm_cap_in_a_batch_matches_each_row_alone(tiny):
     """The cap draw is per row (its own stream): with one block a row decodes as it would alone."""
+    assert get_policy("remdm").settings_cls().validate().variant == "cap"  # the default schedule
     kw = dict(gen_length=12, steps=8, policy="remdm", eta=0.5, start=0.0)
     both = generate(tiny, ["abcdef", "abcdeg"], **kw)
     both.check()
