@@ -3,7 +3,7 @@ handlers live in app.compare, app.fidelity and app.files).
 
 Each handler takes the session (the `gr.State` value, possibly None) and plain values, and returns
 (or, for Run, yields) the outputs wired in `app.ui`. The run inputs are declared once in
-`app.inputs`; `takes_run_inputs` gives the handlers one named parameter per input. User mistakes
+`app.inputs`; `takes_run_inputs` gives the API handlers one named parameter per input. User mistakes
 raise `ConfigError` / `UserError`, which `app.ui.guard` turns into a message. The decoding is
 boe_core's step loop: one `boe_core.step` per yielded update.
 """
@@ -21,7 +21,7 @@ from . import jobs, models, overlays
 from .canvas import clamp_view
 from .common import PLOT_INTERVAL_S, add_vocab, ensure
 from .explore import canvas_with_legend, explore_outputs
-from .inputs import decode_names, takes_run_inputs
+from .inputs import decode_names, takes_form_inputs, takes_run_inputs
 from .session import PRESETS, Session, UserError, as_int, build_config, preset_overrides, session_lock
 
 log = logging.getLogger("boe_explorer")
@@ -105,8 +105,7 @@ def _step_once(sess: Session, values: dict) -> bool:
 
 
 # --- the Explore tab's actions ----------------------------------------------------------------------------
-@takes_run_inputs
-def run(sess, values, overlay):
+def _run(sess, values, overlay):
     """Decode every remaining step, yielding after each one (streaming)."""
     sess = ensure(sess)
     prepare(sess, values)
@@ -123,8 +122,7 @@ def run(sess, values, overlay):
         yield explore_outputs(sess, overlay)
 
 
-@takes_run_inputs
-def step(sess, values, overlay):
+def _step(sess, values, overlay):
     """Show the next step: revisit it if it is already computed, else compute it."""
     sess = ensure(sess)
     _step_once(sess, values)
@@ -166,8 +164,7 @@ def set_heatmap(sess, signal="grad_norm"):
     return sess, charts.heatmap_figure(sess.trace, signal, clamp_view(sess.trace, sess.shown_step))
 
 
-@takes_run_inputs
-def reset(sess, values, overlay):
+def _reset(sess, values, overlay):
     """Forget the run and show the fresh canvas of the current inputs (all masked)."""
     import gradio as gr
 
@@ -179,8 +176,7 @@ def reset(sess, values, overlay):
     return (*explore_outputs(sess, overlay), gr.Timer(active=False))
 
 
-@takes_run_inputs
-def play_tick(sess, values, overlay):
+def _play_tick(sess, values, overlay):
     """One animation tick of Play: the next step (computed if needed); stops the timer at the end."""
     import gradio as gr
 
@@ -191,11 +187,21 @@ def play_tick(sess, values, overlay):
     return (*explore_outputs(sess, overlay), gr.skip() if moved and not at_end else gr.Timer(active=False))
 
 
+# The API's handlers take the chosen policy's settings as one object; the form's take every
+# policy's knob inputs and read the chosen policy's (see app.inputs).
+run, step, reset, play_tick = (takes_run_inputs(f) for f in (_run, _step, _reset, _play_tick))
+
+
+def form_handlers(scoped: tuple) -> dict:
+    """The form's run, step, reset and play_tick, for the (policy, knob) inputs `scoped`."""
+    return {f.__name__[1:]: takes_form_inputs(f, scoped) for f in (_run, _step, _reset, _play_tick)}
+
+
 # --- setup-field glue (no model compute) ------------------------------------------------------------------
 def preset_values(preset: str) -> dict:
-    """Policy and knob values of a preset, for the UI fields."""
-    policy, knobs = preset_overrides(preset)
-    return {"policy": policy, **knobs}
+    """The policy of a preset and its every setting, for the UI fields: {"policy", "settings"}."""
+    policy, settings = preset_overrides(preset)
+    return {"policy": policy, "settings": settings}
 
 
 def default_inputs(model: str | None) -> dict:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from boe_core import ConfigError, DecodeConfig
-from boe_core.knobs import settings_from_values
-from boe_core.policies import get_policy
+from boe_core.config import policy_settings
 from boe_core.presets import DEFAULT_PRESET, preset_settings, presets
 from boe_core.tasks.fields import as_int
 
@@ -111,14 +110,13 @@ def session_lock(sess: Session) -> threading.Lock:
 
 
 # --- parsing inputs ----------------------------------------------------------------------------------
-def build_config(policy, steps, block_length, temperature, seed, **knobs) -> DecodeConfig:
-    """A validated DecodeConfig from UI values: the chosen policy's knobs are parsed from `knobs`
-    (by their declarations: 0 means "automatic" for optional numbers); other policies' knob
-    values, which the form also sends, are ignored. 0 or empty block length means one block."""
-    settings_cls = get_policy(policy).settings_cls
+def build_config(policy, steps, block_length, temperature, seed, settings=None) -> DecodeConfig:
+    """A validated DecodeConfig from UI or API values. `settings` holds the chosen policy's own
+    settings (a dict or a JSON object; left out: that policy's defaults), parsed by their
+    declarations (0 means "automatic" for optional numbers). 0 or empty block length means one block."""
+    settings = policy_settings(policy, settings)
     steps = as_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     bl = as_int("block_length", block_length, minimum=0, none_ok=True)
-    settings = settings_from_values(settings_cls, knobs, strict=False)
     temp = temperature
     if temp is None or isinstance(temp, bool):
         raise ConfigError("temperature", temp, "must be a number >= 0")

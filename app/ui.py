@@ -11,7 +11,6 @@ import gradio as gr
 from boe_core import ConfigError
 from boe_core.knobs import ui_value
 from boe_core.policies import POLICIES
-from boe_core.policies.base import knob_table
 from boe_core.tasks.views import get_view, views
 
 from . import compare, fidelity, fidelity_run, files, frontier, lockin, models, overlays, stories
@@ -20,7 +19,7 @@ from . import handlers as H
 from .about import ABOUT_MD
 from .canvas import empty
 from .grid_editor import GRID_JS, grid_value
-from .inputs import build, knob_names, knobs_of, ordered, refresh
+from .inputs import build, build_knobs, knobs_of, ordered, scoped_knobs, scoped_name
 from .explore import FIXED_HEATMAPS, PICKED_DEFAULT
 from .session import BRANCH_DEFAULT, DEFAULT_PRESET, PRESETS, UserError
 from .status import starting_html
@@ -105,15 +104,15 @@ def _setup_column(c: dict, d: dict):
                            js_on_load=GRID_JS, label="grid", elem_id="grid-editor", apply_default_css=False)
             gr.Markdown("Type 1–9 in a cell (focus moves on); Backspace or 0 clears it.", elem_classes="hint-text")
     preset = gr.Dropdown(list(PRESETS), value=DEFAULT_PRESET, label="Preset", info="sets the policy and its knobs")
-    build(c, d, "policy")
+    build(c, d, "policy", "settings")
     with gr.Row():
         build(c, d, "steps", "block_length")
     with gr.Row():
         build(c, d, "temperature", "seed")
-    # every policy's knobs, from their declarations; only the chosen policy's are shown
+    # every policy's own knobs, from its declarations, in a group per policy; the chosen policy's shows
     with gr.Accordion("Policy knobs", open=False, visible=bool(knobs_of(d["policy"])),
                       elem_id="policy-knobs") as c["_knobs"]:
-        build(c, d, *knob_names())
+        c["_knob_groups"] = build_knobs(c, d)
     with gr.Accordion("Trace files", open=False):
         with gr.Row():
             export_fmt = gr.Radio(["json", "parquet"], value="json", label="Format", min_width=120)
@@ -150,8 +149,9 @@ def on_story(label, model):
     v = st["values"]
     puzzle = v.get("puzzle")
     # the settings the story was measured with (a preset's meaning may change with the defaults)
-    saved = st.get("run_settings")
-    knobs = on_preset(st.get("run_preset", DEFAULT_PRESET)) if not isinstance(saved, dict) else _preset_fields(saved)
+    saved = st.get("run_settings")  # {"policy": ..., <its settings>}
+    knobs = (on_preset(st.get("run_preset", DEFAULT_PRESET)) if not isinstance(saved, dict) else
+             _preset_fields(saved.get("policy"), {k: v for k, v in saved.items() if k != "policy"}))
     return (v.get("prompt", gr.skip()), puzzle or gr.skip(), grid_value(puzzle) if puzzle else gr.skip(),
             v.get("gen_length", gr.skip()), v.get("steps", gr.skip()), st.get("run_preset", DEFAULT_PRESET), *knobs,
             st.get("other_preset", BRANCH_DEFAULT), int(st.get("branch_at", 0)), stories.story_html(st))
@@ -182,26 +182,27 @@ def on_prompt(p, model):
 
 
 def on_preset(name):
-    """The preset's policy and its knob values (the other knobs stay as they are)."""
-    return _preset_fields(H.preset_values(name))
+    """The preset's policy and its knob values (the other policies' knobs stay as they are)."""
+    v = H.preset_values(name)
+    return _preset_fields(v["policy"], v["settings"])
 
 
-def _preset_fields(v: dict) -> tuple:
-    """Values for (policy, *every knob) from a dict of policy and settings; skip what it lacks."""
-    table = knob_table()
-    return (v.get("policy", gr.skip()),
-            *(ui_value(table[k], v[k]) if k in v else gr.skip() for k in knob_names()))
+def _preset_fields(policy, settings: dict) -> tuple:
+    """Values for (policy, *every scoped knob): the given policy's knobs get `settings`; the rest skip."""
+    if policy is None:
+        return (gr.skip(), *(gr.skip() for _ in scoped_knobs()))
+    return (policy, *(ui_value(k, settings[k.name]) if owner == policy and k.name in settings else gr.skip()
+                      for owner, k in scoped_knobs()))
 
 
-def on_policy(policy):
-    """Show the chosen policy's knobs only (and the accordion only when it has any)."""
-    own = knobs_of(policy)
-    return (gr.update(visible=bool(own)), *(gr.update(visible=n in own) for n in knob_names()))
+def on_policy(policy, groups: tuple):
+    """Show the chosen policy's own knobs only (and the accordion only when it has any)."""
+    return (gr.update(visible=bool(knobs_of(policy))), *(gr.update(visible=name == policy) for name in groups))
 
 
 def preset_fields(c: dict) -> list:
-    """The components a preset sets: the policy and every knob."""
-    return [c["policy"], *[c[k] for k in knob_names()]]
+    """The components a preset sets: the policy and every policy's knobs."""
+    return [c["policy"], *[c[scoped_name(owner, k.name)] for owner, k in scoped_knobs()]]
 
 
 def _explore_tab(u, default):
@@ -334,7 +335,10 @@ def _frontier_tab(u):
 def _wire(u, c: dict, concurrency: int):
     """Connect the events to the handlers (stable API names; glue events are private)."""
 
-    u.inputs = ordered(c)
+    u.inputs = ordered(c)  # the API's: the fixed inputs and the chosen policy's settings object
+    scoped = scoped_knobs()  # the form's: the fixed inputs and every policy's own knobs
+    u.form = [*u.inputs[:-1], *[c[scoped_name(owner, k.name)] for owner, k in scoped]]
+    F = H.form_handlers(scoped)
     u.explore_out = [u.sess, u.canvas, u.status, u.slider, u.curve, *u.heatmaps, u.info, u.messages]
     u.compare_out = [u.sess, u.cmp_a, u.cmp_b, u.cmp_summary, u.cmp_curve, u.cmp_slider, u.cmp_info]
     u.lockin_out = [u.sess, u.li_chart, u.li_status, u.li_info]
@@ -346,20 +350,26 @@ def _wire(u, c: dict, concurrency: int):
 
     u.fr_file.change(guard(frontier.frontier_plot), [u.fr_file], [u.fr_plot, u.fr_note], api_name="frontier",
                    show_progress="minimal")
-    u.run_evt = u.run_b.click(guard(H.run), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="run",
-                          show_progress="minimal", **u.model_work)
-    u.step_b.click(guard(H.step), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="step",
-                 show_progress="minimal", **u.model_work)
+    u.run_evt = u.run_b.click(guard(F["run"]), [u.sess, *u.form, u.overlay], u.explore_out, show_progress="minimal",
+                              **u.model_work, **u.private)
+    u.step_b.click(guard(F["step"]), [u.sess, *u.form, u.overlay], u.explore_out, show_progress="minimal",
+                   **u.model_work, **u.private)
+    # the HTTP API's /run, /step and /reset: the same handlers, settings as one object per policy
+    u.api_b = gr.Button(visible=False)
+    u.api_b.click(guard(H.run), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="run", **u.model_work)
+    u.api_b.click(guard(H.step), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="step", **u.model_work)
+    u.api_b.click(guard(H.reset), [u.sess, *u.inputs, u.overlay], [*u.explore_out, u.timer], api_name="reset",
+                  **u.model_work)
     u.back_b.click(guard(H.back), [u.sess, u.overlay], u.explore_out, api_name="back", show_progress="hidden")
     u.slider.release(guard(H.select), [u.sess, u.slider, u.overlay], u.explore_out, api_name="select",
                    show_progress="hidden")
     u.overlay.input(guard(H.set_overlay), [u.sess, u.overlay], u.canvas, api_name="overlay", show_progress="hidden")
     u.play_b.click(lambda: gr.Timer(active=True), None, u.timer, **u.private)
     u.pause_b.click(lambda: gr.Timer(active=False), None, u.timer, cancels=[u.run_evt], **u.private)
-    u.timer.tick(guard(H.play_tick), [u.sess, *u.inputs, u.overlay], [*u.explore_out, u.timer], show_progress="hidden",
-               **u.model_work, **u.private)
-    u.reset_b.click(guard(H.reset), [u.sess, *u.inputs, u.overlay], [*u.explore_out, u.timer], api_name="reset",
-                  cancels=[u.run_evt], **u.model_work)
+    u.timer.tick(guard(F["play_tick"]), [u.sess, *u.form, u.overlay], [*u.explore_out, u.timer], show_progress="hidden",
+                 **u.model_work, **u.private)
+    u.reset_b.click(guard(F["reset"]), [u.sess, *u.form, u.overlay], [*u.explore_out, u.timer], cancels=[u.run_evt],
+                    **u.model_work, **u.private)
     u.branch_b.click(guard(compare.branch), [u.sess, u.branch_preset, u.branch_at], u.compare_out, api_name="branch",
                    show_progress="minimal", **u.model_work)
     u.after_run = dict(fn=guard(compare.default_step_hint), inputs=[u.sess], outputs=[u.branch_at, u.branch_hint], **u.private)
@@ -385,7 +395,7 @@ def _wire(u, c: dict, concurrency: int):
     wire_cascade(u, guard)
 
     u.model, u.prompt, u.puzzle, u.steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
-    u.reset_again = dict(fn=guard(H.reset), inputs=[u.sess, *u.inputs, u.overlay], outputs=[*u.explore_out, u.timer],
+    u.reset_again = dict(fn=guard(F["reset"]), inputs=[u.sess, *u.form, u.overlay], outputs=[*u.explore_out, u.timer],
                        **u.model_work, **u.private)
     u.model.change(guard(on_model), [u.model, u.prompt], [*u.groups, u.example, u.story, u.story_text, u.prompt, u.steps],
                  **u.private).then(**u.reset_again)
@@ -397,7 +407,9 @@ def _wire(u, c: dict, concurrency: int):
     u.grid.change(guard(on_grid), [u.grid, u.model, u.puzzle], [u.puzzle, u.steps], **u.private)
     u.prompt.input(guard(on_prompt), [u.prompt, u.model], u.steps, **u.private)
     u.preset.input(guard(on_preset), u.preset, preset_fields(c), **u.private)
-    c["policy"].change(guard(on_policy), c["policy"], [c["_knobs"], *[c[k] for k in knob_names()]], **u.private)
+    groups = tuple(c["_knob_groups"])
+    c["policy"].change(guard(lambda p: on_policy(p, groups)), c["policy"], [c["_knobs"], *c["_knob_groups"].values()],
+                       **u.private)
     c["gen_length"].input(lambda n: n, c["gen_length"], u.steps, **u.private)
     u.demo.load(**u.reset_again)
 
@@ -405,7 +417,6 @@ def _wire(u, c: dict, concurrency: int):
 def build_demo(concurrency: int = 2) -> gr.Blocks:
     default = models.default_model()
     d = {**H.default_inputs(default), "model": default, "model_choices": models.model_choices()}
-    refresh(H.run, H.step, H.reset, H.play_tick)  # the API takes the knobs of the policies registered now
     c: dict = {}
     u = SimpleNamespace()  # the components, by name, for the tab builders and the wiring
     with gr.Blocks(title=TITLE) as demo:

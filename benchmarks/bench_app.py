@@ -48,8 +48,8 @@ def inputs_for(model: str, steps: int, policy: str) -> dict:
 
     d = H.default_inputs(model)
     v = dict(model=model, prompt=d["prompt"], gen_length=steps, puzzle=d["puzzle"], policy=policy, steps=steps,
-             block_length=0, temperature=0.0, seed=0, **preset_settings("BoE default")[1])
-    v["r"] = 0
+             block_length=0, temperature=0.0, seed=0,
+             settings={**preset_settings("BoE default")[1], "r": 0} if policy == "boe" else {})
     return v
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import DecodeConfig
+from .config import DecodeConfig, policy_settings
 from .errors import ConfigError, run_command
-from .knobs import settings_from_values
-from .policies import POLICIES, get_policy
-from .policies.base import knob_table
+from .policies import POLICIES
 
 
 def _add_decode_args(p):
@@ -26,25 +24,43 @@ def _add_decode_args(p):
     p.add_argument("--no-aqa", action="store_true", help="dense backward (same as --use-aqa false)")
 
 
+def _knobs_by_name() -> dict:
+    """knob name -> [(policy, Knob)] over every registered policy, in menu order."""
+    out: dict = {}
+    for name, p in POLICIES.items():
+        for k in p.knobs():
+            out.setdefault(k.name, []).append((name, k))
+    return out
+
+
 def add_knob_args(p) -> None:
-    """One flag per knob of any registered policy (`--tau-c 0.8`), from its declaration; values are
-    parsed by the chosen policy's settings, so a flag another policy owns is ignored."""
-    g = p.add_argument_group("policy knobs (each applies to the policies that have it)")
-    for k in knob_table().values():
-        g.add_argument(k.flag, dest=f"knob_{k.name}", default=None, metavar=k.kind.upper(),
-                       help=f"{k.label}: {k.describe()} (default {k.default})")
+    """One flag per knob name (`--tau-c 0.8`), scoped by --policy: the value goes to the chosen
+    policy's own setting of that name, and a flag the chosen policy does not have is refused.
+    The help text gives each owning policy's default."""
+    g = p.add_argument_group("policy settings (scoped by --policy; each flag names the policies that have it)")
+    for name, owners in _knobs_by_name().items():
+        k = owners[0][1]
+        defaults = "; ".join(f"{pol}: {kk.default}" for pol, kk in owners)
+        g.add_argument(k.flag, dest=f"knob_{name}", default=None, metavar=k.kind.upper(),
+                       help=f"{k.label}: {k.describe()} (default {defaults})")
 
 
 def knob_values(a) -> dict:
     """The knob flags given on the command line, by knob name."""
-    return {n: v for n in knob_table() if (v := getattr(a, f"knob_{n}", None)) is not None}
+    return {n: v for n in _knobs_by_name() if (v := getattr(a, f"knob_{n}", None)) is not None}
 
 
 def _config(a) -> DecodeConfig:
     given = knob_values(a)
     if getattr(a, "no_aqa", False):
         given["use_aqa"] = False
-    settings = settings_from_values(get_policy(a.policy).settings_cls, given, strict=False)
+    try:
+        settings = policy_settings(a.policy, given)
+    except ConfigError as e:  # say it with the flag the user typed
+        if e.field.startswith("settings."):
+            name = e.field.split(".", 1)[1]
+            raise ConfigError("--" + name.replace("_", "-"), e.value, e.reason) from None
+        raise
     return DecodeConfig(policy=a.policy, steps=a.steps, block_length=a.block_length,
                         temperature=a.temperature, seed=a.seed, settings=settings).validate()
 
@@ -89,6 +105,14 @@ def cmd_models(a):
         print(name)
 
 
+def cmd_policies(a):
+    """Each policy's own settings with its own defaults (the ones a run gets when they are left out)."""
+    names = [a.policy] if a.policy else list(POLICIES.names())
+    for name in names:
+        knobs = POLICIES.get(name).knobs()
+        print(f"{name}: " + (", ".join(f"{k.name}={k.default!r}" for k in knobs) or "(no settings)"))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m boe_core", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -102,4 +126,10 @@ def main(argv=None) -> int:
     g.set_defaults(func=cmd_generate)
     m = sub.add_parser("models", help="list the shipped models")
     m.set_defaults(func=cmd_models)
+    from .roots.cli import add_roots_parser  # `roots`: one run's commits, most suspect first
+
+    add_roots_parser(sub, _add_decode_args, _config)
+    pol = sub.add_parser("policies", help="list the policies with their own settings and defaults")
+    pol.add_argument("policy", nargs="?", default=None)
+    pol.set_defaults(func=cmd_policies)
     return run_command(p.parse_args(argv))

@@ -43,6 +43,34 @@ def make_settings(policy: str, values: dict | None = None):
     return p.settings_cls(**{k: v for k, v in values.items() if k in own})
 
 
+def policy_settings(policy: str, values=None):
+    """The settings of `policy` from raw values keyed by its own knob names (a dict, a JSON object
+    string, or None for all defaults). Values may be strings or UI numbers (parsed by each knob's
+    declaration). A name the policy does not have is refused, naming the policy and its settings:
+    settings are addressed per policy, so a knob of another policy is a mistake, not a no-op."""
+    import json
+
+    from .knobs import knobs_of, settings_from_values
+
+    p = _policy(policy)
+    if p is None:
+        raise ConfigError("policy", policy, f"unknown policy; known: {', '.join(sorted(POLICIES))}")
+    if isinstance(values, str):
+        try:
+            values = json.loads(values) if values.strip() else {}
+        except json.JSONDecodeError as e:
+            raise ConfigError("settings", values, f"must be a JSON object ({e.msg})") from None
+    values = {} if values is None else values
+    if not isinstance(values, dict):
+        raise ConfigError("settings", values, "must be an object of setting name -> value")
+    own = [k.name for k in knobs_of(p.settings_cls)]
+    for name in values:
+        if name not in own:
+            raise ConfigError(f"settings.{name}", values[name], f"is not a setting of policy {policy!r}; "
+                                                                  f"its settings: {', '.join(own) or 'none'}")
+    return settings_from_values(p.settings_cls, values)
+
+
 @dataclass
 class DecodeConfig:
     policy: str = "confidence"

@@ -51,8 +51,8 @@ def names(tmp_path_factory):
 
 def inputs(model, **over):
     v = dict(model=model, prompt="In the beginning", gen_length=8, puzzle=load_examples()[0]["puzzle"],
-             policy="boe", steps=8, block_length=0, temperature=0.0, seed=0, **preset_settings("BoE default")[1])
-    v["r"] = 0
+             policy="boe", steps=8, block_length=0, temperature=0.0, seed=0,
+             settings={**preset_settings("BoE default")[1], "r": 0})
     v.update(over)
     return v
 
@@ -95,12 +95,15 @@ TEXT_CASES = [  # (id, overrides, expected words in the message)
     ("temperature-inf", {"temperature": float("inf")}, "temperature"),
     ("temperature-text", {"temperature": "hot"}, "temperature"),
     ("seed-negative", {"seed": -1}, "seed"),
-    ("rho-zero", {"rho": 0.0}, "rho"),
-    ("rho-above-one", {"rho": 2.0}, "rho"),
-    ("r-negative", {"r": -1}, "r=-1"),  # r < b is no longer refused: the step raises it to b
-    ("tau-zero", {"tau_s": 0.0}, "tau_s"),
-    ("lam-nan", {"lam": float("nan")}, "lam"),
-    ("linearize-unknown", {"linearize_at": "sideways"}, "linearize_at"),
+    ("rho-zero", {"settings": {"rho": 0.0}}, "rho"),
+    ("rho-above-one", {"settings": {"rho": 2.0}}, "rho"),
+    ("r-negative", {"settings": {"r": -1}}, "r=-1"),  # r < b is no longer refused: the step raises it to b
+    ("tau-zero", {"settings": {"tau_s": 0.0}}, "tau_s"),
+    ("lam-nan", {"settings": {"lam": float("nan")}}, "lam"),
+    ("linearize-unknown", {"settings": {"linearize_at": "sideways"}}, "linearize_at"),
+    ("setting-of-another-policy", {"settings": {"eta": 0.5}}, "not a setting of policy 'boe'"),
+    ("settings-not-an-object", {"settings": "[1, 2]"}, "settings"),
+    ("settings-bad-json", {"settings": "{rho: 1"}, "JSON object"),
     ("policy-unknown", {"policy": "greedy"}, "unknown policy"),
     ("model-unknown", {"model": "gpt-17"}, "unknown model"),
     ("model-none", {"model": None}, "model"),

@@ -2,7 +2,6 @@
 confidence's pick and the step notes, presets, the default branch step, the lock-in map (cache,
 cancel, open in Compare), whole-run fidelity and the stories."""
 import html
-import json
 import re
 import threading
 
@@ -10,59 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from app import canvas, compare, fidelity_run, jobs, lockin, models, overlays, status, stories
+from app import canvas, compare, fidelity_run, jobs, lockin, models, status, stories
 from app import handlers as H
 from app.session import PRESETS, Session, UserError, build_config, preset_overrides
 from app.testing import default_model_or_reason
-from boe_core import POLICIES, BoESettings, DecodeConfig, Signal, TinyMDMAdapter, generate, register
-from boe_core.policies.base import Policy, PolicyResult, masked_scores, no_fallback
-
-
-class _ToyPolicy(Policy):
-    """Left to right, with its own float signal (as in tests/test_signals.py)."""
-
-    name = "toy-app-signal"
-    description = "left to right (test only)"
-    signals = (Signal("toy_app_distance", "toy distance", colorscale="Greys"),
-               Signal("toy_app_signed", "toy signed", colorscale="RdBu", symmetric=True))
-
-    def score(self, ctx):
-        pos = torch.arange(ctx.ids.shape[1], device=ctx.ids.device, dtype=torch.float64).expand(ctx.ids.shape)
-        return PolicyResult(masked_scores(-pos, ctx.eligible), no_fallback(ctx),
-                            signals={"toy_app_distance": pos.float(), "toy_app_signed": pos.float() - 4})
+from boe_core import BoESettings, DecodeConfig, TinyMDMAdapter, generate
 
 
 @pytest.fixture()
 def toy():
-    register(_ToyPolicy())
-    try:
-        yield TinyMDMAdapter.random(seed=3, d_model=16, n_layers=1)
-    finally:
-        POLICIES.pop("toy-app-signal", None)
-
-
-def test_a_policys_own_signal_reaches_the_overlays_and_heatmaps_with_no_app_edit(toy):
-    assert "toy_app_distance" in [n for _, n in overlays.overlay_choices()]
-    assert "toy_app_distance" in overlays.heatmap_signals()
-    assert "toy_app_distance" in [o.name for o in overlays.tooltip_signals()]
-    assert overlays.get("toy_app_distance").palette == "greys"
-    assert overlays.get("toy_app_signed").palette.startswith("diverging")
-    tr = generate(toy, "ab", gen_length=8, steps=4, policy="toy-app-signal", meta={"task": "text"})
-    html = canvas.canvas_html(tr, 0, "toy_app_distance")
-    assert html.count("background:#") == int(tr.records[0].masked[0].sum())
-    assert "toy distance" in html  # its hover line
-    lo, hi = overlays.overlay_range(tr, "toy_app_signed")
-    assert lo == -hi > -np.inf
-    fig = __import__("app.charts", fromlist=["x"]).heatmap_figure(tr, "toy_app_distance", 0)
-    assert np.nanmax(np.array(fig.data[0].z, dtype=float)) > 0
-    from app.ui import build_demo
-
-    demo = build_demo()
-    radios = [c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "overlay"]
-    assert "toy_app_distance" in json.dumps(radios[0]["props"]["choices"])
-    # bool signals are roles or markers, never overlays
-    assert "candidates" not in dict(overlays.overlay_choices()).values()
-    assert "confidence_pick" not in [o.name for o in overlays.roles()]
+    """A small random model. (A policy's own signal reaching the overlays and heatmaps is tested
+    in tests/test_signals.py.)"""
+    return TinyMDMAdapter.random(seed=3, d_model=16, n_layers=1)
 
 
 def test_status_shows_confidence_pick_and_notes(toy):
@@ -96,7 +54,7 @@ def test_presets_follow_the_boe_defaults_and_name_their_setting():
     for name, (k, v) in expect.items():
         pol, knobs = preset_overrides(name)
         assert knobs[k] == v, name
-        cfg = build_config(pol, 4, 0, 0.0, 0, **{**knobs, "r": 0})
+        cfg = build_config(pol, 4, 0, 0.0, 0, settings={**knobs, "r": 0})
         assert getattr(cfg.settings, k) == v and cfg.policy == pol
     assert preset_overrides("lookahead gated (threshold)")[0] == "lookahead"
     for name in PRESETS:  # every preset is a valid config
@@ -114,7 +72,7 @@ def finished():
     models.configure()
     v = H.default_inputs(name)
     v.pop("task")
-    v.update(model=name, steps=6, r=0)
+    v.update(model=name, steps=6, settings={**v["settings"], "r": 0})
     if name != "sudoku":
         v.update(gen_length=12, steps=6)
     sess = Session()
@@ -164,13 +122,14 @@ def test_a_cancelled_lockin_map_is_partial_and_not_cached(finished, monkeypatch)
         lockin.lockin_cancel(sess, "not-a-job")
 
 
-def test_whole_run_fidelity_values_are_finite(finished):
+def test_whole_run_fidelity_draws_what_the_core_measures(finished):
+    from boe_core.fidelity import measure_trace
+
     data = list(fidelity_run.fidelity_run(finished))[-1][-1]
     assert data["status"] == "done" and data["steps"]
-    for key in ("spearman", "sign", "top1"):
-        vals = [v for v in data[key] if v is not None]
-        assert vals and all(np.isfinite(vals)) and all(-1 <= v <= 1 for v in vals)
-    assert all(0 <= v <= 1 for v in data["sign"] if v is not None)
+    want = fidelity_run.run_json(measure_trace(models.get_adapter(finished.trace.model), finished.trace, rows=[0]))
+    for key in ("steps", "n_candidates", "spearman", "sign", "top1"):
+        assert data[key] == want[key], key  # the same computation on the same run: equal to the bit
     fig = fidelity_run.run_figure(data)
     assert len(fig.data) == 3 and list(fig.data[0].x) == data["steps"]
 

@@ -74,15 +74,16 @@ def test_cli_and_bench_specs_read_the_knobs(edge):
 
 def test_explorer_builds_its_knob_inputs(edge):
     from app import ui
-    from app.inputs import knob_names, knobs_of
+    from app.inputs import knobs_of, scoped_knobs
 
-    assert {"side", "weight"} <= set(knob_names())
+    assert {("toy-edge", "side"), ("toy-edge", "weight")} <= {(p, k.name) for p, k in scoped_knobs()}
     assert knobs_of("toy-edge") == {"side", "weight"}
-    shown = ui.on_policy("toy-edge")
-    vis = dict(zip(knob_names(), [u["visible"] for u in shown[1:]]))
-    assert vis["side"] and vis["weight"] and not vis["tau_s"]
+    groups = ("boe", "toy-edge", "threshold")
+    shown = ui.on_policy("toy-edge", groups)
+    vis = dict(zip(groups, [u["visible"] for u in shown[1:]]))
+    assert vis == {"boe": False, "toy-edge": True, "threshold": False}  # only its own group
     assert shown[0]["visible"]  # the knobs accordion
-    assert not ui.on_policy("confidence")[0]["visible"]  # confidence has no knobs
+    assert not ui.on_policy("confidence", groups)[0]["visible"]  # confidence has no knobs
 
 
 @pytest.mark.slow
@@ -99,8 +100,8 @@ def test_explorer_api_sets_its_knobs(edge):
         c = Client(url, verbose=False)
         params = {p["parameter_name"] for p in c.view_api(return_format="dict", print_info=False)
                   ["named_endpoints"]["/run"]["parameters"]}
-        assert {"side", "weight"} <= params
-        kw = dict(model=name, steps=3, policy="toy-edge", side="right", weight=2.5)
+        assert "settings" in params and "side" not in params  # settings go per policy, as one object
+        kw = dict(model=name, steps=3, policy="toy-edge", settings={"side": "right", "weight": 2.5})
         if name != "sudoku":
             kw.update(prompt="And God said", gen_length=6)
         out = c.predict(**kw, api_name="/run")

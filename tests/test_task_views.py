@@ -177,7 +177,7 @@ def test_the_app_runs_a_reasoning_model_end_to_end(reasoning_model, tmp_path):
         prompt, _, _, steps = ui.on_example(label, name)
         assert prompt.startswith("s4:") and steps == get_task("sudoku4").gen_length
         kw = {k: v for k, v in d.items() if k != "task"}
-        kw.update(model=name, prompt=prompt, steps=5, policy="confidence", r=0)
+        kw.update(model=name, prompt=prompt, steps=5, policy="confidence", settings={})
         sess = Session()
         out = list(H.run(sess, **kw))[-1]
         info = out[-2]
@@ -206,7 +206,7 @@ def test_a_single_task_reasoning_model_opens_in_its_own_view(tmp_path):
         d = H.default_inputs(name)
         assert d["task"] == "sudoku6" and d["prompt"].startswith("s6:") and d["steps"] == 48
         kw = {k: v for k, v in d.items() if k != "task"}
-        kw.update(model=name, steps=6, policy="confidence", r=0)
+        kw.update(model=name, steps=6, policy="confidence", settings={})
         info = list(H.run(Session(), **kw))[-1][-2]
         assert info["task"] == "sudoku6" and info["subtask"] == "sudoku6" and info["num_steps"] == 6
         assert 0 < len(info["answer"]) <= 48 and "_" not in info["answer"]  # complete (random weights: no [EOS])

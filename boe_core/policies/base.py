@@ -162,15 +162,3 @@ def register(policy: Policy) -> Policy:
 def get_policy(name: str) -> Policy:
     """The registered policy `name`; a ConfigError naming the known ones otherwise."""
     return POLICIES.get(name)
-
-
-
-def knob_table() -> dict:
-    """Every registered policy's knobs by name (`boe_core.knobs.Knob`), in policy order; a knob
-    that several policies share (BoE and lookahead share their candidate and gate knobs) is
-    described by the first of them."""
-    out = {}
-    for p in POLICIES.values():
-        for k in p.knobs():
-            out.setdefault(k.name, k)
-    return out
