@@ -152,6 +152,20 @@ def set_overlay(sess, overlay="none"):
     return canvas_with_legend(sess, overlay)
 
 
+def signal_menus(sess, overlay="none", signal="grad_norm"):
+    """The overlay radio and the heatmap signal menu for the shown run: the signals it recorded,
+    plus the ones every run has (the current choice stays when the run has it)."""
+    import gradio as gr
+
+    tr = ensure(sess).trace
+    choices = overlays.run_overlay_choices(tr)
+    names = [n for _, n in choices]
+    signals = [n for n in names if n != "none"]
+    return (gr.Radio(choices=choices, value=overlay if overlay in names else "none"),
+            gr.Dropdown(choices=[(overlays.get(n).label, n) for n in signals],
+                        value=signal if signal in signals else (signals[0] if signals else None)))
+
+
 def set_heatmap(sess, signal="grad_norm"):
     """Draw any declared signal as the third heatmap (position × step)."""
     from . import charts

@@ -98,6 +98,30 @@ def heatmap_signals() -> list[str]:
     return [n for n in overlays() if n != "none"]
 
 
+def recorded(trace) -> list[str]:
+    """The overlay names a run offers: "none", the sampler's core statistics (every run has them)
+    and the signals its records actually hold, in registry order. A loaded or live BoE run does
+    not list another policy's "J = IG − C" or "ReMDM σ_t"."""
+    records = trace.records if trace is not None else ()
+
+    def held(name):  # some step has a value for it (NaN everywhere: not computed by this policy)
+        for r in records:
+            v = np.asarray(values(r, name), dtype=float)
+            if v.size and np.isfinite(v).any():
+                return True
+        return False
+
+    return [n for n in overlays() if n == "none" or n in CORE_NAMES or held(n)]
+
+
+def run_overlay_choices(trace) -> list[tuple[str, str]]:
+    """(label, name) pairs for the overlay radio of one run (before any run: every overlay)."""
+    if trace is None or not trace.records:
+        return overlay_choices()
+    everything = dict((n, lbl) for lbl, n in overlay_choices())
+    return [(everything[n], n) for n in recorded(trace)]
+
+
 def tooltip_signals() -> list[Overlay]:
     """Float signals with their own hover line: everything but the sampler's core statistics."""
     return [o for n, o in overlays().items() if n != "none" and n not in CORE_NAMES]

@@ -352,8 +352,8 @@ def _wire(u, c: dict, concurrency: int):
                    show_progress="minimal")
     u.run_evt = u.run_b.click(guard(F["run"]), [u.sess, *u.form, u.overlay], u.explore_out, show_progress="minimal",
                               **u.model_work, **u.private)
-    u.step_b.click(guard(F["step"]), [u.sess, *u.form, u.overlay], u.explore_out, show_progress="minimal",
-                   **u.model_work, **u.private)
+    u.step_evt = u.step_b.click(guard(F["step"]), [u.sess, *u.form, u.overlay], u.explore_out, show_progress="minimal",
+                                **u.model_work, **u.private)
     # the HTTP API's /run, /step and /reset: the same handlers, settings as one object per policy
     u.api_b = gr.Button(visible=False)
     u.api_b.click(guard(H.run), [u.sess, *u.inputs, u.overlay], u.explore_out, api_name="run", **u.model_work)
@@ -368,8 +368,8 @@ def _wire(u, c: dict, concurrency: int):
     u.pause_b.click(lambda: gr.Timer(active=False), None, u.timer, cancels=[u.run_evt], **u.private)
     u.timer.tick(guard(F["play_tick"]), [u.sess, *u.form, u.overlay], [*u.explore_out, u.timer], show_progress="hidden",
                  **u.model_work, **u.private)
-    u.reset_b.click(guard(F["reset"]), [u.sess, *u.form, u.overlay], [*u.explore_out, u.timer], cancels=[u.run_evt],
-                    **u.model_work, **u.private)
+    u.reset_evt = u.reset_b.click(guard(F["reset"]), [u.sess, *u.form, u.overlay], [*u.explore_out, u.timer],
+                                  cancels=[u.run_evt], **u.model_work, **u.private)
     u.branch_b.click(guard(compare.branch), [u.sess, u.branch_preset, u.branch_at], u.compare_out, api_name="branch",
                    show_progress="minimal", **u.model_work)
     u.after_run = dict(fn=guard(compare.default_step_hint), inputs=[u.sess], outputs=[u.branch_at, u.branch_hint], **u.private)
@@ -391,18 +391,25 @@ def _wire(u, c: dict, concurrency: int):
     u.fid_b.click(guard(fidelity.fidelity), [u.sess, u.slider], [u.sess, u.fid_plot, u.fid_table, u.fid_status, u.fid_info],
                 api_name="fidelity", **u.model_work)
     u.export_btn.click(guard(files.export_trace), [u.sess, u.export_fmt], u.export_file, api_name="export")
-    u.upload.upload(guard(files.import_trace), [u.sess, u.upload, u.overlay], u.explore_out, api_name="import").success(**u.after_run)
+    u.import_evt = u.upload.upload(guard(files.import_trace), [u.sess, u.upload, u.overlay], u.explore_out,
+                                   api_name="import")
+    u.import_evt.success(**u.after_run)
     wire_cascade(u, guard)
+    # the overlay and heatmap menus list what the shown run recorded (plus what every run has)
+    u.menus = dict(fn=guard(H.signal_menus), inputs=[u.sess, u.overlay, u.hm_signal], outputs=[u.overlay, u.hm_signal],
+                   show_progress="hidden", **u.private)
+    for evt in (u.run_evt, u.step_evt, u.reset_evt, u.import_evt):
+        evt.then(**u.menus)
 
     u.model, u.prompt, u.puzzle, u.steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
     u.reset_again = dict(fn=guard(F["reset"]), inputs=[u.sess, *u.form, u.overlay], outputs=[*u.explore_out, u.timer],
                        **u.model_work, **u.private)
     u.model.change(guard(on_model), [u.model, u.prompt], [*u.groups, u.example, u.story, u.story_text, u.prompt, u.steps],
-                 **u.private).then(**u.reset_again)
+                 **u.private).then(**u.reset_again).then(**u.menus)
     u.story.input(guard(on_story), [u.story, u.model],
                 [u.prompt, u.puzzle, u.grid, c["gen_length"], u.steps, u.preset, *preset_fields(c), u.branch_preset,
-                 u.branch_at, u.story_text], **u.private).then(**u.reset_again)
-    u.example.input(guard(on_example), [u.example, u.model], [u.prompt, u.puzzle, u.grid, u.steps], **u.private).then(**u.reset_again)
+                 u.branch_at, u.story_text], **u.private).then(**u.reset_again).then(**u.menus)
+    u.example.input(guard(on_example), [u.example, u.model], [u.prompt, u.puzzle, u.grid, u.steps], **u.private).then(**u.reset_again).then(**u.menus)
     u.puzzle.input(guard(on_puzzle), [u.puzzle, u.model], [u.grid, u.steps], **u.private)
     u.grid.change(guard(on_grid), [u.grid, u.model, u.puzzle], [u.puzzle, u.steps], **u.private)
     u.prompt.input(guard(on_prompt), [u.prompt, u.model], u.steps, **u.private)
