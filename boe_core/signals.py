@@ -46,8 +46,8 @@ CONFIDENCE_PICK = Signal("confidence_pick", "confidence's pick", kind="bool", ov
 
 
 # Signals that policies declare. A policy's signals are registered with it (policies.register);
-# discovery imports the built-in policies so that their signals are known before any lookup.
-SIGNALS: Registry[Signal] = Registry("signal", packages=("boe_core.policies",))
+# the built-in policies are registered when boe_core (and so boe_core.policies) is imported.
+SIGNALS: Registry[Signal] = Registry("signal")
 
 
 def all_signals() -> dict[str, Signal]:

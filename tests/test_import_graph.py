@@ -1,6 +1,7 @@
 """The packages' import graph has no cycle: every `import` statement of boe_core, kernels and app,
 at module level or inside a function, is an edge (importing a.b.c also imports the packages a and
-a.b). Plugins are found by the registries' discovery, which imports by name, not by statement."""
+a.b). Registries discover nothing: each package imports its built-ins by statement, so this graph
+sees every import the project makes."""
 import ast
 from pathlib import Path
 
@@ -88,3 +89,31 @@ def test_the_graph_sees_real_edges():
 
 def test_no_import_cycles():
     assert cycles(import_graph()) == []
+
+
+def test_the_layers_only_import_downwards():
+    """The ground floor (registry, errors, signals) imports nothing above it; the task layer never
+    imports the bench; policies never import the model folders' locations."""
+    g = import_graph()
+    assert g["boe_core.registry"] <= {"boe_core.errors", "boe_core"}
+    assert not {m for m in g["boe_core.signals"] if m.startswith("boe_core.policies")}
+    for mod, deps in g.items():
+        if mod.startswith("boe_core.tasks"):
+            assert not {d for d in deps if d.startswith("boe_core.bench")}, mod
+    assert "boe_core.models" not in g["boe_core.policies.pc"]
+
+
+def test_every_builtin_module_is_imported_by_its_package():
+    """A new policy or task file must be listed in its package's __init__ (there is no discovery)."""
+    import importlib
+    import pkgutil
+    import sys
+
+    for pkg in ("boe_core.policies", "boe_core.tasks"):
+        importlib.import_module(pkg)
+        declared = import_graph()[pkg]
+        for m in pkgutil.iter_modules(sys.modules[pkg].__path__):
+            name = f"{pkg}.{m.name}"
+            registers = "register" in (ROOT / Path(*name.split("."))).with_suffix(".py").read_text()
+            if registers and not m.name.startswith("_"):
+                assert name in declared or any(name in import_graph()[d] for d in declared), name

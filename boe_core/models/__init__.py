@@ -55,11 +55,15 @@ def load_model(name_or_path: str, device="cpu", dtype=None, allow_remote_code: b
     path = ASSETS_MODELS / name_or_path if name_or_path in shipped_models() else Path(name_or_path)
     cfg_file = path / "config.json"
     if cfg_file.is_file() and json.loads(cfg_file.read_text()).get("model_type") == "tiny_mdm":
-        return TinyMDMAdapter.from_pretrained(path, name=path.name, device=dev, dtype=dtype or torch.float32)
-    if not path.exists() and ("/" not in name_or_path or name_or_path.startswith((".", "/"))):
+        adapter = TinyMDMAdapter.from_pretrained(path, name=path.name, device=dev, dtype=dtype or torch.float32)
+    elif not path.exists() and ("/" not in name_or_path or name_or_path.startswith((".", "/"))):
         raise ConfigError("model", name_or_path,
                           f"is neither a shipped model ({', '.join(shipped_models()) or 'none'}) nor an existing folder")
-    return _load_transformers(str(path) if path.exists() else name_or_path, dev, dtype, allow_remote_code)
+    else:
+        adapter = _load_transformers(str(path) if path.exists() else name_or_path, dev, dtype, allow_remote_code)
+    if path.is_dir():  # where files that ship beside the weights live (PC's token prior)
+        adapter.model_dir = str(path)
+    return adapter
 
 
 def _load_transformers(ref, device, dtype, allow_remote_code):

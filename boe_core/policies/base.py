@@ -146,8 +146,8 @@ def _drop_signals(policy: Policy) -> None:
             SIGNALS.unregister(s.name)
 
 
-# Built-ins: every module of this package is imported on first use and registers its policies.
-POLICIES: Registry[Policy] = Registry("policy", packages=("boe_core.policies",), on_register=_declare_signals,
+# Built-ins: boe_core.policies imports each of its modules, and each registers its policies.
+POLICIES: Registry[Policy] = Registry("policy", on_register=_declare_signals,
                                       on_unregister=_drop_signals)
 
 

@@ -50,10 +50,12 @@ CALIBRATED = Signal("pc_calibrated", "−p·log f (calibrated confidence)", colo
 
 
 def model_dir(adapter) -> Path:
-    from ..models import ASSETS_MODELS
-
+    """The folder the model was loaded from (`load_model` records it): the prior ships there."""
     d = getattr(adapter, "model_dir", None)
-    return Path(d) if d is not None else ASSETS_MODELS / str(getattr(adapter, "name", ""))
+    if d is None:
+        raise ConfigError("policy", "pc", f"model {getattr(adapter, 'name', '?')!r} was not loaded from a folder, so "
+                                          f"it has no {PRIOR_FILE}; load it with boe_core.load_model(<folder>)")
+    return Path(d)
 
 
 def read_prior(path: Path, vocab_size: int) -> torch.Tensor:

@@ -134,7 +134,7 @@ class ReasoningTask:
 # --- registry --------------------------------------------------------------------------------
 # Task classes by name. Every module of boe_core.tasks is imported on first use; a task module
 # registers its class with @register. Display order (tables, the explorer's examples): `order`.
-REASONING_TASKS: Registry[type] = Registry("reasoning task", packages=("boe_core.tasks",))
+REASONING_TASKS: Registry[type] = Registry("reasoning task")  # filled by boe_core.tasks on import
 
 
 def register(cls):

@@ -79,7 +79,7 @@ class BenchEntry:
 
 
 # Bench tasks by name. Discovery imports the task modules and the bench's built-in tasks.
-TASKS: Registry[BenchEntry] = Registry("task", packages=("boe_core.tasks", "boe_core.bench.tasks"))
+TASKS: Registry[BenchEntry] = Registry("task")  # filled by boe_core.tasks and boe_core.bench on import
 
 
 def register_bench(name: str, make: Callable[[dict], Task], order: int = 100) -> None:

@@ -193,7 +193,7 @@ TextView = TaskView
 # --- registry ----------------------------------------------------------------------------------
 # Built-ins: every module of boe_core.tasks is imported on first use; a view module registers its
 # view at import (`register_view(MyView())`).
-VIEWS: Registry[TaskView] = Registry("task view", packages=("boe_core.tasks",))
+VIEWS: Registry[TaskView] = Registry("task view")  # filled by boe_core.tasks on import
 
 
 def register_view(view: TaskView) -> TaskView:
