@@ -1,19 +1,26 @@
 """The "Frontier" tab: the quality-vs-compute chart of the last sweeps in results/."""
 from __future__ import annotations
 
-from pathlib import Path
+from boe_core.paths import results_dir
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+RESULTS = results_dir()
 PATTERNS = ("frontier_*.csv", "*_pareto.csv")  # python -m boe_core.bench frontier, ... pareto
 
 
 def sweep_files() -> list[str]:
-    """Sweep CSVs, newest first: the frontier's (``python -m boe_core.bench frontier`` writes
-    results/frontier_<task>.csv) and the step sweeps' (results/<task>_pareto.csv)."""
+    """Sweep CSVs: the frontiers first (``python -m boe_core.bench frontier`` writes
+    results/frontier_<task>.csv; the current protocol, with the measured backward cost), newest
+    first and the default model's task first among equals; then the older step sweeps
+    (results/<task>_pareto.csv). A fresh clone gives every file the same age, so age alone would
+    open an old sweep."""
     if not RESULTS.is_dir():
         return []
     files = {p for pat in PATTERNS for p in RESULTS.glob(pat)}
-    return [p.name for p in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+    def key(p):
+        return (not p.name.startswith("frontier_"), -int(p.stat().st_mtime), p.name != "frontier_sudoku.csv", p.name)
+
+    return [p.name for p in sorted(files, key=key)]
 
 
 def frontier_plot(name: str | None, x: str = "fwd_equiv"):

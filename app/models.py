@@ -66,11 +66,11 @@ def task_of(name) -> str:
     """The model's task (it names its task view), without loading the weights when the model is a
     shipped TinyMDM; "text" when it says none."""
     import json
-    from boe_core.models import ASSETS_MODELS
+    from boe_core.paths import models_dir
 
     if name in _CACHE:
         return getattr(_CACHE[name], "task", "text")
-    cfg = ASSETS_MODELS / name / "config.json"
+    cfg = models_dir() / name / "config.json"
     if name in shipped_models() and cfg.is_file():
         try:
             return json.loads(cfg.read_text()).get("task", "text")

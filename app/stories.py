@@ -7,8 +7,9 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from boe_core.paths import examples_dir
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+EXAMPLES_DIR = examples_dir()
 
 
 def story_file(model: str | None) -> Path | None:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from boe_core.bench.cost import row_costs
-from boe_core.bench.frontier import envelope_table, family_of, frontier_chart, main, owners
+from boe_core.bench.frontier import envelope_table, family_of, frontier_chart, main, owners, summary_markdown
 
 
 def test_family_and_budget_of_a_label():
@@ -34,7 +34,12 @@ def test_envelope_owners_and_significance():
     assert owners(env) == [(3.0, 30.0, "threshold"), (30.0, float("inf"), "boe")]
     sig = dict(zip(env["policy"] + "@" + env["steps"].astype(str), env["significantly_below"]))
     assert sig["random@8"] == "confidence, threshold" and sig["confidence@8"] == ""
-    assert frontier_chart(df) is not None
+    fig = frontier_chart(df)
+    env_trace = [t for t in fig.data if t.name == "envelope"]
+    assert len(env_trace) == 1  # the black steps through the envelope points, left to right
+    assert list(env_trace[0].x) == [3.0, 30.0] and list(env_trace[0].y) == [0.72, 0.90]
+    assert list(env_trace[0].text) == ["threshold", "boe"]
+    assert {t.name for t in fig.data} == {"confidence", "threshold", "boe", "random", "envelope"}
 
 
 def test_a_sequence_pays_only_for_its_own_steps():
@@ -72,6 +77,13 @@ def test_the_frontier_tab_draws_a_frontier_file(tmp_path, monkeypatch):
     assert {t.name for t in fig.data} == {"confidence", "threshold", "boe", "envelope"}
     assert "threshold from 3; boe from 30" in msg
     assert tab.frontier_plot("frontier_x.csv")[0] is None
+    fig, msg = tab.frontier_plot("../README.md")  # only the listed results files are ever read
+    assert fig is None and "sweep='../README.md'" in msg
+    (tmp_path / "t_pareto.csv").write_text("")  # a step sweep's file is listed too
+    (tmp_path / "notes.csv").write_text("")
+    import os
+    os.utime(tmp_path / "frontier_t.csv", (1, 1))  # older than the step sweep: still opened first
+    assert tab.sweep_files() == ["frontier_t.csv", "t_pareto.csv"]
 
 
 def test_identical_points_are_marked_as_ties():
@@ -82,3 +94,59 @@ def test_identical_points_are_marked_as_ties():
     assert tie["on_envelope"] and tie["tied_with"] == "confidence"
     from boe_core.bench.frontier import markdown
     assert "No BoE-based point is on the envelope except in ties" in markdown(env, "t")
+
+
+def test_summary_markdown_has_a_row_per_family_and_a_column_per_task():
+    a = _rows([("confidence", 4, 0.50, 0.40, 0.60, 4.0), ("threshold:tau=0.9", 16, 0.72, 0.62, 0.81, 3.0),
+               ("boe", 8, 0.90, 0.84, 0.95, 30.0), ("random", 8, 0.20, 0.12, 0.30, 8.0)])
+    b = _rows([("confidence", 4, 0.60, 0.50, 0.70, 4.0), ("boe", 4, 0.60, 0.50, 0.70, 4.0)])
+    lines = summary_markdown({"ta": a, "tb": b}).splitlines()
+    assert lines[0] == "| policy | ta | tb |" and lines[1] == "|---|---|---|"
+    rows = {ln.split(" | ")[0][2:]: ln for ln in lines[2:]}
+    assert list(rows) == ["threshold", "confidence", "random", "boe"]  # first seen, by compute in the first task
+    assert rows["threshold"] == "| threshold | **0.72 @ 3** |  |"  # no point in tb: an empty cell
+    assert rows["boe"] == "| boe | **0.90 @ 30** | **0.60 @ 4 (= confidence)** |"  # a tie names its twin
+    assert rows["confidence"] == "| confidence | (0.50 @ 4)* | **0.60 @ 4 (= boe)** |"  # beaten outside the CIs
+    assert rows["random"] == "| random | (0.20 @ 8)* |  |"
+
+
+def test_family_specs_put_the_budget_knob_after_the_spec():
+    from boe_core.bench import parse_specs
+    from boe_core.bench.frontier import FAMILIES, Family
+
+    assert Family("confidence").specs() == ["confidence"]
+    assert Family("threshold", "tau", (0.5, 0.9)).specs() == ["threshold:tau=0.5", "threshold:tau=0.9"]
+    assert Family("boe-adaptive:veto=bottom", "tau", (0.7,)).specs() == ["boe-adaptive:veto=bottom,tau=0.7"]
+    for fam in FAMILIES:  # every spec is valid, and its results label reads back as this family and budget
+        specs = fam.specs()
+        assert [s.label for s in parse_specs(specs)] == specs
+        budgets = [f"{fam.knob}={v}" for v in fam.values] if fam.adaptive else [""]
+        assert [family_of(s) for s in specs] == [(fam.spec, b) for b in budgets]
+
+
+def test_the_frontier_sweeps_each_family_over_its_budget_grid(tmp_path, monkeypatch):
+    """Fixed-count families over STEPS (the costly ones over STEPS_LOW, the lower half), adaptive ones
+    over their knob at a step cap that never binds (every mask of the task)."""
+    import math
+
+    import boe_core.bench.runner as runner
+    from boe_core.bench import make_task
+    from boe_core.bench.frontier import CAP, FAMILIES, STEPS, STEPS_LOW, TASKS, csv_path, run_task
+
+    for t in TASKS:
+        assert all(b == 2 * a for a, b in zip(STEPS[t], STEPS[t][1:]))  # 8, 4, 2, 1 tokens per step
+        assert STEPS_LOW[t][1:] == STEPS[t][:-1] and STEPS_LOW[t][0] == math.ceil(STEPS[t][0] / 2)
+        task = make_task(t)
+        assert CAP[t] == getattr(task, "gen_length", 81)  # sudoku: every one of the 81 cells may be blank
+    sweeps = []
+    monkeypatch.setattr(runner, "run_sweep", sweeps.append)
+    for t in TASKS:
+        sweeps.clear()
+        run_task(t, FAMILIES, limit=2, batch_size=1, threads=1, split="val", quiet=True, out_dir=tmp_path)
+        assert len(sweeps) == len(FAMILIES)
+        for fam, sw in zip(FAMILIES, sweeps):
+            assert [s.label for s in sw.specs] == fam.specs()
+            want = [CAP[t]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[t])
+            assert sw.budgets == want, (t, fam.spec)
+            assert sw.out == csv_path(t, tmp_path) and sw.model == make_task(t).default_model
+            assert (sw.split, sw.limit) == ("val", 2)

@@ -22,8 +22,9 @@ import torch
 from ..cascade import root_ranks, summarise
 from ..errors import ConfigError
 from ..sampler import generate
+from ..paths import results_dir
 
-ROOT = Path(__file__).resolve().parents[2]
+RESULTS = results_dir()
 
 
 def targets(task, adapter, examples) -> np.ndarray:
@@ -99,7 +100,7 @@ def main(argv=None):
     t0 = time.time()
     ranks, n, wrong = run(adapter, task, a.split, a.limit, a.budget, a.policy, settings, a.exact, a.batch_size)
     summary = {name: summarise(rr) for name, rr in ranks.items()}
-    out = Path(a.out or ROOT / "results" / f"cascade_{a.task}_{a.split}.json")
+    out = Path(a.out or RESULTS / f"cascade_{a.task}_{a.split}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"task": a.task, "split": a.split, "model": adapter.name, "budget": a.budget,
                                "policy": a.policy, "settings": settings, "runs": n, "wrong_runs": wrong,

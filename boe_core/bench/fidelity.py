@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..fidelity import VARIANTS, measure_remask_trace, measure_trace  # the per-state measurement lives in the core
+from ..paths import results_dir
 from ..sampler import generate
 
-ROOT = Path(__file__).resolve().parents[2]
-
-from ..fidelity import VARIANTS, measure_remask_trace, measure_trace  # noqa: E402  (the per-state measurement lives in the core)
+RESULTS = results_dir()
 
 
 def bootstrap(values: np.ndarray, stat, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
@@ -128,7 +128,7 @@ def main(argv=None):
                {k: VARIANTS[k] for k in a.variants}, a.every, a.batch_size, target=a.target)
     summary = summarise(rows)
     kind = "fidelity_remask" if a.target == "remask" else "fidelity"
-    out = Path(a.out or ROOT / "results" / f"{kind}_{a.task}_{a.split}.json")
+    out = Path(a.out or RESULTS / f"{kind}_{a.task}_{a.split}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"task": a.task, "target": a.target, "split": a.split, "model": adapter.name,
                                "limit": a.limit,

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .plot import pareto_mask
-from .tasks import ROOT
+from ..paths import results_dir
 
-RESULTS = ROOT / "results"
+RESULTS = results_dir()
 TASKS = ("sudoku", "sudoku6", "arith-cot", "countdown")
 # steps for the fixed-count samplers: about 8, 4, 2 and 1 tokens per step over each task's answer;
 # the samplers that pay extra per step (BoE, lookahead, Info-Gain) take the lower half, 16 to 2

@@ -33,7 +33,8 @@ from ..config import DecodeConfig
 from ..errors import ConfigError
 from .cost import backward_cost_probe, forward_equivalents, row_costs
 from .specs import PolicySpec
-from .tasks import ROOT, Task
+from ..paths import results_dir, runs_dir
+from .tasks import Task
 
 RESULT_COLUMNS = [
     "task", "model", "split", "policy", "policy_name", "steps", "n", "metric", "higher_is_better",
@@ -79,8 +80,8 @@ class Sweep:
 # --- paths and keys ----------------------------------------------------------------------------
 def work_dir_for(out: Path) -> Path:
     out = Path(out).resolve()
-    if out.parent == (ROOT / "results").resolve():
-        return ROOT / "runs" / "bench" / out.stem
+    if out.parent == results_dir().resolve():
+        return runs_dir() / "bench" / out.stem
     return out.parent / ".bench_work" / out.stem
 
 

@@ -30,8 +30,9 @@ from .paired import paired_with_reference
 from .runner import Sweep, examples_path, read_results, run_sweep
 from .specs import parse_specs
 from .tasks import REASONING_TASKS, make_task
+from ..paths import results_dir
 
-ROOT = Path(__file__).resolve().parents[2]
+RESULTS = results_dir()
 POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4", "boe"]
 TOKENS_PER_STEP = (2, 4)
 
@@ -59,7 +60,7 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--backward-cost", type=float, default=None, help="kappa for fwd_equiv (default: measure once)")
-    ap.add_argument("--out-dir", default=str(ROOT / "results"))
+    ap.add_argument("--out-dir", default=str(RESULTS))
     ap.add_argument("--tag", default="", help="suffix of the output names (e.g. an interim checkpoint)")
     ap.add_argument("--quiet", action="store_true")
     return ap.parse_args(argv)

@@ -35,7 +35,6 @@ from ..tasks.sudoku_view import SudokuTask  # noqa: F401  (one class: the view a
 from ..tasks.task import TASKS, Task, register_bench
 from ..tasks.views import VIEWS
 
-ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("val", "test")
 
 

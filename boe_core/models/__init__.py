@@ -10,17 +10,18 @@ import torch
 from ..errors import ConfigError
 from .base import MDMAdapter
 from .tiny_adapter import TinyMDMAdapter
+from ..paths import models_dir
 
-ASSETS_MODELS = Path(os.environ.get("BOE_MODELS_DIR", Path(__file__).resolve().parents[2] / "assets" / "models"))
+ASSETS_MODELS = models_dir()  # at import; shipped_models and load_model ask boe_core.paths each call
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
           "float16": torch.float16, "fp16": torch.float16, "float64": torch.float64}
 
 
 def shipped_models() -> list[str]:
     """Names of the models shipped in assets/models (loadable with no download)."""
-    if not ASSETS_MODELS.is_dir():
+    if not models_dir().is_dir():
         return []
-    return sorted(p.name for p in ASSETS_MODELS.iterdir() if (p / "config.json").is_file())
+    return sorted(p.name for p in models_dir().iterdir() if (p / "config.json").is_file())
 
 
 def parse_dtype(dtype):
@@ -52,13 +53,16 @@ def load_model(name_or_path: str, device="cpu", dtype=None, allow_remote_code: b
         raise ConfigError("model", name_or_path, f"must be a model name or path; shipped: {shipped_models()}")
     dev = parse_device(device)
     dtype = parse_dtype(dtype)
-    path = ASSETS_MODELS / name_or_path if name_or_path in shipped_models() else Path(name_or_path)
+    path = models_dir() / name_or_path if name_or_path in shipped_models() else Path(name_or_path)
     cfg_file = path / "config.json"
     if cfg_file.is_file() and json.loads(cfg_file.read_text()).get("model_type") == "tiny_mdm":
         adapter = TinyMDMAdapter.from_pretrained(path, name=path.name, device=dev, dtype=dtype or torch.float32)
     elif not path.exists() and ("/" not in name_or_path or name_or_path.startswith((".", "/"))):
+        where = "" if models_dir().is_dir() else (f" (no models folder at {models_dir()}: outside a checkout, set "
+                                                  f"BOE_ASSETS_DIR to the repository's assets/ folder)")
         raise ConfigError("model", name_or_path,
-                          f"is neither a shipped model ({', '.join(shipped_models()) or 'none'}) nor an existing folder")
+                          f"is neither a shipped model ({', '.join(shipped_models()) or 'none'}) nor an existing "
+                          f"folder{where}")
     else:
         adapter = _load_transformers(str(path) if path.exists() else name_or_path, dev, dtype, allow_remote_code)
     if path.is_dir():  # where files that ship beside the weights live (PC's token prior)

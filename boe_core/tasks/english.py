@@ -10,12 +10,11 @@ reference, the first 500 val, the next 500 test, the rest train.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from . import kjv
+from ..paths import data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AUSTEN_FILE = REPO_ROOT / "assets" / "data" / "austen" / "paragraphs.jsonl"
+AUSTEN_FILE = data_dir() / "austen" / "paragraphs.jsonl"
 CORPORA = ("kjv", "austen")
 
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import torch
+from ..paths import data_dir, models_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_FILE = REPO_ROOT / "assets" / "data" / "kjv" / "verses.jsonl"
-MODEL_DIR = REPO_ROOT / "assets" / "models" / "kjv"
+DATA_FILE = data_dir() / "kjv" / "verses.jsonl"
+MODEL_DIR = models_dir() / "kjv"
 SPLITS = ("train", "val", "test")
 MASK_RATIOS = (0.15, 0.5, 0.9)
 # Every verse is followed by [EOS] (that is how the model was trained: whole verses packed into

@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 import torch
 
 from .text_grid import GridShape
+from ..paths import examples_dir
 
 N_CELLS = 81
 DIGITS = "123456789"
@@ -530,7 +531,7 @@ def first_error_step(commits: Iterable, solution: str | None = None, puzzle: str
 
 
 # --- examples --------------------------------------------------------------------------------
-EXAMPLES_PATH = Path(__file__).resolve().parents[2] / "assets" / "examples" / "sudoku.json"
+EXAMPLES_PATH = examples_dir() / "sudoku.json"
 
 
 def load_examples(path=None) -> list[dict]:

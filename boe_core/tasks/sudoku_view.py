@@ -15,8 +15,9 @@ from ..errors import ConfigError
 from . import sudoku as S
 from .task import Task, register_task
 from .views import CanvasPlan, ExampleChoice, canvas_at
+from ..paths import data_dir
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "assets" / "data" / "sudoku"
+DATA_DIR = data_dir() / "sudoku"
 SPLITS = ("val", "test")
 # the hard split (27 clues, scripts/make_sudoku_hard.py): the same task, where the order matters
 HARD_SPLITS = ("hard_val", "hard_test")
