@@ -56,8 +56,7 @@ def prepare(sess: Session, values: dict) -> bool:
     sig = _signature(values["model"], plan, cfg)
     if sess.trace is not None and sess.live and sig == sess.signature:
         return False
-    for kind in ("lockin", "fidelity_run"):  # their run is being replaced
-        jobs.cancel(kind, sess.uid)
+    jobs.cancel_session(sess.uid)  # every background job of the run being replaced, of any tab
     state = init_state(adapter, plan.ids, cfg, plan.attention_mask)
     trace = new_trace(adapter, state, cfg, meta={**plan.meta, "session": sess.uid, "source": "live"})
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])

@@ -80,6 +80,16 @@ def running(session: str, kind: str) -> list[Job]:
         return [j for j in _JOBS.values() if j.session == session and j.kind == kind and not j.finished.is_set()]
 
 
+def cancel_session(session: str) -> list[Job]:
+    """Cancel every running job of a session, whatever its kind: a new run replaces the run they
+    were computed for (the lock-in map, fidelity, the cascade, counterfactuals ... alike)."""
+    with _GUARD:
+        jobs = [j for j in _JOBS.values() if j.session == session and not j.finished.is_set()]
+    for j in jobs:
+        j.cancel.set()
+    return jobs
+
+
 def cancel(kind: str, session: str, job_id: str | None = None) -> list[Job]:
     """Cancel the job `job_id` (any session may, holding its id), or else this session's running
     jobs of `kind`. A UserError names an unknown id."""
