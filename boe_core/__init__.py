@@ -14,6 +14,9 @@ from .policies import POLICIES, BoESettings, EntropyDropSettings, get_policy, re
 from .signals import Signal, all_signals, overlay_signals
 from .sampler import DecodeState, generate, init_state, iterate, state_at, step
 from .trace import StepRecord, Trace
+from .intervene import intervene
+from .counterfactuals import Counterfactuals, counterfactuals
+from .roots import find_roots
 
 BoEConfig = BoESettings  # the name before settings moved to their policies
 
@@ -21,4 +24,5 @@ __all__ = [
     "BoEConfig", "BoESettings", "EntropyDropSettings", "Signal", "all_signals", "overlay_signals", "register", "ConfigError", "DecodeConfig", "DecodeState", "Fidelity", "MDMAdapter", "POLICIES",
     "StepRecord", "TinyMDMAdapter", "Trace", "TrajectoryDiff", "branch", "diff", "generate", "get_policy",
     "init_state", "iterate", "load_model", "shipped_models", "spearman", "state_at", "step", "tis_fidelity",
+    "intervene", "counterfactuals", "Counterfactuals", "find_roots",
 ]

@@ -142,6 +142,24 @@ def run_memory(state: DecodeState) -> tuple[torch.Tensor, torch.Tensor]:
     return cc, rm
 
 
+def edit_state(state: DecodeState, where: torch.Tensor, tokens: torch.Tensor, mask_id: int,
+               confidence: torch.Tensor | None = None) -> DecodeState:
+    """`state` with the (B, N) bool `where` cells set to `tokens` (B, N); the mask id takes a cell
+    back. The run's memory follows the canvas: a taken-back cell forgets its commit confidence, a
+    replaced one takes `confidence` (B, N) float32 (NaN when not given). Remask counts are kept:
+    an edit is the user's, not the policy's."""
+    where = where.to(device=state.canvas.device, dtype=torch.bool)
+    canvas = torch.where(where, tokens.to(state.canvas), state.canvas)
+    cc, rm = run_memory(state)
+    new = torch.full_like(cc, float("nan")) if confidence is None else confidence.to(cc)
+    cc = torch.where(where & (canvas != mask_id), new, cc)
+    cc = torch.where(where & (canvas == mask_id), torch.full_like(cc, float("nan")), cc)
+    still = canvas == mask_id
+    if state.attention_mask is not None:
+        still &= state.attention_mask
+    return replace(state, canvas=canvas, masked_left=int(still.sum()), commit_confidence=cc, remasks=rm)
+
+
 def current_block(schedule: Schedule, step: int, masked: torch.Tensor) -> tuple[int, torch.Tensor, int]:
     """(block, b, steps left): the first block that still holds a mask in any row (blocks hold: a block is
     finished before the next opens; the last block when nothing is masked), and the default number

@@ -14,6 +14,11 @@ Schema v3: a step may take commits back. ``StepRecord.remasked`` marks the commi
 step turned back into [MASK] (after its commits), and ``n_commit`` is the real count per row, which
 may vary. A position's history (commit, remask, recommit ...) is `Trace.history`. v2 files load
 with no remasks.
+
+Schema v4: ``Trace.counterfactuals`` (row -> the encoded `boe_core.counterfactuals.Counterfactuals`
+of that row) travels with the trace; a trace made by `boe_core.intervene` lists its edits in
+``meta["interventions"]`` and `Trace.check` accepts exactly those cells changing between steps.
+v1-v3 files load with no counterfactuals.
 """
 from __future__ import annotations
 
@@ -28,8 +33,8 @@ from .config import DecodeConfig
 from .signals import declared
 
 SCHEMA = "boe-explorer/trace"
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 _ARRAY_FIELDS = ("canvas_before", "canvas_after", "masked", "eligible", "proposals", "confidence",
                  "margin", "entropy", "topk_ids", "topk_probs", "score", "chosen", "fallback", "n_commit", "remasked")
@@ -159,6 +164,7 @@ class Trace:
     records: list[StepRecord] = field(default_factory=list)
     id_to_token: dict[int, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    counterfactuals: dict = field(default_factory=dict)  # str(row) -> Counterfactuals.to_dict() (v4)
 
     @property
     def final_canvas(self) -> np.ndarray:
@@ -219,8 +225,16 @@ class Trace:
         invariants: fixed cells never change, every step's canvas follows from the previous one by
         its commits and remasks, and a finished run leaves nothing masked."""
         prev = self.initial_canvas
+        edited = {}  # step -> (rows, positions) an intervention changed before that step
+        for e in (self.meta.get("interventions") or []) if isinstance(self.meta, dict) else []:
+            rows, pos = edited.get(int(e["step"]), ([], []))
+            edited[int(e["step"])] = (rows + [int(e["row"])] * len(e["positions"]), pos + list(e["positions"]))
         for r in self.records:
             r.check()
+            if r.step in edited:  # the user's edit, not the policy's: those cells may change
+                prev = prev.copy()
+                rows, pos = edited[r.step]
+                prev[rows, pos] = r.canvas_before[rows, pos]
             if not np.array_equal(r.canvas_before, prev):
                 raise ValueError(f"step {r.step}: canvas_before is not the previous step's canvas_after")
             if (r.remasked & self.fixed).any() or (r.chosen & self.fixed).any():
@@ -281,7 +295,8 @@ class Trace:
                 "attention_mask": None if self.attention_mask is None else _encode_array(self.attention_mask),
                 "schedule": self.schedule, "mask_id": self.mask_id,
                 "records": [r.to_dict() for r in self.records],
-                "id_to_token": {str(k): v for k, v in self.id_to_token.items()}, "meta": self.meta}
+                "id_to_token": {str(k): v for k, v in self.id_to_token.items()}, "meta": self.meta,
+                "counterfactuals": self.counterfactuals}
 
     def to_json(self, path=None) -> str:
         s = json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
@@ -308,7 +323,8 @@ class Trace:
                        schedule=dict(d["schedule"]), mask_id=int(d["mask_id"]),
                        records=[StepRecord.from_dict(r, version) for r in d["records"]],
                        id_to_token={int(k): str(v) for k, v in d.get("id_to_token", {}).items()},
-                       meta=dict(d.get("meta", {})))
+                       meta=dict(d.get("meta", {})),
+                       counterfactuals=dict(d.get("counterfactuals") or {}) if version >= 4 else {})
         except KeyError as e:
             raise ValueError(f"trace is missing field {e.args[0]!r}") from None
 

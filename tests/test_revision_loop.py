@@ -178,7 +178,7 @@ def test_version_2_traces_load_without_remasks():
     tr.check()
     df = tr.to_pandas()
     assert "remasked" in df and not df["remasked"].any()
-    assert Trace.from_json(tr.to_json()).to_dict()["version"] == 3
+    assert Trace.from_json(tr.to_json()).to_dict()["version"] >= 3  # written at the current version
 
 
 def test_state_at_rebuilds_the_runs_memory(tiny):

@@ -1,0 +1,42 @@
+"""Find the commit a cascade hangs on: score every decoded commit of a finished run, best suspect
+first, with or without a checker.
+
+    from boe_core.roots import find_roots, ROOT_FINDERS
+    find_roots(model, trace, row=0, method="leave-one-out")  # [(step, position), ...] best first
+
+Each finder lives in its own module and is registered here, explicitly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..counterfactuals import commits_of
+from ..errors import ConfigError
+from . import confidence_drop, counterfactual, grad_likelihood, leave_one_out, lowest_confidence, remask_tis  # noqa: F401
+from .base import ROOT_FINDERS, RootFinder, register_finder
+from .metrics import chance_at, pessimistic_rank
+from .truth import Truth, true_root
+
+# the one-pass finder that measured best on the validation runs (see docs/roots.md)
+DEFAULT_METHOD = "lowest-confidence"
+
+
+def order_of(scores: np.ndarray, commits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Commits by score, highest first; ties: the earlier commit (step, then position) first."""
+    s = np.nan_to_num(np.asarray(scores, np.float64), nan=-np.inf)
+    keys = sorted(range(len(commits)), key=lambda i: (-s[i], commits[i]))
+    return [commits[i] for i in keys]
+
+
+def find_roots(model, trace, row: int = 0, method: str | None = None, counterfactuals=None) -> list[tuple[int, int]]:
+    """Every decoded commit (step, position) of row `row`, most suspect first, by `method` (a
+    registered root finder; default: `DEFAULT_METHOD`)."""
+    B = trace.initial_canvas.shape[0]
+    if not isinstance(row, int) or isinstance(row, bool) or not (0 <= row < B):
+        raise ConfigError("row", row, f"must be an integer in [0, {B})")
+    finder = ROOT_FINDERS.get(method or DEFAULT_METHOD)
+    return order_of(finder.score(model, trace, row, counterfactuals), commits_of(trace, row))
+
+
+__all__ = ["DEFAULT_METHOD", "ROOT_FINDERS", "RootFinder", "chance_at", "find_roots", "order_of",
+           "pessimistic_rank", "register_finder", "Truth", "true_root"]

@@ -1,0 +1,89 @@
+"""Root finders: the registry, find_roots, hit@k with pessimistic ties, the measured truth."""
+import numpy as np
+import pytest
+
+from boe_core import ConfigError, counterfactuals, find_roots, generate
+from boe_core.counterfactuals import commits_of
+from boe_core.roots import DEFAULT_METHOD, ROOT_FINDERS, chance_at, order_of, pessimistic_rank, true_root
+from boe_core.roots.base import RootFinder
+
+
+@pytest.fixture(scope="module")
+def run(tiny):
+    return generate(tiny, "ab", gen_length=8, steps=4, policy="confidence")
+
+
+def test_every_finder_scores_every_commit(tiny, run):
+    n = len(commits_of(run))
+    cf = counterfactuals(tiny, run, store=False)
+    assert {"lowest-confidence", "confidence-drop", "remask-tis", "leave-one-out", "counterfactual",
+            "grad-likelihood"} <= set(ROOT_FINDERS.names())
+    for name, f in ROOT_FINDERS.items():
+        s = f.score(tiny, run, 0, cf)
+        assert s.shape == (n,) and not np.isnan(s).any(), name
+    np.testing.assert_allclose(ROOT_FINDERS.get("counterfactual").score(tiny, run, 0, cf), cf.g)
+
+
+def test_lowest_confidence_and_find_roots(tiny, run):
+    ranking = find_roots(tiny, run, method="lowest-confidence")
+    conf = [float(run.records[s].confidence[0, p]) for s, p in ranking]
+    assert conf == sorted(conf) and sorted(ranking) == commits_of(run)
+    assert find_roots(tiny, run) == find_roots(tiny, run, method=DEFAULT_METHOD)
+    with pytest.raises(ConfigError):
+        find_roots(tiny, run, method="nope")
+    with pytest.raises(ConfigError):
+        find_roots(tiny, run, row=2)
+
+
+def test_leave_one_out_is_the_masked_surprise(tiny, run):
+    import torch
+
+    s, p = commits_of(run)[2]
+    ids = torch.as_tensor(run.final_canvas.copy())
+    tok = int(ids[0, p])
+    ids[0, p] = tiny.mask_id
+    with torch.no_grad():
+        lp = torch.log_softmax(tiny.logits(ids)[0, p].float().index_fill(0, torch.tensor(tiny.suppressed_ids), -np.inf), -1)
+    assert ROOT_FINDERS.get("leave-one-out").score(tiny, run)[2] == pytest.approx(-float(lp[tok]), abs=1e-5)
+
+
+def test_grad_likelihood_needs_no_weight_grads(tiny, run):
+    s = ROOT_FINDERS.get("grad-likelihood").score(tiny, run)
+    assert np.isfinite(s).all()
+    assert not any(q.requires_grad for q in tiny.model.parameters())
+
+
+def test_pessimistic_rank_and_chance():
+    scores = np.array([0.1, 0.5, 0.5, 0.2])
+    assert pessimistic_rank(scores, 1) == 2 and pessimistic_rank(scores, 2) == 2  # a tie counts against
+    assert pessimistic_rank(scores, 3) == 3 and pessimistic_rank(scores, 0) == 4
+    assert pessimistic_rank(np.array([1.0, 1.0, 1.0]), 0) == 3  # all tied: last
+    assert chance_at(4, 1) == 0.25 and chance_at(4, 3) == 0.75 and chance_at(2, 3) == 1.0
+    assert order_of(scores, [(0, 0), (0, 1), (1, 2), (1, 3)]) == [(0, 1), (1, 2), (1, 3), (0, 0)]
+
+
+def test_true_root_finds_a_fixing_correction(tiny, run):
+    # make the run's answer "wrong" against a target that differs in one committed token
+    s, p = commits_of(run)[1]
+    target = run.final_canvas[0].copy()
+    alt = int(next(a for a in run.records[s].topk_ids[0, p] if a != target[p]))
+    target[p] = alt
+    fixed_final = None
+
+    def judge(final):
+        return bool((final == target).all())
+
+    t = true_root(tiny, run, 0, target, judge)
+    assert (s, p) in t.wrong
+    if t.root is not None:  # the correction reproduced the target exactly
+        from boe_core import intervene
+
+        fixed_final = intervene(tiny, run, t.root[0] + 1, {t.root[1]: int(target[t.root[1]])}).final_canvas[0]
+        assert judge(fixed_final)
+
+
+def test_registry_is_explicit():
+    f = RootFinder("tmp", lambda m, t, r, c=None: np.array([1.0, np.nan]), "test")
+    with ROOT_FINDERS.registered(f):
+        assert list(f.score(None, None)) == [1.0, -np.inf]
+    assert "tmp" not in ROOT_FINDERS
