@@ -183,10 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(python -m boe_core.bench fidelity --help)")
     sub.add_parser("cascade", help="where remask TIS ranks the first wrong commit of runs that end wrong "
                                     "(python -m boe_core.bench cascade --help)")
+    sub.add_parser("roots", help="root finders against the commit whose correction fixes a failing run "
+                                 "(python -m boe_core.bench roots --help)")
     sub.add_parser("table", help="the reasoning tables: every task x policy at tokens-per-step budgets, paired "
                                  "with confidence (python -m boe_core.bench table --help)")
     sub.add_parser("frontier", help="every policy over its budget knob on four tasks, with the envelope and its "
                                     "owners (python -m boe_core.bench frontier --help)")
+    sub.add_parser("text-infill", help="BoE presets against confidence by infill token accuracy on a text model's "
+                                       "val texts (python -m boe_core.bench text-infill --help)")
     g = sub.add_parser("plot", help="(re)write the HTML and PNG of a results CSV")
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
@@ -206,6 +210,11 @@ def main(argv=None) -> int:
 
         cascade_main(argv[1:])
         return 0
+    if argv[:1] == ["roots"]:  # its own parser: boe_core.bench.roots
+        from .roots import main as roots_main
+
+        roots_main(argv[1:])
+        return 0
     if argv[:1] == ["table"]:  # its own parser: boe_core.bench.table
         from .table import main as table_main
 
@@ -214,4 +223,8 @@ def main(argv=None) -> int:
         from .frontier import main as frontier_main
 
         return frontier_main(argv[1:])
+    if argv[:1] == ["text-infill"]:  # its own parser: boe_core.bench.text_infill
+        from .text_infill import main as text_infill_main
+
+        return text_infill_main(argv[1:])
     return run_command(build_parser().parse_args(argv))
