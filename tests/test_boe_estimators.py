@@ -14,7 +14,7 @@ from boe_core.policies import StepContext
 from boe_core.policies import boe as boe_mod
 from boe_core.policies.objective import soft_embeddings
 from boe_core.policies.selection import selection_score
-from boe_core.sampler import build_context, init_state
+from boe_core.sampler import build_context, init_state, state_at
 
 
 def test_boe_commits_its_top_scoring_candidates_off_the_fallback_path(tiny64):
@@ -170,6 +170,28 @@ def test_additive_gate_is_confidence_plus_rank():
 
 @pytest.mark.parametrize("gate", ["product", "threshold", "additive"])
 def test_every_gate_works_with_lookahead_too(tiny, gate):
-    tr = generate(tiny, "ab", gen_length=10, steps=5, policy="lookahead", gate=gate, r=3)
-    rec = next(r for r in tr.records if not r.fallback[0])
-    assert np.isfinite(rec.signals["delta"][0][rec.candidates[0]]).all()
+    """Lookahead's exact drop goes through the gate: the recorded score is `selection_score` of the
+    recorded drop under that gate on the same state, and the step commits its top-b."""
+    tau_c = 0.121  # this random model's confidences are ~0.12: the threshold gate lets some through
+    tr = generate(tiny, "ab", gen_length=10, steps=5, policy="lookahead", gate=gate, r=4, tau_c=tau_c)
+    cfg = DecodeConfig.from_dict(tr.config)
+    steered = [r for r in tr.records if not r.fallback[0]]
+    assert len(steered) >= 2
+    shut = 0
+    for r in steered:
+        cand = r.candidates[0]
+        assert np.isfinite(r.signals["delta"][0][cand]).all()
+        ctx = build_context(tiny, state_at(tiny, tr, r.step), cfg)
+        drop = torch.nan_to_num(torch.as_tensor(r.signals["delta"]).double(), nan=0.0)
+        want = selection_score(ctx, drop, torch.as_tensor(r.candidates))[0].numpy()
+        ok = np.isfinite(want)
+        assert np.array_equal(np.isfinite(r.score[0]), ok)  # -inf (recorded NaN) off the gated pool
+        np.testing.assert_allclose(r.score[0][ok], want[ok], rtol=1e-5)
+        b = int(r.n_commit[0])
+        assert set(np.flatnonzero(r.chosen[0])) == set(np.argsort(-want, kind="stable")[:b].tolist())
+        if gate == "threshold":
+            pick = r.signals["confidence_pick"][0]
+            assert (r.confidence[0][r.chosen[0] & ~pick] >= tau_c).all()  # below τ_c only confidence's own
+            shut += int((cand & ~ok).sum())
+    if gate == "threshold":
+        assert shut > 0  # the gate did keep some candidates out
