@@ -32,15 +32,14 @@ def test_pandas_and_parquet(trace, tmp_path):
     trace.to_parquet(tmp_path / "t.parquet")
     import pandas as pd
 
-    assert len(pd.read_parquet(tmp_path / "t.parquet")) == len(df)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), df)
 
 
+# Broken JSON, another schema, a list and a future version are refused through the explorer's
+# upload, which reads files with Trace.from_json (tests/test_app_bad_input.py::test_bad_trace_uploads);
+# here the cases that test does not reach.
 @pytest.mark.parametrize("bad,msg", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "not a BoE Explorer trace"),
     ("plain text", "not valid JSON"),
-    (json.dumps({"schema": "other"}), "not a BoE Explorer trace"),
-    (json.dumps({"schema": "boe-explorer/trace", "version": 99}), "version"),
     (json.dumps({"schema": "boe-explorer/trace", "version": 1}), "missing field"),
 ])
 def test_bad_trace_json_is_refused(bad, msg):
