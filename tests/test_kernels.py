@@ -5,6 +5,7 @@ without it they run under the Triton CPU interpreter on CPU tensors. triton.jit 
 interpreter vs compiler when a kernel is *decorated*, and kernels/ imports its Triton module
 lazily, so setting TRITON_INTERPRET here (before any Triton backend call) is enough.
 """
+import math
 import os
 import subprocess
 import sys
@@ -351,6 +352,28 @@ def test_shipped_crossover_table_has_a_cpu_entry():
     from kernels.crossover import TABLE_FILE, crossover_rho, load_table
 
     table = load_table(TABLE_FILE)
-    assert table["devices"]["cpu"]["points"]
-    rho = crossover_rho(torch.device("cpu"), 512, 64, table)
-    assert rho is not None and 0.0 <= rho <= 1.0
+    points = table["devices"]["cpu"]["points"]
+    cpu = torch.device("cpu")
+    by_L = sorted((p["L"], p["rho_max"]) for p in points if p["D"] == 64)  # head size 64 is measured
+    assert len(by_L) >= 2
+    for L, rho in by_L:  # at a measured length: the measured value
+        assert crossover_rho(cpu, L, 64, table) == pytest.approx(rho)
+    for (l0, r0), (l1, r1) in zip(by_L, by_L[1:]):  # between two: linear in log2 L
+        L = int(round(2 ** ((3 * math.log2(l0) + math.log2(l1)) / 4)))
+        frac = (math.log2(L) - math.log2(l0)) / (math.log2(l1) - math.log2(l0))
+        assert crossover_rho(cpu, L, 64, table) == pytest.approx(r0 + (r1 - r0) * frac)
+    assert crossover_rho(cpu, by_L[0][0] // 4, 64, table) == pytest.approx(by_L[0][1])  # held at the ends
+    assert crossover_rho(cpu, by_L[-1][0] * 4, 64, table) == pytest.approx(by_L[-1][1])
+
+
+def test_crossover_interpolates_a_hand_made_table():
+    from kernels.crossover import crossover_rho
+
+    table = {"devices": {"cpu": {"points": [{"D": 32, "L": 256, "rho_max": 0.9},
+                                            {"D": 64, "L": 256, "rho_max": 0.2},
+                                            {"D": 64, "L": 1024, "rho_max": 0.6}]}}}
+    cpu = torch.device("cpu")
+    assert crossover_rho(cpu, 512, 64, table) == pytest.approx(0.4)  # halfway in log2 L
+    assert crossover_rho(cpu, 512, 48, table) == pytest.approx(0.4)  # head 48: nearer 64 than 32 in log2
+    assert crossover_rho(cpu, 512, 32, table) == pytest.approx(0.9)  # the only D = 32 point
+    assert crossover_rho("no-such-device", 512, 64, table) is None  # a device the table has not measured
