@@ -111,6 +111,26 @@ def test_span_infill_scoring(tok):
     assert res["exact_match"] == 1.0 and res["token_accuracy"] == 1.0
 
 
+class _Knower(torch.nn.Module):
+    """Knows the verses (one per batch row, in order): puts all its mass on each position's true
+    token id plus `offset` (0: always right; 1: always wrong)."""
+
+    def __init__(self, tok, texts, offset):
+        super().__init__()
+        self.config = type("C", (), {"max_length": 128})()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # where the inputs go
+        self.truth = [kjv.encode_verse(t, tok) for t in texts]
+        self.V, self.offset = tok.vocab_size, offset
+
+    def forward(self, input_ids, key_padding_mask=None):
+        B, L = input_ids.shape
+        logits = torch.zeros(B, L, self.V)
+        for r, ids in enumerate(self.truth[:B]):
+            want = (torch.tensor(ids[:L]) + self.offset) % self.V
+            logits[r, torch.arange(len(want)), want] = 1.0
+        return logits
+
+
 def test_masked_accuracy_and_sampler_infill_run(tok):
     from boe_core import generate, load_model
     from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
@@ -120,6 +140,11 @@ def test_masked_accuracy_and_sampler_infill_run(tok):
     texts = kjv.load_texts("val")[:8]
     m = kjv.masked_token_accuracy(model, tok, texts, 0.5, random.Random(0))
     assert 0.0 <= m["accuracy"] <= 1.0 and m["n_verses"] == 8 and m["n_tokens"] > 0
+    # the measure itself, on models that know every verse: always right 1.0, always wrong 0.0
+    right = kjv.masked_token_accuracy(_Knower(tok, texts, 0), tok, texts, 0.5, random.Random(0))
+    wrong = kjv.masked_token_accuracy(_Knower(tok, texts, 1), tok, texts, 0.5, random.Random(0))
+    assert right["accuracy"] == 1.0 and wrong["accuracy"] == 0.0
+    assert right["n_tokens"] == wrong["n_tokens"] == m["n_tokens"]  # a fresh Random(0) each: the same masks
 
     # span infilling goes through the project's sampler: the shipped model, one short example
     adapter = load_model("kjv")
