@@ -90,6 +90,40 @@ def test_one_class_is_view_and_bench_task(tiny, mirror):
     assert [s["exact_match"] for s in task.score(tiny, ex, ids.numpy())] == [0.0, 0.0, 0.0]
 
 
+def test_the_bench_sweep_runs_it(mirror, tmp_path):
+    """The project's sweep decodes and scores the task by its own class: each example's output is
+    the task's score of the sampler's canvas, and the cell's quality their mean."""
+    import pandas as pd
+
+    from boe_core import TinyMDMAdapter, load_model
+    from boe_core.bench import Sweep, parse_specs, run_sweep
+    from boe_core.bench.runner import task_base_config
+
+    a = TinyMDMAdapter.random(seed=0)
+    a.model.save_pretrained(tmp_path / "m")
+    a.tokenizer.save(tmp_path / "m")
+    out = tmp_path / "mirror.csv"
+    df = run_sweep(Sweep(task=make_task("mirror"), model=str(tmp_path / "m"), specs=parse_specs(["confidence"]),
+                         budgets=[4], split="val", limit=3, batch_size=2, out=out, progress=False,
+                         backward_cost=1.0))
+    assert len(df) == 1
+    row = df.iloc[0]
+    assert (row["task"], row["metric"], row["n"], row["forwards"]) == ("mirror", "exact_match", 3, 4.0)
+    ex = pd.read_parquet(tmp_path / "mirror_examples.parquet").sort_values("id")
+    assert row["quality"] == pytest.approx(ex["exact_match"].mean())
+    # by hand: the same examples, batches and config through generate and Mirror.score
+    adapter, task = load_model(str(tmp_path / "m")), make_task("mirror")
+    examples = task.load("val", 3)
+    cfg = parse_specs(["confidence"])[0].config(steps=4, seed=0, base=task_base_config(task))
+    want = []
+    for batch in (examples[:2], examples[2:]):
+        ids, am = task.canvas(adapter, batch)
+        tr = generate(adapter, canvas=ids, attention_mask=am, config=cfg)
+        want += task.score(adapter, batch, tr.final_canvas)
+    assert ex["output"].tolist() == [w["output"] for w in want]
+    assert ex["exact_match"].tolist() == [w["exact_match"] for w in want]
+
+
 def test_the_bench_cli_lists_it(mirror):
     from boe_core.bench.cli import build_parser
 
