@@ -41,6 +41,18 @@ def test_paired_counts_need_the_same_problems_and_binary_outcomes():
         paired_counts(pd.Series([1, 0.5], index=[0, 1]), pd.Series([1, 0], index=[0, 1]))
 
 
+def test_paired_counts_refuse_a_problem_counted_twice():
+    once = pd.Series([1, 0, 1], index=[0, 1, 2])
+    twice = pd.Series([1, 0, 1], index=[0, 1, 1])  # the same ids as a set: only the duplicate is wrong
+    with pytest.raises(ConfigError, match="b=.*problem id twice"):
+        paired_counts(once, twice)
+    with pytest.raises(ConfigError, match="a=.*problem id twice"):
+        paired_counts(twice, once)
+    ex = pd.DataFrame({"key": ["p", "p", "c", "c"], "id": [0, 0, 0, 1], "exact_match": [1, 1, 0, 1]})
+    with pytest.raises(ConfigError, match="problem id twice"):
+        paired_with_reference(ex, "p", "c")
+
+
 def test_paired_with_reference_reads_a_sweeps_examples():
     ex = pd.DataFrame({"key": ["p"] * 7 + ["c"] * 7, "id": list(range(7)) * 2,
                        "exact_match": [1, 1, 1, 1, 1, 1, 0] + [0, 0, 0, 0, 0, 1, 1]})
