@@ -213,14 +213,3 @@ def test_no_trace_placeholders():
     assert "No trace" in canvas.canvas_html(None, 0, view="sudoku")
     assert status.step_summary(None, 0)["num_steps"] == 0
     assert canvas.clamp_view(None, 3) == -1
-
-
-def test_frontier_tab_reads_only_sweep_results():
-    from app import frontier
-
-    files = frontier.sweep_files()
-    assert "sudoku_pareto.csv" in files
-    fig, msg = frontier.frontier_plot("sudoku_pareto.csv")
-    assert fig is not None and len(fig.data) >= 5 and "sudoku_pareto.csv" in msg
-    fig, msg = frontier.frontier_plot("../README.md")
-    assert fig is None and "sweep='../README.md'" in msg
