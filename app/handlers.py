@@ -2,9 +2,9 @@
 handlers live in app.compare, app.fidelity and app.files).
 
 Each handler takes the session (the `gr.State` value, possibly None) and plain values, and returns
-(or, for Run, yields) the outputs wired in `app.ui`. The run inputs are declared once in
+(or, for Run, yields) the outputs wired in `app/tabs/explore.py`. The run inputs are declared once in
 `app.inputs`; `takes_run_inputs` gives the API handlers one named parameter per input. User mistakes
-raise `ConfigError` / `UserError`, which `app.ui.guard` turns into a message. The decoding is
+raise `ConfigError` / `UserError`, which `app.guard.guard` turns into a message. The decoding is
 boe_core's step loop: one `boe_core.step` per yielded update.
 """
 from __future__ import annotations
@@ -61,8 +61,7 @@ def prepare(sess: Session, values: dict) -> bool:
     trace = new_trace(adapter, state, cfg, meta={**plan.meta, "session": sess.uid, "source": "live"})
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])
     sess.model, sess.task, sess.config, sess.trace, sess.state = values["model"], view.name, cfg, trace, state
-    sess.shown_step, sess.branch, sess.diff, sess.fidelity, sess.compare_view = -1, None, None, None, None
-    sess.lockin, sess.fidelity_run = None, None
+    sess.forget_run_state()  # what every tab kept about the run being replaced
     sess.signature = sig
     for n in plan.notes:
         sess.note(*n)

@@ -10,7 +10,8 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -72,6 +73,14 @@ class Session:
     lockin: object = None  # the run's lock-in map (boe_core.lockin.LockInMap)
     fidelity_run: object = None  # the run's whole-run fidelity rows
     notes: list = field(default_factory=list)
+    # what the tabs keep about the shown run (each tab names its own, app/tabs/): a new run forgets it
+    RUN_STATE: ClassVar[tuple[str, ...]] = ("shown_step", "branch", "diff", "compare_view", "fidelity", "lockin",
+                                            "fidelity_run")
+
+    def forget_run_state(self) -> None:
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in self.RUN_STATE:
+            setattr(self, name, defaults[name])
 
     @property
     def live(self) -> bool:

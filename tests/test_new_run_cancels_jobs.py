@@ -47,3 +47,16 @@ def test_stepping_the_same_run_keeps_its_jobs(sudoku):
     assert not job.finished.wait(0.2) and job.status == "running"
     job.cancel.set()
     assert job.finished.wait(30)
+
+
+def test_every_tab_is_a_unit_whose_state_a_new_run_forgets():
+    from app.session import Session
+    from app.tabs import all_tabs
+
+    tabs = all_tabs()
+    assert [t.id for t in tabs][:2] == ["explore", "compare"] and len({t.id for t in tabs}) == len(tabs)
+    for t in tabs:
+        assert set(t.state) <= set(Session.RUN_STATE), t.id  # a new run forgets what the tab keeps
+    sess = Session(branch="b", diff="d", lockin="m", fidelity="f", fidelity_run="r", compare_view=3, shown_step=5)
+    sess.forget_run_state()
+    assert (sess.branch, sess.lockin, sess.fidelity_run, sess.compare_view, sess.shown_step) == (None, None, None, None, -1)
