@@ -9,8 +9,9 @@ examples, what "wrong" means) comes from its view in `boe_core.tasks.views`.
     app.explore   the Explore tab's outputs; app.handlers: its actions (run, step, back ...)
     app.compare   the Compare tab (branch, compare_step); app.fidelity: the Fidelity tab
     app.files     trace export and import
-    app.ui        the layout and event wiring (API names: run, step, back, select, overlay, reset,
-                  branch, compare_step, fidelity, export, import, frontier)
+    app.ui        the page: the setup column (app.setup_panel) beside the tabs, one unit each in
+                  app.tabs (layout, wiring with stable API names, jobs, state); app.guard: user
+                  mistakes become messages
     app.session   per-session state and input parsing (no Gradio); app.models: the adapter cache
     app.cli       `python app.py` flags
 """

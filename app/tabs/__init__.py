@@ -1,5 +1,5 @@
 """The explorer's tabs, one unit each: a file that builds the tab's components, wires its events,
-names its background jobs and the session state it keeps. `app/ui.py` loops over `TABS`.
+names its background jobs and the session state it keeps. `app/ui.py` loops over `all_tabs()`.
 
 How to add a tab: write `app/tabs/my_tab.py` with
 
