@@ -3,8 +3,9 @@
 Each row is the first `length` model tokens of a val text (KJV verses and/or Austen paragraphs,
 `boe_core.tasks.english.load_texts`), framed as the model was trained ([CLS] … [SEP] for BERT, a
 trailing [EOS] for a TinyMDM). One contiguous span of round(ratio * length) tokens, placed by a
-per-row seeded RNG, is masked; every candidate decodes the same canvases in `steps` steps (default
-ceil(span / 2), i.e. 2 tokens per step), greedy. The score of a row is the share of the span's
+per-row seeded RNG, is masked (``--mask scattered``: that many positions drawn at random); every
+candidate decodes the same canvases in `steps` steps (default ceil(masked / 2), i.e. 2 tokens per
+step), greedy. The score of a row is the share of the masked
 tokens restored exactly; the table gives the mean with a row-bootstrap 95% interval, and per
 candidate the rows it wins / loses / ties against confidence (sign test) and the rows whose output
 differs from confidence's at all.
@@ -61,15 +62,22 @@ def _frame(adapter, ids: list[int]) -> list[int]:
     return list(adapter.prefix_ids) + list(ids) + list(adapter.suffix_ids) + tail
 
 
-def infill_rows(adapter, corpora, split: str, n: int, length: int, ratio: float, seed: int) -> list[dict]:
+MASKS = ("span", "scattered")
+
+
+def infill_rows(adapter, corpora, split: str, n: int, length: int, ratio: float, seed: int,
+                mask: str = "span") -> list[dict]:
     """Up to `n` rows per corpus: the first `length` tokens of each val text that has at least
-    that many (split order), with one masked span of round(ratio * length) tokens."""
+    that many (split order), with round(ratio * length) tokens masked: one contiguous span
+    (`mask="span"`) or positions drawn at random (`"scattered"`)."""
     from ..tasks.english import load_texts
 
     if split not in ("val", "test"):
         raise ConfigError("split", split, "must be val or test")
     if not (0 < ratio < 1):
         raise ConfigError("ratio", ratio, "must be in (0, 1)")
+    if mask not in MASKS:
+        raise ConfigError("mask", mask, f"must be one of {MASKS}")
     if length < 4:
         raise ConfigError("length", length, "must be at least 4 tokens")
     span = max(1, round(ratio * length))
@@ -82,9 +90,13 @@ def infill_rows(adapter, corpora, split: str, n: int, length: int, ratio: float,
             if len(ids) < length:
                 continue
             rng = random.Random(f"{seed}|{corpus}|{i}")  # per text: independent of batching
-            start = rng.randrange(0, length - span + 1)
+            if mask == "span":
+                start = rng.randrange(0, length - span + 1)
+                where = list(range(start, start + span))
+            else:
+                where = sorted(rng.sample(range(length), span))
             rows.append({"id": f"{corpus}:{i}", "canvas": _frame(adapter, ids[:length]),
-                         "span": [pre + start, pre + start + span]})
+                         "masked": [pre + p for p in where]})
             got += 1
             if got == n:
                 break
@@ -95,7 +107,7 @@ def infill_rows(adapter, corpora, split: str, n: int, length: int, ratio: float,
 
 @torch.no_grad()
 def decode_rows(adapter, rows, policy: str, settings: dict, steps: int, seed: int, batch_size: int) -> dict:
-    """Per-row accuracy on the span and the decoded span tokens, plus the cost."""
+    """Per-row accuracy on the masked positions and the tokens decoded there, plus the cost."""
     from ..sampler import generate
 
     acc, outs, fwd, bwd = [], [], 0, 0
@@ -104,13 +116,13 @@ def decode_rows(adapter, rows, policy: str, settings: dict, steps: int, seed: in
         target = torch.tensor([r["canvas"] for r in chunk])
         canvas = target.clone()
         for k, r in enumerate(chunk):
-            canvas[k, r["span"][0]:r["span"][1]] = adapter.mask_id
+            canvas[k, r["masked"]] = adapter.mask_id
         tr = generate(adapter, canvas=canvas, policy=policy, steps=steps, seed=seed, settings=dict(settings))
         final = torch.as_tensor(tr.final_canvas)
         for k, r in enumerate(chunk):
-            a, z = r["span"]
-            acc.append(float((final[k, a:z] == target[k, a:z]).float().mean()))
-            outs.append(final[k, a:z].tolist())
+            m = r["masked"]
+            acc.append(float((final[k, m] == target[k, m]).float().mean()))
+            outs.append(final[k, m].tolist())
         c = tr.cost()
         fwd += c["forwards"]
         bwd += c["backwards"]
@@ -195,7 +207,8 @@ def main(argv=None) -> int:
     ap.add_argument("--split", default="val", choices=["val", "test"])
     ap.add_argument("--n", type=int, default=50, help="rows per corpus")
     ap.add_argument("--length", type=int, default=40, help="tokens per row (texts shorter are skipped)")
-    ap.add_argument("--ratio", type=float, default=0.3, help="masked span as a share of the row")
+    ap.add_argument("--ratio", type=float, default=0.3, help="masked tokens as a share of the row")
+    ap.add_argument("--mask", default="span", choices=list(MASKS), help="one contiguous span, or scattered tokens")
     ap.add_argument("--steps", type=int, default=None, help="decoding steps (default: ceil(span / 2))")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=50)
@@ -224,11 +237,11 @@ def _run(a) -> int:
         if lab not in CANDIDATES:
             raise ConfigError("only", lab, f"unknown candidate; known: {', '.join(CANDIDATES)}")
     adapter = load_model(a.model)
-    rows = infill_rows(adapter, a.corpora, a.split, a.n, a.length, a.ratio, a.seed)
-    span = rows[0]["span"][1] - rows[0]["span"][0]
+    rows = infill_rows(adapter, a.corpora, a.split, a.n, a.length, a.ratio, a.seed, a.mask)
+    span = len(rows[0]["masked"])
     steps = a.steps or math.ceil(span / 2)
     protocol = {"model": a.model, "stories": a.stories, "corpora": a.corpora, "split": a.split, "n_per_corpus": a.n, "length": a.length,
-                "ratio": a.ratio, "span_tokens": span, "steps": steps, "seed": a.seed, "greedy": True,
+                "ratio": a.ratio, "mask": a.mask, "span_tokens": span, "steps": steps, "seed": a.seed, "greedy": True,
                 "metric": "infill token accuracy: share of the masked span's tokens restored exactly"}
     out = Path(a.out)
     done = {}
