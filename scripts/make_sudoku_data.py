@@ -7,7 +7,7 @@
 Each held-out line: {"puzzle": 81 chars ('0' = blank), "solution": 81 chars, "clues": int}. Every
 puzzle has a unique solution. Clue counts are drawn uniformly from [--min-clues, --max-clues].
 The seeds here (test 20240101, val 20240202, examples 20240303) differ from the training seed
-(scripts/train_sudoku.py draws its base grids from seed 1_000_000 + --seed), and the training
+(`python -m boe_core.train sudoku` draws its base grids from seed 1_000_000 + --seed), and the training
 data are random symmetry images of other random grids, so the held-out grids are not trained on.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Counts the token ids the model was trained to predict at masked positions:
   kjv               the train verses' tokens;
   sudoku            the 81 digits of the training pool's random solutions (the generator and seed of
-                    scripts/train_sudoku.py: random.Random(1_000_000 + seed));
+                    the sudoku recipe: random.Random(1_000_000 + seed));
   reasoning models  each task's train-split answer canvas (answer + [EOS] padding), the same
                     number of examples per task.
 Writes assets/models/<model>/token_prior.json: {"counts": {id: n}, "total", "vocab_size", "source"}.

@@ -1,26 +1,24 @@
-#!/usr/bin/env python
 """Write a shipped TinyMDM's model card (README.md in the model folder) from its run and evals.
 
 What goes in, and where it comes from:
 * architecture, parameters, vocabulary: the model folder (config.json, weights, tokenizer);
 * data: the task modules (reasoning generators and splits, or the KJV corpus and its splits) and
   the run's train.log (number of train verses);
-* commands: the training args logged in train.log (flags that differ from the script's defaults);
+* commands: the training args logged in train.log (flags that differ from the recipe's defaults);
 * training time and steps: train.log (every start/resume line, the last step, the done line);
 * machine: --machine (default: this machine, with the logged thread count and device);
-* per-policy metrics: eval_reasoning's JSON (reasoning) or eval_kjv_text's JSONs (text, before and
-  after);
+* per-policy metrics: `python -m boe_core.bench table`'s JSON (reasoning) or `bench eval-text`'s
+  JSONs (text, before and after);
 * three decoded examples: decoded now with the project's sampler (confidence order).
 
-  python scripts/model_card.py assets/models/reasoning --run-dir runs/reasoning \\
+  python -m boe_core.train.card assets/models/reasoning --run-dir runs/reasoning \\
       --eval results/reasoning_eval_test.json
-  python scripts/model_card.py assets/models/kjv --run-dir runs/kjv2 \\
+  python -m boe_core.train.card assets/models/kjv --run-dir runs/kjv2 \\
       --kjv-before results/kjv_before.json --kjv-after results/kjv_after.json
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -31,10 +29,10 @@ from pathlib import Path
 
 import torch
 
-from boe_core import generate, load_model
+from .. import generate, load_model
+from ..paths import _CHECKOUT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = {"reasoning": "scripts/train_reasoning.py", "text": "scripts/train_kjv.py"}
+KINDS = ("reasoning", "text")  # the models a card is written for
 _TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (.*)$")
 
 
@@ -76,27 +74,27 @@ def parse_log(path: Path) -> dict:
     return info
 
 
-def _script_module(script: str):
-    """A script of this repository (scripts/ is not a package on the import path) as a module."""
-    spec = importlib.util.spec_from_file_location("_" + Path(script).stem, ROOT / script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def recipe_of(cfg: dict) -> str:
+    """The training recipe of a model's config.json (`python -m boe_core.train <recipe>`)."""
+    from . import RECIPES
+
+    return "kjv" if cfg.get("task") == "text" else cfg["task"] if cfg.get("task") in RECIPES else "reasoning"
 
 
-def train_command(script: str, args: dict) -> str:
-    """The logged args as a command line: only flags that differ from the script's defaults."""
-    defaults = {}
-    try:
-        defaults = vars(_script_module(script).parse_args([]))
-    except Exception:  # an old or missing script: list every flag
-        pass
+def train_command(recipe: str, args: dict) -> str:
+    """The logged args as a command line: only flags that differ from the recipe's defaults."""
+    from dataclasses import fields
+
+    from . import RECIPES
+
+    defaults = {f.name: f.default for f in fields(RECIPES[recipe].config)}
+    args = {k: v for k, v in args.items() if not (k == "name" and v == defaults["name"])} if "name" in defaults else args
 
     def rel(x):  # repo-relative paths
         x = str(x)
         return x[len(str(ROOT)) + 1:] if x.startswith(str(ROOT) + "/") else x
 
-    parts = ["python", script]
+    parts = ["python", "-m", "boe_core.train", recipe]
     for k, v in args.items():
         if k in ("resume", "export_only") or (k in defaults and defaults[k] == v) or v == "":
             continue
@@ -163,7 +161,7 @@ def header(model_dir: Path, cfg: dict, adapter, kind: str) -> list[str]:
              else "byte-level BPE trained on the KJV train verses (`scripts/train_kjv_tokenizer.py`)")
     title = {"reasoning": "Reasoning-text", "text": "KJV text"}.get(cfg["task"], f"Reasoning-text ({cfg['task']})")
     return [f"# {title} TinyMDM (shipped model `{model_dir.name}`)", "",
-            "_This card is written by `scripts/model_card.py` from the model folder, the run's `train.log` and the "
+            "_This card is written by `python -m boe_core.train.card` from the model folder, the run's `train.log` and the "
             "evaluation outputs._", "",
             "| | |", "|---|---|",
             f"| Architecture | `TinyMDM` (`boe_core/models/tiny_mdm.py`): d_model {cfg['d_model']}, {cfg['n_layers']} layers, "
@@ -197,7 +195,7 @@ def data_section(cfg: dict, log: dict, tasks=()) -> list[str]:
             f"{N_VAL} val and {N_TEST} test verses are held out.", ""]
 
 
-def training_section(log: dict, script: str, machine: str, notes: tuple = ()) -> list[str]:
+def training_section(log: dict, machine: str, notes: tuple = ()) -> list[str]:
     if not log["sessions"]:
         return ["## Training", "No start line in train.log.", ""]
     args = log["sessions"][-1]["args"] or {}
@@ -244,7 +242,7 @@ def _blocks_line(tasks) -> str:
 
 
 def _eval_markdown(rows: list[dict], policies: list[str]) -> str:
-    """eval_reasoning's table, for these rows only."""
+    """The reasoning table (bench table), for these rows only."""
     import pandas as pd
 
     from boe_core.bench.table import markdown
@@ -262,7 +260,7 @@ def reasoning_results(ev: dict, tasks=()) -> list[str]:
     lines = [f"## Results ({split} split)", "",
              "Exact match by each task's checker (countdown: any expression that uses every number once and hits "
              "the target; sudoku4, sudoku6: any grid that keeps the clues and breaks no rule; arith-cot: the final N). "
-             "Decoded with `boe_core.generate` through the benchmark harness (`scripts/eval_reasoning.py`), "
+             "Decoded with `boe_core.generate` through the benchmark harness (`python -m boe_core.bench table`), "
              "temperature 0, seed 0; " + (_blocks_line(tasks) if ev.get("args", {}).get("blocks", "d1") == "d1"
                                          else "each answer decoded as one block."), "",
              table, ""]
@@ -291,7 +289,7 @@ def text_results(before: dict | None, after: dict | None) -> list[str]:
     lines.append("| distinct-2 (mean per continuation) | " + " | ".join(
         f"{d['continuations']['distinct_2_mean_per_sample']:.3f}" for _, d in cols) + " | |")
     lines += ["", "Continuations: first 4 words of 100 val verses, 24 tokens, confidence order, 1 token per step. "
-              "Repeat rate: generated tokens equal to the token before them. (`scripts/eval_kjv_text.py`)", "",
+              "Repeat rate: generated tokens equal to the token before them. (`python -m boe_core.bench eval-text`)", "",
               "Single-mask probes (top 3):", ""]
     for i, p in enumerate(cols[0][1]["probes"]):
         lines.append(f"- `{p['text']}`: " + "; ".join(
@@ -316,13 +314,12 @@ def examples_section(examples: list[dict], kind: str) -> list[str]:
     return lines + [""]
 
 
-def reproduce_section(kind: str, cmd: str, model_dir: Path, run_dir: Path, tasks=()) -> list[str]:
-    script = SCRIPTS[kind]
-    ev = (f"python scripts/eval_reasoning.py --model {model_dir} --tasks {' '.join(tasks)} --split test --n 100" if kind == "reasoning"
-          else f"python scripts/eval_kjv_text.py --model {model_dir} --out results/kjv_after.json")
+def reproduce_section(kind: str, recipe: str, cmd: str, model_dir: Path, run_dir: Path, tasks=()) -> list[str]:
+    ev = (f"python -m boe_core.bench table --model {model_dir} --tasks {' '.join(tasks)} --split test --n 100" if kind == "reasoning"
+          else f"python -m boe_core.bench eval-text --model {model_dir} --out results/kjv_after.json")
     return ["## Reproduce", "```bash", ". .venv/bin/activate", cmd, f"{cmd} --resume           # continue after a stop",
-            f"python {script} --export-only --run-dir {run_dir} --export {model_dir}", ev,
-            f"python scripts/model_card.py {model_dir} --run-dir {run_dir} ...", "```",
+            f"python -m boe_core.train {recipe} --export-only --run-dir {run_dir} --export {model_dir}", ev,
+            f"python -m boe_core.train.card {model_dir} --run-dir {run_dir} ...", "```",
             "The schedule follows elapsed training time, so a rerun on another machine reaches a different step count.",
             ""]
 
@@ -333,16 +330,17 @@ def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | N
     from boe_core.tasks.reasoning import task_names, tasks_of_model
 
     kind = "reasoning" if cfg.get("task") in ("reasoning", *task_names()) else cfg.get("task")
-    if kind not in SCRIPTS:
+    if kind not in KINDS:
         raise SystemExit(f"config.json task={cfg.get('task')!r}: the card knows reasoning and 'text' models")
     tasks = tasks_of_model(cfg["task"]) if kind == "reasoning" else ()
     adapter = load_model(str(model_dir))
     log = parse_log(run_dir / "train.log") if (run_dir / "train.log").is_file() else {
         "sessions": [], "steps": [], "checkpoints": [], "done": None, "first": None, "last": None, "extra": None}
     args = log["sessions"][0]["args"] if log["sessions"] else {}
-    cmd = train_command(SCRIPTS[kind], args or {})
+    recipe = recipe_of(cfg)
+    cmd = train_command(recipe, args or {})
     lines = header(model_dir, cfg, adapter, kind) + data_section(cfg, log, tasks)
-    lines += training_section(log, SCRIPTS[kind], machine or machine_line(args), notes)
+    lines += training_section(log, machine or machine_line(args), notes)
     if kind == "reasoning":
         lines += reasoning_results(ev, tasks) if ev else []
         one = bool(ev) and ev.get("args", {}).get("blocks") == "one"
@@ -350,17 +348,17 @@ def build_card(model_dir: Path, run_dir: Path, machine: str | None, ev: dict | N
     else:
         lines += text_results(before, after)
         lines += examples_section(text_examples(adapter, n_examples), kind)
-    lines += reproduce_section(kind, cmd, model_dir, run_dir, tasks)
+    lines += reproduce_section(kind, recipe, cmd, model_dir, run_dir, tasks)
     return "\n".join(lines).rstrip() + "\n"
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.train.card", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir")
     ap.add_argument("--run-dir", required=True, help="the training run (train.log)")
-    ap.add_argument("--eval", default=None, help="reasoning: scripts/eval_reasoning.py's JSON")
-    ap.add_argument("--kjv-before", default=None, help="text: eval_kjv_text JSON of the old model")
-    ap.add_argument("--kjv-after", default=None, help="text: eval_kjv_text JSON of this model")
+    ap.add_argument("--eval", default=None, help="reasoning: python -m boe_core.bench table's JSON")
+    ap.add_argument("--kjv-before", default=None, help="text: bench eval-text's JSON of the old model")
+    ap.add_argument("--kjv-after", default=None, help="text: bench eval-text's JSON of this model")
     ap.add_argument("--machine", default=None, help="training machine (default: this one, logged threads)")
     ap.add_argument("--out", default=None, help="default: <model_dir>/README.md")
     ap.add_argument("--threads", type=int, default=1)

@@ -1,0 +1,1 @@
+"""One module per training recipe; boe_core.train.RECIPES names them."""
