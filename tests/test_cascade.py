@@ -76,11 +76,35 @@ def test_boe_records_remask_tis_at_committed_tokens_only(tiny64):
 
 
 def test_remask_fidelity_over_a_run(tiny):
+    """Each row compares remask TIS with the exact drop of really remasking, at the current block's
+    committed tokens of that step: recomputed here from `remask_influence` and `exact_remask_drop`."""
+    from dataclasses import replace
+
+    from boe_core.fidelity import state_metrics
+    from boe_core.policies.revision import revisable
+
     tr = generate(tiny, "ab", gen_length=12, steps=6, policy="confidence")
-    rows = measure_remask_trace(tiny, tr, {"rho": 1.0}, {"current": {"linearize_at": "current"},
-                                                         "midpoint": {"linearize_at": "midpoint"}})
+    variants = {"current": {"linearize_at": "current"}, "midpoint": {"linearize_at": "midpoint"}}
+    rows = measure_remask_trace(tiny, tr, {"rho": 1.0}, variants)
     assert rows and {r["variant"] for r in rows} == {"current", "midpoint"}
-    assert all(r["n_candidates"] >= 2 and -1 <= r["sign"] <= 1 for r in rows)
+    steps = sorted({r["step"] for r in rows})
+    assert steps
+    for k in steps:
+        ctx = _context(tiny, tr, k, rho=1.0)
+        own = ctx.settings
+        cand, _ = candidates(ctx)
+        probe = probes(ctx, cand)
+        pool = revisable(ctx)[0]
+        drop = exact_remask_drop(ctx, revisable(ctx), probe)[0][pool].numpy()
+        for name, over in variants.items():
+            ctx.settings = replace(own, **over)
+            est = remask_influence(ctx, weighted_gradient(ctx, cand, probe)[1])[0][pool].float().numpy()
+            want = state_metrics(est, drop)
+            got = next(r for r in rows if r["step"] == k and r["variant"] == name)
+            assert got["n_candidates"] == want["n_candidates"] == int(pool.sum()) >= 2
+            assert got["top1"] == want["top1"] and got["sign"] == pytest.approx(want["sign"])
+            assert got["spearman"] == pytest.approx(want["spearman"], nan_ok=True)
+        ctx.graph = None
 
 
 def test_first_wrong_commit_and_ranks(tiny):
@@ -99,14 +123,37 @@ def test_first_wrong_commit_and_ranks(tiny):
     rr = ranks["remask TIS"]
     assert rr and all(r.step > 1 and r.roots == [wrong] and 1 <= r.rank <= r.n_committed for r in rr)
     s = summarise(rr)
-    assert s["runs"] == 1 and 0 <= s["hit@3"] <= 1 and s["hit@3_ci"][0] <= s["hit@3"] <= s["hit@3_ci"][1]
+    assert s["runs"] == 1 and s["states"] == len(rr)
+    for k in (1, 3):
+        hit = float(np.mean([r.rank <= k for r in rr]))
+        assert s[f"hit@{k}"] == pytest.approx(hit)
+        assert s[f"hit@{k}_ci"] == pytest.approx([hit, hit])  # one run: every bootstrap draw is that run
+        assert s[f"chance@{k}"] == pytest.approx(np.mean([r.chance(k) for r in rr]))
+        assert s[f"next_hit@{k}"] == float(rr[0].rank <= k)
 
 
 def test_bench_cascade_writes_its_table(tiny_sudoku_dir, tmp_path, capsys):
     from boe_core.bench.cascade import main
+
+    from boe_core import load_model
+    from boe_core.bench import make_task
+    from boe_core.bench.cascade import targets
+    from boe_core.bench.runner import task_base_config
+    from boe_core.bench.specs import parse_spec
 
     out = tmp_path / "c.json"
     main(["--model", str(tiny_sudoku_dir), "--limit", "3", "--budget", "4", "--out", str(out)])
     d = json.loads(out.read_text())
     assert d["runs"] == 3 and set(d["summary"]) == {"remask TIS", "lowest commit confidence"}
     assert "hit@3" in capsys.readouterr().out
+    # the same three runs by hand: confidence at 4 steps, ranked against the solutions
+    adapter, task = load_model(str(tiny_sudoku_dir)), make_task("sudoku")
+    ex = task.load("val", 3)
+    ids, am = task.canvas(adapter, ex)
+    cfg = parse_spec("confidence").config(steps=4, seed=0, base=task_base_config(task))
+    tr = generate(adapter, canvas=ids, attention_mask=am, config=cfg)
+    target = targets(task, adapter, ex)
+    assert d["wrong_runs"] == int((tr.final_canvas != target).any(1).sum()) >= 1
+    ranks = root_ranks(adapter, tr, target, {})
+    assert d["summary"] == json.loads(json.dumps({name: summarise(rr) for name, rr in ranks.items()}))
+    assert d["summary"]["remask TIS"]["states"] > 0
