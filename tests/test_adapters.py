@@ -54,9 +54,17 @@ def test_hf_masked_lm_decodes_with_boe(bert):
     assert all(p.grad is None for p in bert.model.parameters())
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: HFAdapter calls the model without position_ids; BERT-style models with learned absolute positions "
+    "number the left padding too, so a padded prompt sits at shifted positions and decodes differently from "
+    "the same prompt alone (RoBERTa-style models derive positions from the pad ids and are not affected)"))
 def test_hf_padded_batch(bert):
     tr = generate(bert, ["a b c d", "e"], gen_length=4, steps=2, policy="confidence")
     assert (tr.final_canvas[:, -5:-1] != bert.mask_id).all()
+    am = tr.attention_mask[1]
+    assert not am.all()  # "e" is the shorter prompt: left-padded
+    alone = generate(bert, ["e"], gen_length=4, steps=2, policy="confidence")
+    assert tr.final_canvas[1][am].tolist() == alone.final_canvas[0].tolist()
 
 
 class StandIn(torch.nn.Module):
