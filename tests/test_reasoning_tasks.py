@@ -144,7 +144,7 @@ def test_rope_tinymdm_is_translation_aware_and_trains():
 
 def test_arith_probe_masks_what_each_condition_names_and_scores_in_range():
     from boe_core.models.tiny_adapter import TinyMDMAdapter
-    from scripts.probe_arith import CONDITIONS, commit_order, masked_positions, probe, result_spans
+    from boe_core.bench.studies.probe_arith import CONDITIONS, commit_order, masked_positions, probe, result_spans
 
     answer = "05+04=09. +03=12. Answer: 12"
     assert result_spans(answer) == [(6, 8), (14, 16)]
@@ -169,7 +169,7 @@ def test_countdown_probe_counts_operators_committed_in_one_step():
     """One token per step can never commit two operators together; one step for the whole canvas
     always does; exact match splits over the two groups."""
     from boe_core.models.tiny_adapter import TinyMDMAdapter
-    from scripts.probe_countdown import commit_report
+    from boe_core.bench.studies.probe_countdown import commit_report
 
     tok = reasoning_tokenizer()
     cfg = TinyMDMConfig(vocab_size=tok.vocab_size, max_length=160, d_model=32, n_layers=1, n_heads=2,

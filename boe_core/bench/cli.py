@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "owners (python -m boe_core.bench frontier --help)")
     sub.add_parser("text-infill", help="BoE presets against confidence by infill token accuracy on a text model's "
                                        "val texts (python -m boe_core.bench text-infill --help)")
+    from .studies import COMMANDS as STUDIES
+
+    for name, what in STUDIES.items():  # each has its own parser: boe_core.bench.studies
+        sub.add_parser(name, help=f"{what} (python -m boe_core.bench {name} --help)")
     g = sub.add_parser("plot", help="(re)write the HTML and PNG of a results CSV")
     g.add_argument("csv")
     g.add_argument("--offline-html", action="store_true")
@@ -227,4 +231,8 @@ def main(argv=None) -> int:
         from .text_infill import main as text_infill_main
 
         return text_infill_main(argv[1:])
+    from .studies import COMMANDS as STUDIES, run as run_study
+
+    if argv[:1] and argv[0] in STUDIES:  # its own parser: boe_core.bench.studies.<name>
+        return run_study(argv[0], argv[1:])
     return run_command(build_parser().parse_args(argv))

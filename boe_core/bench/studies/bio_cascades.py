@@ -1,12 +1,11 @@
-#!/usr/bin/env python
-"""How the `bio` failures break down: for each policy and step budget of an eval_reasoning run,
+"""How the `bio` failures break down: for each policy and step budget of a `bench table` run,
 the failures that contain a cascade (a wrong fact that follows from an earlier wrong one), those
 with roots only, and those with only other wrong text (names not in the world, broken template).
 
-Reads the per-example outputs that scripts/eval_reasoning.py wrote and re-runs the bio checker on
+Reads the per-example outputs that `python -m boe_core.bench table` wrote and re-runs the bio checker on
 each decoded answer (the split is regenerated from its seed, so the example ids are enough).
 
-    python scripts/bio_cascades.py results/reasoning_bio_test_examples.parquet --split test
+    python -m boe_core.bench bio-cascades results/reasoning_bio_test_examples.parquet --split test
 """
 from __future__ import annotations
 
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from boe_core.tasks.reasoning import get_task
+from ... import paths
+from ...tasks.reasoning import get_task
 
 FACTS = ("born", "country", "job", "employer", "city", "work_country")
 
@@ -70,14 +70,14 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("examples", nargs="+", help="eval_reasoning's *_examples.parquet of the bio task")
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench bio-cascades", description=__doc__.split("\n")[0])
+    ap.add_argument("examples", nargs="+", help="bench table's *_examples.parquet of the bio task")
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--out", default=None, help="JSON output (default: results/bio_cascades_<split>.json)")
     a = ap.parse_args(argv)
     df = pd.concat([pd.read_parquet(p) for p in a.examples], ignore_index=True)
     rows = breakdown(df, a.split)
-    out = Path(a.out) if a.out else Path(__file__).resolve().parents[1] / "results" / f"bio_cascades_{a.split}.json"
+    out = Path(a.out) if a.out else paths.results_dir() / f"bio_cascades_{a.split}.json"
     out.write_text(json.dumps({"split": a.split, "sources": [str(p) for p in a.examples], "rows": rows}, indent=1) + "\n")
     print(markdown(rows))
     print(f"wrote {out}")

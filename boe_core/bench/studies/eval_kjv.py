@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Evaluate the KJV TinyMDM on the held-out TEST verses.
 
 1. Masked-token accuracy at mask ratios 0.15 / 0.5 / 0.9: random positions of each verse masked,
@@ -8,8 +7,8 @@
    span (and per-token accuracy). Decoder: the project's sampler (`boe_core.generate` via
    `boe_core.tasks.kjv.sampler_fill`, one `DecodeConfig` per --policies entry, steps = span length).
 
-  python scripts/eval_kjv.py                         # all 500 test verses masked acc, 200 infill each
-  python scripts/eval_kjv.py --policies confidence margin entropy random boe --n-infill 100
+  python -m boe_core.bench eval-kjv                         # all 500 test verses masked acc, 200 infill each
+  python -m boe_core.bench eval-kjv --policies confidence margin entropy random boe --n-infill 100
 Writes a JSON summary to --out (default runs/kjv/eval.json) and prints it.
 """
 from __future__ import annotations
@@ -20,19 +19,17 @@ import random
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 import torch
 
-from boe_core import load_model
-from boe_core.models.tiny_mdm import TinyMDM
-from boe_core.tasks.kjv import (MASK_RATIOS, MODEL_DIR, load_texts, masked_token_accuracy,
+from ... import load_model, paths
+from ...models.tiny_mdm import TinyMDM
+from ...tasks.kjv import (MASK_RATIOS, MODEL_DIR, load_texts, masked_token_accuracy,
                                 sampler_fill, span_infill)
-from boe_core.tokenization import MDMTokenizer
+from ...tokenization import MDMTokenizer
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench eval-kjv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(MODEL_DIR))
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--n-mask", type=int, default=500, help="verses for masked-token accuracy")
@@ -41,7 +38,7 @@ def main(argv=None):
     ap.add_argument("--policies", nargs="+", default=["confidence"], help="sampler policies to evaluate")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "runs/kjv/eval.json"))
+    ap.add_argument("--out", default=None, help="default: runs/kjv/eval.json")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -70,6 +67,7 @@ def main(argv=None):
             print(f"{name} infill @{r}: exact {s['exact_match']:.4f} token acc {s['token_accuracy']:.4f} "
                   f"({s['n_verses']} verses, {s['seconds']}s) e.g. {s['examples'][0]}", flush=True)
     result["seconds"] = round(time.time() - t0, 1)
+    args.out = args.out or str(paths.runs_dir() / "kjv" / "eval.json")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

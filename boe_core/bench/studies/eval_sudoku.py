@@ -1,10 +1,9 @@
-#!/usr/bin/env python
 """Evaluate a Sudoku MDM on held-out puzzles: solve rate, cell accuracy, first-error step.
 
-    python scripts/eval_sudoku.py                                   # shipped model, test split,
+    python -m boe_core.bench eval-sudoku                                   # shipped model, test split,
                                                                     # confidence + random, 1 cell/step
-    python scripts/eval_sudoku.py --policies confidence,margin,entropy,random,boe --n 200
-    python scripts/eval_sudoku.py --model runs/sudoku/export --split val
+    python -m boe_core.bench eval-sudoku --policies confidence,margin,entropy,random,boe --n 200
+    python -m boe_core.bench eval-sudoku --model runs/sudoku/export --split val
 
 Decoding uses the project's sampler (`boe_core.generate` with `canvas=`), with
 steps = (max blanks)/--per-step so that every row commits --per-step cells per step; the per-step
@@ -18,17 +17,16 @@ import math
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
 import torch
 
-from boe_core.tasks import sudoku as S
+from ... import paths
+from ...tasks import sudoku as S
 
 
 def load_rows(split: str, n: int | None):
     p = Path(split)
     if not p.is_file():
-        p = ROOT / "assets" / "data" / "sudoku" / f"heldout_{split}.jsonl"
+        p = paths.data_dir() / "sudoku" / f"heldout_{split}.jsonl"
     rows = [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
     return rows[:n] if n else rows
 
@@ -72,8 +70,8 @@ def score(rows, finals, commits, tok):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(ROOT / "assets" / "models" / "sudoku"))
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench eval-sudoku", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="sudoku")
     ap.add_argument("--split", default="test", help="test | val | path to a jsonl")
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--policies", default="confidence,random")

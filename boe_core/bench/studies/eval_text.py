@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Does a text model write language? The issue-9 / issue-22 targets, for any text model and val set.
 
 Any model `load_model` opens (the shipped `kjv` TinyMDM, the `english` BERT, a folder); the val set
@@ -19,9 +18,9 @@ as the explorer gives it; a TinyMDM gets the trailing [EOS] its training appende
      corpus-level `distinct_n`), and the mean of the per-continuation value. Target: >= 0.5.
 3. Single-mask probes (../shared/TEXT_MODEL_NOTES.md): top-3 tokens at one [MASK].
 
-  python scripts/eval_kjv_text.py --model assets/models/kjv --out results/kjv_before.json
-  python scripts/eval_kjv_text.py --model /tmp/kjv2-export --out results/kjv_after.json
-  python scripts/eval_kjv_text.py --model english --corpus austen --out results/english_austen.json
+  python -m boe_core.bench eval-text --model assets/models/kjv --out results/kjv_before.json
+  python -m boe_core.bench eval-text --model /tmp/kjv2-export --out results/kjv_after.json
+  python -m boe_core.bench eval-text --model english --corpus austen --out results/english_austen.json
 """
 from __future__ import annotations
 
@@ -33,13 +32,12 @@ from pathlib import Path
 
 import torch
 
-from boe_core import generate, load_model
-from boe_core.bench.textmetrics import distinct_n
-from boe_core.models.tiny_adapter import TinyMDMAdapter
-from boe_core.tasks.english import CORPORA, load_texts
-from boe_core.tasks.kjv import APPEND_EOS, MASK_RATIOS, masked_token_accuracy
+from ... import generate, load_model
+from ..textmetrics import distinct_n
+from ...models.tiny_adapter import TinyMDMAdapter
+from ...tasks.english import CORPORA, load_texts
+from ...tasks.kjv import APPEND_EOS, MASK_RATIOS, masked_token_accuracy
 
-ROOT = Path(__file__).resolve().parents[1]
 PROBES = {"kjv": ["And the LORD spake unto [MASK], saying,",
                   "And God said, Let there be [MASK]: and there was light."],
           "austen": ["It is a truth universally [MASK], that a single man in possession of a good fortune, "
@@ -160,7 +158,7 @@ def probe(adapter, text: str, k: int = 3) -> dict:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench eval-text", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="kjv", help="shipped name or folder")
     ap.add_argument("--split", default="val", choices=["val", "test"])
     ap.add_argument("--corpus", default="kjv", choices=list(CORPORA), help="whose val/test texts")

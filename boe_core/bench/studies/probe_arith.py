@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Has the model learned to add? One forward pass per condition over arith-cot val problems,
 teacher-forced: the reference answer fills the canvas, some positions are masked, and a chain
 step counts as right when the argmax at both digits of its result is the reference.
@@ -17,9 +16,9 @@ first policy gets wrong at chain step s > 1, whether a policy committed a digit 
 in the same decoding step as the last digit of step s-1's: the two were then predicted together,
 step s from a previous result that was not written yet.
 
-  python scripts/probe_arith.py --model runs/reasoning/export assets/models/reasoning
-  python scripts/probe_arith.py --model reasoning --n 200 --out results/arith_probe.json
-  python scripts/probe_arith.py --model reasoning --commit-order --split test --n 100 --policies confidence boe
+  python -m boe_core.bench probe-arith --model runs/reasoning/export assets/models/reasoning
+  python -m boe_core.bench probe-arith --model reasoning --n 200 --out results/arith_probe.json
+  python -m boe_core.bench probe-arith --model reasoning --commit-order --split test --n 100 --policies confidence boe
 """
 from __future__ import annotations
 
@@ -30,10 +29,10 @@ from pathlib import Path
 
 import torch
 
-from boe_core import generate, load_model
-from boe_core.bench.tasks import d1_block_length
-from boe_core.tasks.arith_cot import _ANSWER, _STEP
-from boe_core.tasks.reasoning import batch, get_task
+from ... import generate, load_model
+from ..tasks import d1_block_length
+from ...tasks.arith_cot import _ANSWER, _STEP
+from ...tasks.reasoning import batch, get_task
 
 CONDITIONS = ("alone", "forward", "results")
 
@@ -121,7 +120,7 @@ def commit_order(model, policies, n: int = 100, split: str = "test") -> dict:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench probe-arith", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", nargs="+", default=["reasoning"], help="shipped names or model folders")
     ap.add_argument("--n", type=int, default=200, help="problems (the first N of the split)")
     ap.add_argument("--split", default="val", choices=["val", "test"])

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Why confidence order does not beat random order on countdown: it writes the operators together.
 
 A countdown answer over numbers listed in the solution's order is `n1 o1 n2 o2 n3 (o3 n4)`: the
@@ -10,8 +9,8 @@ each other (the target fixes their combination, not each one alone). This decode
                         each picked from its own marginal without seeing the other;
   exact_match_together / exact_match_apart   exact match within those problems and the others.
 
-  python scripts/probe_countdown.py --model reasoning --n 100 --out results/countdown_commit_order_val.json
-  python scripts/probe_countdown.py --tokens-per-step 1 2 4 --policies confidence random boe
+  python -m boe_core.bench probe-countdown --model reasoning --n 100 --out results/countdown_commit_order_val.json
+  python -m boe_core.bench probe-countdown --tokens-per-step 1 2 4 --policies confidence random boe
 """
 from __future__ import annotations
 
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from boe_core import generate, load_model
-from boe_core.bench import make_task
+from ... import generate, load_model
+from .. import make_task
 
 
 def commit_report(model, policy: str, tokens_per_step: int, n: int, split: str, seed: int = 0) -> dict:
@@ -54,7 +53,7 @@ def commit_report(model, policy: str, tokens_per_step: int, n: int, split: str, 
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench probe-countdown", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="reasoning", help="shipped name or model folder")
     ap.add_argument("--n", type=int, default=100, help="problems (the first N of the split)")
     ap.add_argument("--split", default="val", choices=["val", "test"])

@@ -1,27 +1,23 @@
-#!/usr/bin/env python
 """Choose BoE-adaptive's shipped variant on the validation splits only.
 
 Every variant (the veto rule, its fraction, the linearisation point, the base rule) runs beside its
 base sampler on the val split of the four frontier tasks; the variant with the highest mean val
 quality over the tasks (ties: the lower mean compute) becomes the policy's default and first preset.
 
-  python scripts/val_boe_adaptive.py --limit 50          # results/boe_adaptive_val.{csv,md}
+  python -m boe_core.bench val-boe-adaptive --limit 50          # results/boe_adaptive_val.{csv,md}
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from boe_core.bench.frontier import CAP, TASKS, family_of  # noqa: E402
-from boe_core.bench.runner import Sweep, read_results, run_sweep  # noqa: E402
-from boe_core.bench.specs import parse_specs  # noqa: E402
-from boe_core.bench.tasks import make_task  # noqa: E402
+from ... import paths
+from ..frontier import CAP, TASKS, family_of
+from ..runner import Sweep, read_results, run_sweep
+from ..specs import parse_specs
+from ..tasks import make_task
 
 BASES = ["threshold:tau=0.9", "threshold:tau=0.7", "eb:gamma_eb=0.01"]
 VARIANTS = ["boe-adaptive:tau=0.9", "boe-adaptive:tau=0.7",
@@ -40,10 +36,10 @@ def markdown_rows(table: pd.DataFrame) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench val-boe-adaptive", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
     ap.add_argument("--limit", type=int, default=50)
-    ap.add_argument("--out", default=str(ROOT / "results" / "boe_adaptive_val.csv"))
+    ap.add_argument("--out", default=str(paths.results_dir() / "boe_adaptive_val.csv"))
     a = ap.parse_args(argv)
     out = Path(a.out)
     for t in a.tasks:
@@ -59,7 +55,7 @@ def main(argv=None) -> int:
     boe = table[[p.startswith("boe") for p in table.index]]
     best = boe.index[0]
     md = ["# BoE-adaptive variants on val (chosen here, shipped as the default)", "",
-          f"`python scripts/val_boe_adaptive.py --limit {a.limit}`: val split, first {a.limit} problems per task, "
+          f"`python -m boe_core.bench val-boe-adaptive --limit {a.limit}`: val split, first {a.limit} problems per task, "
           "step cap = the number of masks.", "", *markdown_rows(table), "",
           f"Best BoE variant on val: `{best}` (family {family_of(best)[0]}, mean quality "
           f"{boe.loc[best, 'mean quality']:.3f} at {boe.loc[best, 'mean fwd-eq']:.1f} forward-equivalents)."]
