@@ -21,14 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from boe_core import load_model
+from boe_core.lockin import view_judge
+from boe_core.tasks.views import get_view
+from make_stories import decode, story, validation_values  # its neighbour: the script's folder is on the path
 
-from boe_core import load_model  # noqa: E402
-from boe_core.lockin import view_judge  # noqa: E402
-from boe_core.tasks.views import get_view  # noqa: E402
-from make_stories import decode, story, validation_values  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 REVISERS = ("RCR (running-confidence remasking)", "ReMDM · confidence (η=0.02)", "ReMDM · cap (η=0.02)",
             "BoE revise (θ=2, 2 per run)")

@@ -21,11 +21,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from boe_core.models import ASSETS_MODELS, load_model  # noqa: E402
-from boe_core.policies.pc import PRIOR_FILE  # noqa: E402
+from boe_core.models import ASSETS_MODELS, load_model
+from boe_core.policies.pc import PRIOR_FILE
 
 
 def sudoku_counts(tok, n: int, seed: int) -> tuple[Counter, str]:

@@ -3,7 +3,7 @@
 the explorer is served in this process with the bio model as the default, Debian's Chromium
 (through Playwright) types a prompt, picks a preset (confidence), runs it and saves the page.
 
-    python scripts/screenshot_bio.py --prompt "bi:Zoe Reyes" --steps 32 --out docs/explorer-bio.png
+    python tools/screenshot_bio.py --prompt "bi:Zoe Reyes" --steps 32 --out docs/explorer-bio.png
 """
 from __future__ import annotations
 

@@ -3,23 +3,21 @@ Playwright): a ReMDM remask on the Sudoku canvas (struck through, with the step 
 and the Cascade tab on a confidence run that ends wrong. Writes docs/explorer-remask.png and
 docs/explorer-cascade.png.
 
-    python scripts/revision_screenshots.py      # needs /usr/bin/chromium and the shipped sudoku model
+    python tools/revision_screenshots.py      # needs /usr/bin/chromium and the shipped sudoku model
 """
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from app.testing import live_server
+from boe_core import generate, load_model
+from boe_core.tasks.views import get_view
 
-from app.testing import live_server  # noqa: E402
-from boe_core import generate, load_model  # noqa: E402
-from boe_core.tasks.views import get_view  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
 STEPS = 12
