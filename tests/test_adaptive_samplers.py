@@ -303,9 +303,6 @@ def test_boe_adaptive_in_the_loop_with_the_gain_base(tiny):
     assert max(int(r.n_commit[0]) for r in tr.records if r.n_backward) > 1  # the budget took more than one
 
 
-@pytest.mark.xfail(strict=True, reason="bug: boe-adaptive's first note counts its set S, which holds the top-1 "
-                                       "fallback, as tokens that cleared τ (boe_adaptive.py score: count_note(S.sum(1), "
-                                       "why)); the threshold policy says '0 cleared' here")
 def test_boe_adaptive_says_none_cleared_tau_when_none_did(tiny):
     tr = generate(tiny, "ab", gen_length=6, steps=6, policy="boe-adaptive", tau=0.9)
     r = tr.records[0]

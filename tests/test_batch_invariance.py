@@ -100,12 +100,8 @@ ADAPTIVE_AND_REVISING = [
     "threshold:tau=0.1", "eb:gamma_eb=4.0", "klass:tau=0.1,eps_kl=1.0,history=1", "boe-adaptive:tau=0.1",
     "boe-adaptive:base=eb,gamma_eb=4.0", "boe-adaptive:base=gain,gamma_eb=4.0,r=4", "rcr",
     "remdm:eta=0.5,start=0.0", "remdm:variant=confidence,eta=0.5,start=0.0",
-    pytest.param("boe-revise:theta=0.0,r=4", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: whether a row that falls back (here: nothing left masked to probe) is revised depends on its "
-        "neighbours. Alone, every row falls back and BoE returns before computing remask TIS, so nothing goes "
-        "back; in a batch where another row is steered, the fallen-back row gets remask TIS 0 (no probes), "
-        "which clears theta = 0, and a token of it is remasked (selection.py EntropyDropPolicy.score returns "
-        "early only when all rows fall back; boe_revise.py picks for every row)"))),
+    # a row that falls back (nothing left to probe) revises nothing, alone or beside steered rows
+    "boe-revise:theta=0.0,r=4",
 ]
 
 

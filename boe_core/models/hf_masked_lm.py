@@ -36,8 +36,25 @@ class HFAdapter(MDMAdapter):
         return ids
 
     def _call(self, ids, attention_mask):
-        kw = {} if attention_mask is None else {"attention_mask": attention_mask.long()}
+        kw = {}
+        if attention_mask is not None:
+            kw["attention_mask"] = attention_mask.long()
+            if self._positions_from_mask:  # left padding must not shift a row's absolute positions
+                kw["position_ids"] = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         return self.model(input_ids=ids, **kw).logits
+
+    @property
+    def _positions_from_mask(self) -> bool:
+        """Whether to number positions from the attention mask: models with learned absolute
+        positions (BERT) otherwise count the left padding too. RoBERTa-style embeddings derive
+        positions from the pad ids themselves (their `padding_idx`), so they are left alone."""
+        import inspect
+
+        if not hasattr(self, "_pos_from_mask"):
+            emb = getattr(getattr(self.model, "base_model", self.model), "embeddings", None)
+            takes = "position_ids" in inspect.signature(self.model.forward).parameters
+            self._pos_from_mask = takes and getattr(emb, "padding_idx", None) is None
+        return self._pos_from_mask
 
     def hidden(self, embeds, attention_mask=None, active=None):
         from .hf_aqa import active_rows

@@ -116,30 +116,34 @@ class BoEAdaptivePolicy(BoEPolicy):
                 "BoE adaptive · gain base (γ=0.01)": {"base": "gain", "gamma_eb": 0.01}}
 
     def base_set(self, ctx: StepContext):
+        """(the set S to vet, why, (B,) how many the base rule itself chose): S may also hold a
+        row's top-1 fallback, which the count leaves out (so a note never says "1 cleared τ" when
+        none did)."""
         cfg = ctx.settings
         if cfg.base == "gain":  # the pool; TIS decides how many below
             r, _ = num_candidates(ctx)
-            return top_mask(ctx.stats.confidence, ctx.eligible, r), f"top-{r} candidates"
+            S = top_mask(ctx.stats.confidence, ctx.eligible, r)
+            return S, f"top-{r} candidates", S.sum(1)
         if cfg.base == "threshold":
             commit, cleared, _ = threshold_commit(ctx.stats.confidence, ctx.eligible, cfg.tau)
-            return commit, f"cleared τ = {fmt(cfg.tau)}"
+            return commit, f"cleared τ = {fmt(cfg.tau)}", cleared
         commit, _ = entropy_bounded_commit(ctx.stats.entropy, ctx.eligible, cfg.gamma_eb)
-        return commit, f"fit γ = {fmt(cfg.gamma_eb)}"
+        return commit, f"fit γ = {fmt(cfg.gamma_eb)}", commit.sum(1)
 
     def score(self, ctx: StepContext) -> PolicyResult:
         cfg = ctx.settings
-        S, why = self.base_set(ctx)
+        S, why, chosen = self.base_set(ctx)
         active = ctx.eligible.any(1)
         conf_scores = masked_scores(ctx.stats.confidence, ctx.eligible)
         keep = top_mask(ctx.stats.confidence, S, 1)
         check = S & (S.sum(1) >= 2)[:, None]  # rows with a parallel commit to vet
         if not bool(check.any()):
             return PolicyResult(conf_scores, torch.zeros_like(active),
-                                notes=[count_note(S.sum(1), why, active) + "; nothing to vet"], commit=S)
+                                notes=[count_note(chosen, why, active) + "; nothing to vet"], commit=S)
         probe = probes(ctx, check)
         check = check & probe.any(1)[:, None]  # nothing left to inform: TIS says nothing, no veto
         if not bool(check.any()):
-            return PolicyResult(conf_scores, torch.zeros_like(active), notes=[count_note(S.sum(1), why, active)
+            return PolicyResult(conf_scores, torch.zeros_like(active), notes=[count_note(chosen, why, active)
                                 + "; nothing left masked to inform, no check"], commit=S)
         tis, gnorm, extra, backwards = token_influence(ctx, check, probe)
         if cfg.base == "gain":
@@ -150,7 +154,7 @@ class BoEAdaptivePolicy(BoEPolicy):
             vetoed = tis_veto(check, tis, keep, cfg.veto, cfg.veto_frac)
             rule = "TIS < 0" if cfg.veto == "negative" else f"the lowest {fmt(100 * cfg.veto_frac)}% of TIS"
         commit, fell_back = with_top1(S & ~vetoed, ctx.eligible, ctx.stats.confidence)
-        notes = [count_note(S.sum(1), why, active), count_note(vetoed.sum(1), f"held back ({rule})", active),
+        notes = [count_note(chosen, why, active), count_note(vetoed.sum(1), f"held back ({rule})", active),
                  count_note(commit.sum(1), "committed", active)]
         scores = torch.where(check, torch.nan_to_num(tis.double(), nan=0.0), conf_scores)
         return PolicyResult(torch.where(ctx.eligible, scores, conf_scores), fell_back,

@@ -67,7 +67,11 @@ class BoERevisePolicy(BoEPolicy):
         res = super().score(ctx)
         rt = res.signals.get("remask_tis")
         if rt is not None and not ctx.final and ctx.settings.budget > 0:
-            res.remask = revise_pick(rt, revisable(ctx), ctx.remasks, ctx.settings.theta, ctx.settings.budget)
+            # a row that fell back was not steered (nothing to probe): its remask TIS is not a
+            # measurement, so it revises nothing, as it would decoded alone
+            steered = ~res.fallback.to(rt.device)[:, None]
+            res.remask = revise_pick(rt, revisable(ctx) & steered, ctx.remasks, ctx.settings.theta,
+                                     ctx.settings.budget)
         return res
 
 
