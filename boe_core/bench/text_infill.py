@@ -275,7 +275,15 @@ def _write(out: Path, protocol, rows, done, a):
            "command": a.command,
            "machine": "2-core x86_64 CPU VM, 1 torch thread", "table": summarise(cands, ids), "candidates": cands}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+    out.write_text(dump(doc))
+
+
+def dump(doc: dict) -> str:
+    """The results JSON: readable at the top, one line per candidate's per-row lists."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "candidates"}, ensure_ascii=False, indent=1)
+    cands = ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+                        for k, v in doc["candidates"].items())
+    return head[:-2] + ',\n "candidates": {\n' + cands + "\n }\n}\n"
 
 
 if __name__ == "__main__":
