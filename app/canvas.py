@@ -148,6 +148,16 @@ def _chip_label(text: str) -> tuple[str, bool]:
     return label.replace("\n", "⏎").replace("\t", "⇥"), lead
 
 
+def _commit_attr(f: _Frame, i: int, cls: list) -> str:
+    """The click hook of a committed, decoded cell: its commit step (a click selects it for an
+    intervention, see app/intervene.py)."""
+    if "new" in cls:
+        return f' data-commit="{f.k}"'
+    if "prev" in cls:
+        return f' data-commit="{int(f.when[i])}"'
+    return ""
+
+
 def chips_html(trace, f: _Frame, hl: set) -> str:
     am = trace.attention_mask[0] if trace.attention_mask is not None else np.ones_like(f.fixed)
     chips = []
@@ -180,7 +190,8 @@ def chips_html(trace, f: _Frame, hl: set) -> str:
             cls += ["special"] if is_special(tok) else []
             inner = html.escape(label)
         cls += err_cls + (["diverge"] if i in hl else []) + (["sp"] if lead else [])
-        chips.append(f'<span class="tok {" ".join(cls)}" data-pos="{i}" data-tip="{_tip(tip)}"{style}>{inner}</span>')
+        chips.append(f'<span class="tok {" ".join(cls)}" data-pos="{i}" data-tip="{_tip(tip)}"{_commit_attr(f, i, cls)}'
+                     f'{style}>{inner}</span>')
     return f'<div class="chips">{"".join(chips)}</div>'
 
 
@@ -221,7 +232,8 @@ def grid_html(trace, f: _Frame, hl: set, shape) -> str:
                                                   if f.ghost(i) else "")
         if f.remasked[i]:
             inner = shown_back
-        cells.append(f'<div class="{" ".join(cls)}" data-pos="{i}" data-tip="{_tip(tip)}"{style}>{inner}</div>')
+        cells.append(f'<div class="{" ".join(cls)}" data-pos="{i}" data-tip="{_tip(tip)}"{_commit_attr(f, i, cls)}'
+                     f'{style}>{inner}</div>')
     return f'<div class="sdk">{"".join(cells)}</div>'
 
 

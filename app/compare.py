@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import queue
+import re
 import threading
 import time
 
@@ -24,7 +25,8 @@ def compare_summary_html(a, b, d, task="text") -> str:
         return ('<div class="boe-status">Pick a step in <b>Explore</b>, choose a policy and press '
                 '<b>Branch</b>: the steps before it are kept, the rest is decoded again.</div>')
     at = b.meta.get("branched_from", {}).get("step")
-    bits = [f'<span class="badge strong">branched at step {at}</span>',
+    iv = intervention_of(a, b)
+    bits = [intervention_badge(a, iv) if iv is not None else f'<span class="badge strong">branched at step {at}</span>',
             f'<span class="badge policy">A: {html.escape(str(a.config.get("policy")))}</span>',
             f'<span class="badge policy alt">B: {html.escape(str(b.config.get("policy")))}</span>']
     if d is None or d.first_divergent_step is None:
@@ -47,7 +49,10 @@ def compare_summary_html(a, b, d, task="text") -> str:
 def compare_marks(a, b, d, task="text") -> list:
     """(step, label) markers of the entropy chart: branch, first divergence, first wrong commits."""
     marks = []
-    if b is not None:
+    iv = intervention_of(a, b)
+    if iv is not None:
+        marks.append((iv["step"], "edit"))
+    elif b is not None:
         marks.append((b.meta.get("branched_from", {}).get("step"), "branch"))
     if d is not None and d.first_divergent_step is not None:
         marks.append((d.first_divergent_step, "diverge"))
@@ -75,10 +80,15 @@ def compare_outputs(sess: Session, k=None):
     split = d is not None and d.first_divergent_step is not None
     ka, kb = min(k, a.num_steps - 1), min(k, b.num_steps - 1)
     ca = canvas_html(a, ka, "none", view, highlight=d.positions_a if split else (), title=f"A · {a.config.get('policy')} (step {ka})")
-    cb = canvas_html(b, kb, "none", view, highlight=d.positions_b if split else (), title=f"B · {b.config.get('policy')} (step {kb})")
+    iv = intervention_of(a, b)
+    cb = canvas_html(b, kb, "none", view, highlight=d.positions_b if split else (), title=f"B · {b.config.get('policy')} (step {kb})"
+                     + (f" · edited before step {iv['step']}" if iv is not None else ""))
+    if iv is not None and kb >= iv["step"] - 1:  # the edit shows from the canvas it was made on
+        cb = mark_cells(cb, iv["positions"], "edited", "edited by you before step %d" % iv["step"])
     fig = charts.entropy_figure([(f"A: {a.config.get('policy')}", a), (f"B: {b.config.get('policy')}", b)], k,
                                 marks=compare_marks(a, b, d, sess.task))
-    info = {"branched_at": b.meta.get("branched_from", {}).get("step"), "policy_a": a.config.get("policy"),
+    info = {"branched_at": b.meta.get("branched_from", {}).get("step") if iv is None else iv["step"],
+            "intervention": iv, "policy_a": a.config.get("policy"),
             "policy_b": b.config.get("policy"), "steps_a": a.num_steps, "steps_b": b.num_steps,
             "first_divergent_step": None if d is None else d.first_divergent_step,
             "positions_a": [] if d is None else list(map(int, d.positions_a)),
@@ -90,12 +100,52 @@ def compare_outputs(sess: Session, k=None):
     return (sess, ca, cb, compare_summary_html(a, b, d, sess.task), fig, slider, info)
 
 
-def _partial(a: Trace, at: int, policy: str, overrides: dict) -> Trace:
-    """Run B while it is computed: A's first `at` steps under B's settings."""
+def partial_of(a: Trace, at: int, policy: str, overrides: dict, meta: dict) -> Trace:
+    """Run B while it is computed: A's first `at` steps under B's settings, A's meta updated by `meta`."""
     return Trace(model=a.model, config=DecodeConfig.from_dict(a.config).replace(policy=policy, **overrides).to_dict(),
                  initial_canvas=a.initial_canvas, fixed=a.fixed, attention_mask=a.attention_mask,
                  schedule=a.schedule, mask_id=a.mask_id, records=list(a.records[:at]), id_to_token=dict(a.id_to_token),
-                 meta={**a.meta, "branched_from": {"step": at, "policy": a.config.get("policy")}})
+                 meta={**a.meta, **meta})
+
+
+def _partial(a: Trace, at: int, policy: str, overrides: dict) -> Trace:
+    return partial_of(a, at, policy, overrides, {"branched_from": {"step": at, "policy": a.config.get("policy")}})
+
+
+# --- interventions (app/intervene.py makes them; Compare shows them) ---------------------------------
+def intervention_of(a, b) -> dict | None:
+    """The edit that made B from A (boe_core.intervene's record), or None when B is a plain branch."""
+    if a is None or b is None:
+        return None
+    mine, theirs = b.meta.get("interventions", []), a.meta.get("interventions", [])
+    return mine[-1] if len(mine) > len(theirs) else None
+
+
+def intervention_badge(a, iv: dict) -> str:
+    bl = is_bytelevel(a.id_to_token)
+    show = lambda t: "[MASK]" if t == "mask" else repr(token_text(a.id_to_token.get(int(t), f"<{t}>"), bl))  # noqa: E731
+    what = ", ".join(f"position {p}: {show(o)} → {show(n)}" for p, o, n in zip(iv["positions"], iv["old"], iv["new"]))
+    return (f'<span class="badge strong edited">intervened before step {iv["step"]}</span>'
+            f'<span class="badge edited">{html.escape(what)}</span>')
+
+
+_CELL = re.compile(r'class="([^"]*)" data-pos="(\d+)" data-tip="([^"]*)"')
+
+
+def mark_cells(body: str, positions, cls: str, tip: str = "", extra: dict | None = None) -> str:
+    """A canvas' HTML with the cells at `positions` given the class `cls` (and a tooltip line;
+    `extra`: {position: attribute text} added to each)."""
+    want = {int(p) for p in positions}
+
+    def sub(m):
+        p = int(m.group(2))
+        if p not in want:
+            return m.group(0)
+        more = "" if extra is None or p not in extra else " " + extra[p]
+        t = m.group(3) + (html.escape("\n" + tip, quote=True) if tip else "")
+        return f'class="{m.group(1)} {cls}" data-pos="{p}" data-tip="{t}"{more}'
+
+    return _CELL.sub(sub, body)
 
 
 def default_branch_step(trace) -> int | None:

@@ -134,4 +134,36 @@ CSS = r"""
 .compare-pane .sdk { grid-template-columns: repeat(9, 38px); grid-template-rows: repeat(9, 38px); }
 .compare-pane .sdk .cell { font-size: 18px; }
 @media (max-width: 1100px) { .sdk { grid-template-columns: repeat(9, 36px); grid-template-rows: repeat(9, 36px); } }
+/* interventions (app/intervene.py) and the Cascade tab (app/cascade.py) */
+#canvas [data-commit] { cursor: pointer; }
+#canvas [data-commit]:hover { outline: 2px solid #0891b2; outline-offset: 1px; }
+.tok.edited, .cell.edited { outline: 3px dashed #0891b2 !important; outline-offset: 1px; background: #cffafe !important; color: #155e75 !important; }
+.badge.edited { background: #cffafe; color: #155e75; border-color: #a5f3fc; }
+.badge.strong.edited { background: #0891b2; color: #fff; border-color: #0891b2; }
+.tok.suspect, .cell.suspect { outline: 3px solid #dc2626; outline-offset: 1px; position: relative; }
+.suspect[data-rank]::after { content: attr(data-rank); position: absolute; top: -8px; right: -8px; background: #dc2626;
+  color: #fff; font-size: 10px; font-weight: 700; border-radius: 8px; padding: 0 4px; line-height: 15px; z-index: 3; }
+.dep { font-size: 11px; overflow: auto; max-height: 460px; border: 1px solid #e5e7eb; border-radius: 8px; padding: 6px; }
+.dep-row { display: flex; align-items: center; gap: 6px; cursor: pointer; line-height: 12px; }
+.dep-row:hover { background: #eef2ff; }
+.dep-row.top .dep-label { color: #b91c1c; font-weight: 700; }
+.dep-label { width: 190px; flex: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, monospace; }
+.dep-cells { display: flex; gap: 1px; }
+.dep-cells i { width: 9px; height: 11px; background: #f3f4f6; display: inline-block; }
+.dep-cells i.chg { background: #f97316; }
+.dep-cells i.self { background: #1e1b4b; }
+.dep-cells i.none { background: repeating-linear-gradient(45deg, #f3f4f6, #f3f4f6 2px, #e5e7eb 2px, #e5e7eb 4px); }
+.dep-n { width: 28px; flex: none; text-align: right; color: #6b7280; }
+.dep-head { color: #4b5563; margin-bottom: 4px; }
+.roots { overflow: auto; max-height: 460px; border: 1px solid #e5e7eb; border-radius: 8px; }
+.roots table { border-collapse: collapse; font-size: 12px; width: 100%; }
+.roots th { position: sticky; top: 0; background: #f9fafb; font-weight: 600; text-align: right; padding: 3px 6px; border-bottom: 1px solid #e5e7eb; }
+.roots td { text-align: right; padding: 2px 6px; border-bottom: 1px solid #f3f4f6; font-variant-numeric: tabular-nums; }
+.roots td.tk, .roots th.tk { text-align: left; font-family: ui-monospace, monospace; }
+.roots tr[data-step] { cursor: pointer; }
+.roots tr[data-step]:hover { background: #eef2ff; }
+.roots td.top3 { background: #fee2e2; color: #991b1b; font-weight: 700; }
+.roots td.yes { color: #166534; font-weight: 700; }
+.roots td.no { color: #9ca3af; }
+.roots tr.wrong td.tk { color: #b91c1c; }
 """

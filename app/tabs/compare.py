@@ -1,9 +1,10 @@
-"""The Compare tab: branch a run at a step under another preset, and show both trajectories."""
+"""The Compare tab: branch a run at a step under another preset, or intervene on one cell, and show
+both trajectories."""
 from __future__ import annotations
 
 import gradio as gr
 
-from .. import compare
+from .. import compare, intervene
 from ..canvas import empty
 from ..guard import guard
 from ..session import BRANCH_DEFAULT, PRESETS
@@ -18,6 +19,7 @@ def build(u, d):
         u.branch_at = gr.Number(0, precision=0, label="Branch at step", elem_id="branch-at", scale=1, minimum=0)
         u.branch_b = gr.Button("Branch at this step", variant="primary", elem_id="btn-branch", scale=1)
     u.branch_hint = gr.Markdown("", elem_id="branch-hint", elem_classes="hint-text")
+    intervene.intervene_panel(u)  # a click on a committed Explore cell fills it
     u.cmp_summary = gr.HTML(compare.compare_summary_html(None, None, None), label="summary", js_on_load=None)
     with gr.Row():
         u.cmp_a = gr.HTML(empty("Run A"), label="canvas_a", elem_classes="compare-pane", js_on_load=None,
@@ -41,6 +43,7 @@ def wire(u):
     u.after_run = dict(fn=guard(compare.default_step_hint), inputs=[u.sess], outputs=[u.branch_at, u.branch_hint],
                        **u.private)
     u.run_done = u.run_evt.success(**u.after_run)
+    intervene.wire_intervene(u, guard)  # API: intervene
 
 
 TAB = Tab("compare", "Compare", build, wire, state=("branch", "diff", "compare_view"))
