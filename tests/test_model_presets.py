@@ -111,3 +111,18 @@ def test_shipped_presets_files_are_valid():
             assert all(e.chosen_on for e in entries.values())
             seen += 1
     assert seen >= 1 or not shipped_models()
+
+
+def test_load_model_adapter_finds_its_folder_presets(tmp_path, tiny_sudoku_dir):
+    import shutil
+
+    from boe_core import load_model
+
+    d = tmp_path / "saved"
+    shutil.copytree(tiny_sudoku_dir, d)
+    assert default_preset_for(load_model(str(d))) == DEFAULT_PRESET  # no presets.json yet
+    (d / "presets.json").write_text(json.dumps(GOOD))
+    adapter = load_model(str(d))
+    assert adapter.model_dir == str(d)
+    assert default_preset_for(adapter) == "BoE · tuned"
+    assert preset_settings(default_preset_for(adapter), model=adapter)[1]["gate"] == "additive"
