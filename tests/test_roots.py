@@ -87,3 +87,22 @@ def test_registry_is_explicit():
     with ROOT_FINDERS.registered(f):
         assert list(f.score(None, None)) == [1.0, -np.inf]
     assert "tmp" not in ROOT_FINDERS
+
+
+def test_bench_summary_counts_ties_against_the_root():
+    from boe_core.bench.roots import summarise
+
+    def rec(root, scores, cf):
+        return {"solved": False, "root": root, "first_wrong": root, "commits": [[0, i] for i in range(len(scores))],
+                "scores": {"a": scores, "counterfactual": cf}, "seconds": {"a": 0.0}}
+
+    recs = [rec(0, [1.0, 1.0, 0.0, 0.0], [4.0, 3.0, 2.0, 1.0]),  # tied first: rank 2
+            rec(2, [0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]),  # rank 2
+            rec(None, [0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0]),  # no single fix: left out of hit@k
+            {"solved": True}]
+    s = summarise(recs, ["a", "counterfactual"], n_boot=50)
+    assert (s["runs"], s["failing"], s["single_fix"]) == (4, 3, 2)
+    assert s["methods"]["a"]["hit@1"] == 0.0 and s["methods"]["a"]["hit@3"] == 1.0
+    assert s["methods"]["a"]["chance@1"] == 0.25 and s["methods"]["a"]["chance@3"] == 0.75
+    assert s["methods"]["counterfactual"]["hit@1"] == 0.5
+    assert s["methods"]["a"]["spearman_vs_exact"] == pytest.approx((0.8944271909999159 + 1.0 + 1.0) / 3)

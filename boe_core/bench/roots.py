@@ -78,8 +78,16 @@ def run_row(adapter, task, trace, row: int, example, target, methods) -> dict:
             "root": None if truth.root is None else cm.index(tuple(truth.root)),
             "first_wrong": None if not truth.wrong else cm.index(tuple(truth.wrong[0])),
             "cf_fixes": int(sum(bool(x) for x in cf.fixes)), "replay_exact": cf.replay_exact,
-            "scores": {m: [float(x) if np.isfinite(x) else -1e300 for x in v] for m, v in scores.items()},
+            "scores": {m: _clean(v) for m, v in scores.items()},
             "seconds": secs, "forwards": {"counterfactual": cf.forwards, "truth": truth.forwards}}
+
+
+def _missing(rec: dict, methods) -> list[str]:
+    return [] if rec["solved"] else [m for m in methods if m not in rec["scores"]]
+
+
+def _clean(v) -> list[float]:
+    return [float(x) if np.isfinite(x) else -1e300 for x in v]
 
 
 def cache_dir(task, split, policy, steps) -> Path:
@@ -100,8 +108,9 @@ def collect(adapter, task, split: str, n: int, policy: str, steps: int, methods,
     for i in range(0, len(examples), batch_size):
         batch = examples[i:i + batch_size]
         files = [d / f"{i + j}.json" for j in range(len(batch))]
-        if all(f.is_file() for f in files):
-            out.extend(json.loads(f.read_text()) for f in files)
+        cached = [json.loads(f.read_text()) if f.is_file() else None for f in files]
+        if all(c is not None and not _missing(c, methods) for c in cached):
+            out.extend(cached)
             continue
         if time.time() > deadline:
             return out, False
@@ -111,8 +120,12 @@ def collect(adapter, task, split: str, n: int, policy: str, steps: int, methods,
         ok = [s[task.metric] >= 1 for s in task.score(adapter, batch, trace.final_canvas)]
         target = reference(task, adapter, batch, ids)
         for j, e in enumerate(batch):
-            if files[j].is_file():
-                out.append(json.loads(files[j].read_text()))
+            rec = cached[j]
+            if rec is not None:
+                for m in _missing(rec, methods):  # a method added since: score the cached run with it
+                    rec["scores"][m] = _clean(ROOT_FINDERS.get(m).score(adapter, trace, j))
+                files[j].write_text(json.dumps(rec))
+                out.append(rec)
                 continue
             if time.time() > deadline:
                 return out, False

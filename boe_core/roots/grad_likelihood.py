@@ -8,6 +8,10 @@ j's token x_j for its runner-up a_j changes the later canvases' inputs at j, so 
     g_j ~ log q_j - log p_j + sum_{k > s} (e_a - e_x) . dLL/de_j^(k)
 
 (the later commits held fixed: the part of L' - L_s a gradient can see).
+
+`grad-likelihood-mid` reads the gradient at the midpoint instead (every committed token's input on
+the later canvases written at e_x + (e_a - e_x) / 2, all at once), the linearisation point that
+ranked best for BoE's own first-order estimate.
 """
 from __future__ import annotations
 
@@ -22,6 +26,15 @@ from .base import register_finder
 @register_finder("grad-likelihood", "first-order g_j: (e_a - e_x) . grad of the later commits' log-likelihood, "
                                     "one backward", order=6)
 def grad_likelihood(model, trace, row=0, counterfactuals=None) -> np.ndarray:
+    return grad_scores(model, trace, row, 0.0)
+
+
+@register_finder("grad-likelihood-mid", "grad-likelihood with the gradient read halfway to the runner-ups", order=7)
+def grad_likelihood_mid(model, trace, row=0, counterfactuals=None) -> np.ndarray:
+    return grad_scores(model, trace, row, 0.5)
+
+
+def grad_scores(model, trace, row: int, alpha: float) -> np.ndarray:
     cm = commits_of(trace, row)
     if not cm:
         return np.zeros(0)
@@ -32,8 +45,15 @@ def grad_likelihood(model, trace, row=0, counterfactuals=None) -> np.ndarray:
     after = torch.as_tensor(np.stack([r.canvas_after[row] for r in trace.records]), device=dev)
     am = None if trace.attention_mask is None else torch.as_tensor(trace.attention_mask[row], device=dev).repeat(T, 1)
     E = model.embedding_matrix()
+    facts = [runner_up(trace, s, p, row) for s, p in cm]
+    base = model.embed(ids).detach()
+    if alpha:
+        for (s, p), (tok, _, alt, _) in zip(cm, facts):
+            for k in range(s + 1, T):
+                if int(ids[k, p]) == tok:
+                    base[k, p] = base[k, p] + alpha * (E[alt] - E[tok]).to(base.dtype)
     with torch.enable_grad():
-        emb = model.embed(ids).detach().requires_grad_(True)
+        emb = base.requires_grad_(True)
         h = model.hidden(emb, am)
         logits = model.head(h[chosen])
         lp = torch.log_softmax(suppress(logits, model.suppressed_ids), -1)
@@ -41,8 +61,7 @@ def grad_likelihood(model, trace, row=0, counterfactuals=None) -> np.ndarray:
         (grad,) = torch.autograd.grad(ll, emb)
     grad = grad.detach()
     out = np.zeros(len(cm))
-    for i, (s, p) in enumerate(cm):
-        tok, pj, alt, q = runner_up(trace, s, p, row)
+    for i, ((s, p), (tok, pj, alt, q)) in enumerate(zip(cm, facts)):
         later = [k for k in range(s + 1, T) if int(ids[k, p]) == tok]
         first = 0.0
         if later:
