@@ -31,3 +31,11 @@ def test_eval_sudoku_scores_a_model_through_the_bench(tiny_sudoku_dir, tmp_path)
     assert res["per_step"] == 1 and set(res["results"]) == {"confidence", "random"}
     for r in res["results"].values():
         assert r["n"] == 3 and 0.0 <= r["cell_accuracy"] <= 1.0
+
+
+def test_ordering_gap_reads_the_configured_results_folder(monkeypatch, tmp_path):
+    """With no oracle results there it stops with the message that says what to run, and writes nothing."""
+    monkeypatch.setenv("BOE_RESULTS_DIR", str(tmp_path))
+    with pytest.raises(SystemExit, match="no oracle results yet"):
+        main(["ordering-gap"])
+    assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ COMMANDS = {
     "probe-countdown": "countdown commit-order counts per policy and tokens per step",
     "bio-cascades": "root / cascade breakdown of the bio failures of a `bench table` run's outputs",
     "val-boe-adaptive": "the validation-only choice of BoE-adaptive's shipped variant",
+    "ordering-gap": "the ordering gap table: oracle vs the best checker-free policy vs confidence (reads results)",
 }
 
 
@@ -27,6 +28,8 @@ def _module(name: str):
         from . import probe_countdown as m
     elif name == "bio-cascades":
         from . import bio_cascades as m
+    elif name == "ordering-gap":
+        from . import ordering_gap as m
     else:
         from . import val_boe_adaptive as m
     return m

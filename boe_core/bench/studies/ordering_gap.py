@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """The ordering gap table (issue #29): per task and budget, the oracle order's solve rate (a ceiling
 that reads the answer), the best checker-free policy's, and confidence's, on the same examples.
 
@@ -6,7 +5,7 @@ Runs nothing: it reads the bench's results CSVs and per-example parquet files (t
 make them are in docs/ordering_gap.md) and keeps, per task, the examples every row has (the first n
 of the split, n being the smallest run's), so every number in a row is on the same problems.
 
-    python scripts/ordering_gap.py        # writes results/ordering_gap.csv and results/ordering_gap.md
+    python -m boe_core.bench ordering-gap   # writes results/ordering_gap.csv and results/ordering_gap.md
 """
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-R = ROOT / "results"
+from ... import paths
 ORACLE, ORACLE_RIGHT = "oracle", "oracle:only_right=true"
 LABELS = {ORACLE: "oracle (reads the answer)", ORACLE_RIGHT: "oracle, only right commits (reads the answer)"}
 
@@ -50,7 +48,7 @@ def cells(csvs: list[str]) -> pd.DataFrame:
     model and task options of the first CSV's oracle cells."""
     frames, ref = [], None
     for name in csvs:
-        p = R / name
+        p = paths.results_dir() / name
         if not p.is_file():
             continue
         df = pd.read_csv(p)
@@ -127,8 +125,9 @@ def markdown(t: pd.DataFrame) -> str:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(R / "ordering_gap"))
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench ordering-gap", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(paths.results_dir() / "ordering_gap"))
     a = ap.parse_args(argv)
     t = table()
     if t.empty:
