@@ -1,11 +1,7 @@
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import pytest  # noqa: E402
-import torch  # noqa: E402  (importing torch does not import triton)
+import pytest
+import torch  # importing torch does not import triton
 
 # Without a GPU, Triton kernels run through the CPU interpreter; it must be set before triton loads.
 if not torch.cuda.is_available():
