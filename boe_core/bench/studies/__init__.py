@@ -11,6 +11,8 @@ COMMANDS = {
     "probe-countdown": "countdown commit-order counts per policy and tokens per step",
     "bio-cascades": "root / cascade breakdown of the bio failures of a `bench table` run's outputs",
     "val-boe-adaptive": "the validation-only choice of BoE-adaptive's shipped variant",
+    "pilot-selfcheck": "issue #29 pilot: K decodes per puzzle, keep the grid the model believes most (no checker)",
+    "pilot-backtrack": "issue #29 pilot: back to the most doubted commit, its second choice, keep by pseudo-likelihood",
     "ordering-gap": "the ordering gap table: oracle vs the best checker-free policy vs confidence (reads results)",
 }
 
@@ -28,6 +30,10 @@ def _module(name: str):
         from . import probe_countdown as m
     elif name == "bio-cascades":
         from . import bio_cascades as m
+    elif name == "pilot-selfcheck":
+        from . import pilot_selfcheck as m
+    elif name == "pilot-backtrack":
+        from . import pilot_backtrack as m
     elif name == "ordering-gap":
         from . import ordering_gap as m
     else:

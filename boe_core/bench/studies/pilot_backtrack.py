@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Pilot for issue #29, part 2 (second try): backtracking without a checker, on hard val.
 
-scripts/pilot_selfcheck_search.py found that the model's own grouped pseudo-likelihood tells a right
+The pilot-selfcheck study (pilot_selfcheck.py) found that the model's own grouped pseudo-likelihood tells a right
 grid from a wrong one, but that independent samples rarely contain a right grid. Here the
 candidates are made where the model doubts itself instead:
 
@@ -17,7 +16,7 @@ candidates are made where the model doubts itself instead:
 No Sudoku rule and no answer is read. Reported per round: the kept grid's solve rate, how often any
 grid so far was right, and the mean forwards per puzzle. Validation split only.
 
-    OMP_NUM_THREADS=1 flock /tmp/torch.lock .venv/bin/python scripts/pilot_backtrack_search.py --n 100 --rounds 6
+    OMP_NUM_THREADS=1 flock /tmp/torch.lock .venv/bin/python -m boe_core.bench pilot-backtrack --n 100 --rounds 6
 """
 from __future__ import annotations
 
@@ -30,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pilot_selfcheck_search import loo_logp  # its neighbour: a script's own folder is on the path
-
-ROOT = Path(__file__).resolve().parents[1]
+from ... import paths
+from .pilot_selfcheck import loo_logp
 
 
 def decode(m, canvas: torch.Tensor):
@@ -58,13 +56,13 @@ def grid_score(m, grids, fixed, groups):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench pilot-backtrack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="hard_val", choices=["hard_val", "val"])
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--groups", type=int, default=6)
     ap.add_argument("--doubt", type=float, default=0.5, help="a decoded cell is doubted below this probability")
-    ap.add_argument("--out", default=str(ROOT / "results" / "pilot_backtrack_search_hard_val.json"))
+    ap.add_argument("--out", default=str(paths.results_dir() / "pilot_backtrack_search_hard_val.json"))
     a = ap.parse_args(argv)
     from boe_core import load_model
     from boe_core.bench.tasks import make_task

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Pilot for issue #29, part 2: search without a checker. Decode each puzzle K times (the greedy
 confidence run, then K-1 runs that sample the proposals at temperature T, each from its own seed)
 and keep the grid the model itself believes most: no Sudoku rule and no answer is read.
@@ -17,7 +16,7 @@ Reported per (K, score, groups): the selected grid's solve rate, the greedy run'
 the K grids is right (what a perfect selector reaches), and forward passes per puzzle (K decodes of
 `--steps` forwards, plus K x the scoring forwards). Validation split only; never tuned on test.
 
-    OMP_NUM_THREADS=1 flock /tmp/torch.lock .venv/bin/python scripts/pilot_selfcheck_search.py \\
+    OMP_NUM_THREADS=1 flock /tmp/torch.lock .venv/bin/python -m boe_core.bench pilot-selfcheck \\
         --split hard_val --n 100 --k 8 --steps 24 81
 
 Resumable: every decode's final grids are cached under runs/pilot_issue29/ (git-ignored).
@@ -32,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "runs" / "pilot_issue29"
+from ... import paths
+
+WORK = paths.runs_dir() / "pilot_issue29"
 
 
 def decode(adapter, ids, steps: int, k: int, temperature: float) -> np.ndarray:
@@ -79,14 +79,14 @@ def loo_logp(adapter, final: np.ndarray, fixed: np.ndarray, groups: int, batch: 
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m boe_core.bench pilot-selfcheck", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="hard_val", choices=["hard_val", "val"])
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--steps", type=int, nargs="+", default=[24, 81])
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--groups", type=int, nargs="+", default=[0, 6], help="0: leave one out; G: G groups")
-    ap.add_argument("--out", default=str(ROOT / "results" / "pilot_selfcheck_search_hard_val.json"))
+    ap.add_argument("--out", default=str(paths.results_dir() / "pilot_selfcheck_search_hard_val.json"))
     a = ap.parse_args(argv)
     from boe_core import load_model
     from boe_core.bench.tasks import make_task
