@@ -1,116 +1,349 @@
-"""The Cascade tab: for a finished run that the task's checker marks wrong, its first wrong commit
-(the candidate root of the cascade) and where BoE's remask TIS ("what the rest hinges on") ranked
-that token among the committed ones at each later step, beside the lowest-confidence-at-commit
-ranking and chance (boe_core.cascade). One BoE backward per later step, in the background."""
+"""The Cascade tab, checker-free: for a finished run, the counterfactual of every decoded commit
+(its runner-up written right after its commit step, the run's policy on: boe_core.counterfactuals),
+computed as a cancellable background job whose cost in forwards is shown before it starts. From it:
+the dependency graph (commits in order x positions: which cells each replacement changed), every
+registered root finder's ranking of the commits side by side (boe_core.roots), the top suspects
+marked on the canvas and, where the task has a checker, the wrong cells, the first wrong commit and
+whether each counterfactual fixes the answer. A click on a commit opens its counterfactual in
+Compare (app/intervene.py)."""
 from __future__ import annotations
 
 import html
+import math
+import threading
+from collections import OrderedDict
+
+import numpy as np
 
 from boe_core import ConfigError
-from boe_core.cascade import ranks_after
+from boe_core.counterfactuals import Counterfactuals, counterfactuals, estimate_forwards
+from boe_core.lockin import trace_key
+from boe_core.roots import ROOT_FINDERS, find_roots
+from boe_core.tasks.token_text import is_bytelevel, token_text
 
 from . import jobs
-from .charts import empty_figure, layout
+from .canvas import canvas_html
 from .common import ensure, model_for, trace_and_step
+from .compare import mark_cells
 from .session import UserError
 
 KIND = "cascade"
-TITLE = "Rank of the first wrong commit among the committed tokens"
-SERIES = (("remask TIS", "#7c3aed"), ("lowest commit confidence", "#f97316"))
+EXACT = "counterfactual"  # the finder read straight from the counterfactuals (the measured g)
+TOP = 3  # suspects marked on the canvas
+_RANKS: "OrderedDict[str, dict]" = OrderedDict()  # trace key -> {finder: [rank per commit]}, shared
+_RANKS_LOCK = threading.Lock()
 
 
-def root_of(sess):
-    """(trace, first wrong commit {"step", "position", "where", ...}) of the session's finished run."""
-    from boe_core.tasks.views import get_view
+def finder_names() -> list[str]:
+    """The registered root finders, the exact (counterfactual) one first."""
+    names = [f.name for f in sorted(ROOT_FINDERS.values(), key=lambda f: (f.order, f.name))]
+    return sorted(names, key=lambda n: n != EXACT)
 
+
+def _finished(sess):
     tr, _ = trace_and_step(sess, 0, "no run to examine")
     if not tr.finished:
-        raise UserError("the run is not finished: run it to the end first")
-    view = get_view(sess.task)
-    if not view.can_check(tr):
-        raise UserError("this task has no checker, so there is no wrong commit to trace back")
+        raise UserError("the run is not finished: run it to the end first (a counterfactual decodes the rest of a "
+                        "finished run)")
+    return tr
+
+
+def _key(tr) -> str:
+    return trace_key(tr, "roots")
+
+
+def _cached(tr):
+    """(counterfactuals, ranks) already computed for this trace, or (None, None)."""
+    cf = Counterfactuals.from_trace(tr, 0)
+    with _RANKS_LOCK:
+        ranks = _RANKS.get(_key(tr))
+    return (cf, ranks) if cf is not None and ranks is not None else (None, None)
+
+
+def _keep(tr, ranks: dict) -> None:
+    with _RANKS_LOCK:
+        _RANKS[_key(tr)] = ranks
+        while len(_RANKS) > 64:
+            _RANKS.popitem(last=False)
+
+
+# --- facts of the run ----------------------------------------------------------------------------
+def _view(sess):
+    from boe_core.tasks.views import get_view
+
+    return get_view(sess.task)
+
+
+def checker_facts(sess, tr) -> dict | None:
+    """With a checker: whether the run is right and its first wrong commit (the root a checker
+    labels, for bio); None without one."""
+    view = _view(sess)
+    try:
+        if not view.can_check(tr):
+            return None
+    except Exception:
+        return None
     fw = view.first_wrong(tr)
-    if fw is None or fw.get("position") is None:
-        raise UserError("the checker finds no wrong commit in this run: nothing cascades")
-    if fw.get("root"):  # a checker that labels roots (bio): trace back its first root commit instead
-        return tr, {**fw["root"], "reason": fw.get("reason", "")}
-    return tr, fw
+    if fw is not None and fw.get("root"):
+        fw = {**fw["root"], "reason": fw.get("reason", "")}
+    solved = bool(view.solved(tr, tr.num_steps - 1))
+    return {"solved": solved, "first_wrong": None if fw is None or fw.get("position") is None else
+            {"step": int(fw["step"]), "position": int(fw["position"]), "where": str(fw.get("where", fw["position"]))}}
 
 
-def cascade_json(fw, ranks: dict | None, job=None) -> dict:
-    out = {**(job.info() if job is not None else {"job_id": None, "status": "done"}), "first_wrong": fw}
-    for name, rr in (ranks or {}).items():
-        out[name] = [{"step": r.step, "rank": r.rank, "n_committed": r.n_committed} for r in rr]
+def cost_html(tr, est: dict) -> str:
+    return (f'<span class="badge">{est["branches"]} counterfactuals (one per decoded commit)</span>'
+            f'<span class="badge">cost: {est["batched_forwards"]} batched forwards = {est["sequence_forwards"]} '
+            f'sequence forwards</span><span class="badge muted">+ {len(finder_names()) - 1} root finders '
+            f'(a few forwards or one backward each; remask TIS and the confidence drop one per step)</span>')
+
+
+def cascade_cost(sess):
+    """The status line before anything runs: what the counterfactuals will cost, in forwards."""
+    sess = ensure(sess)
+    try:
+        tr = _finished(sess)
+    except (UserError, ConfigError) as e:
+        return f'<div class="boe-status"><span class="badge muted">{html.escape(str(e))}</span></div>'
+    cf, _ = _cached(tr)
+    if cf is not None:
+        return '<div class="boe-status"><span class="badge ok">computed for this run: press the button to show it</span></div>'
+    return f'<div class="boe-status">{cost_html(tr, estimate_forwards(tr))}</div>'
+
+
+# --- rendering (pure) -----------------------------------------------------------------------------
+def _shower(tr):
+    bl = is_bytelevel(tr.id_to_token)
+    return lambda t: token_text(tr.id_to_token.get(int(t), f"<{int(t)}>"), bl)
+
+
+def _where(view, tr, pos: int) -> str:
+    if view.layout == "grid":
+        cols = view.grid[1]
+        return f"r{pos // cols + 1}c{pos % cols + 1}"
+    return str(pos)
+
+
+def rank_table(cf, ranks: dict | None) -> dict[str, np.ndarray]:
+    """{finder: (n,) rank of each commit, 1 = most suspect}."""
+    out = {}
+    for name, order in (ranks or {}).items():
+        pos = {c: i + 1 for i, c in enumerate(map(tuple, order))}
+        out[name] = np.array([pos.get(c, 0) for c in cf.commits()], np.int64)
     return out
 
 
-def cascade_figure(data: dict | None):
-    import plotly.graph_objects as go
+def graph_html(tr, cf, view, ranks: dict | None = None) -> str:
+    """The dependency graph: one row per commit (in order), one column per decoded position; a
+    marked cell: replacing that commit by its runner-up changed the final token there."""
+    if cf is None:
+        return ('<div class="dep li-empty">Press <b>Compute the counterfactuals</b>: every decoded commit is replaced by '
+                'its runner-up right after its step and the rest decoded again; this graph shows which cells each '
+                'replacement changed.</div>')
+    show = _shower(tr)
+    cols = [int(p) for p in np.flatnonzero(~tr.fixed[0] & (tr.attention_mask[0].astype(bool) if tr.attention_mask is not None
+                                                             else np.ones(tr.fixed.shape[1], bool)))]
+    dep = cf.dependency
+    top = set(map(tuple, (ranks or {}).get(EXACT, [])[:TOP]))
+    rows = []
+    for j in range(cf.n):
+        s, p = int(cf.steps[j]), int(cf.positions[j])
+        done = cf.finals[j, 0] >= 0
+        cells = "".join('<i class="self"></i>' if q == p else ('<i class="none"></i>' if not done else
+                        ('<i class="chg"></i>' if dep[j, q] else '<i></i>')) for q in cols)
+        label = f"s{s} · {_where(view, tr, p)} {show(cf.tokens[j])!r}→{show(cf.alternatives[j])!r}"
+        tip = (f"step {s}, position {p}: {show(cf.tokens[j])!r} (p={cf.p[j]:.2f}) replaced by {show(cf.alternatives[j])!r} "
+               f"(q={cf.q[j]:.2f}) changes {int(dep[j].sum())} other cells. Click to open it in Compare.")
+        cls = "dep-row" + (" top" if (s, p) in top else "")
+        rows.append(f'<div class="{cls}" data-step="{s}" data-pos="{p}" title="{html.escape(tip, quote=True)}">'
+                    f'<span class="dep-label">{html.escape(label)}</span><span class="dep-cells">{cells}</span>'
+                    f'<span class="dep-n">{int(dep[j].sum()) if done else "–"}</span></div>')
+    head = (f'<div class="dep-head">rows: the {cf.n} commits in order (step · position token→runner-up); columns: '
+            f'the {len(cols)} decoded positions; <b style="color:#f97316">■</b> changed by the replacement, '
+            f'<b style="color:#1e1b4b">■</b> the commit itself; right: cells changed. Click a row to open it in '
+            f'Compare.</div>')
+    return f'<div class="dep">{head}{"".join(rows)}</div>'
 
-    if not data or not data.get("remask TIS"):
-        note = "press Find the root" if not data else "no later step had masked positions left to probe"
-        return empty_figure(TITLE, note)
-    fig = go.Figure()
-    rows = data["remask TIS"]
-    steps = [r["step"] for r in rows]
-    fig.add_trace(go.Scatter(x=steps, y=[(r["n_committed"] + 1) / 2 for r in rows], mode="lines", name="chance (mean rank)",
-                             line=dict(color="#9ca3af", dash="dot"), hovertemplate="chance: mean rank %{y:.1f}<extra></extra>"))
-    for name, colour in SERIES:
-        pts = data.get(name) or []
-        fig.add_trace(go.Scatter(x=[p["step"] for p in pts], y=[p["rank"] for p in pts], mode="lines+markers", name=name,
-                                 line=dict(color=colour, width=2), marker=dict(size=7),
-                                 customdata=[p["n_committed"] for p in pts],
-                                 hovertemplate=f"{name}<br>step %{{x}}: rank %{{y}} of %{{customdata}}<extra></extra>"))
-    fig.add_hline(y=3.5, line=dict(color="#10b981", width=1, dash="dash"), annotation_text="top 3",
-                  annotation_position="bottom right")
-    return layout(fig, TITLE, 340, xaxis=dict(title="step (state before it)", dtick=1),
-                  yaxis=dict(title="rank (1 = first to take back)", autorange="reversed"),
-                  legend=dict(orientation="h", y=-0.3))
+
+def _fmt(x) -> str:
+    return "–" if x is None or not math.isfinite(float(x)) else f"{float(x):+.2f}"
 
 
-def cascade_summary(data: dict | None, job=None) -> str:
+def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None) -> str:
+    """The root finders' rankings side by side: one row per commit, by the exact counterfactual
+    rank; each finder's rank of it (its top 3 shaded); with a checker, whether the commit was
+    wrong and whether its counterfactual fixes the answer."""
+    if cf is None or not ranks:
+        return '<div class="roots li-empty">The root finders\' rankings appear here.</div>'
+    show = _shower(tr)
+    table = rank_table(cf, ranks)
+    names = [n for n in finder_names() if n in table]
+    order = np.argsort(table[EXACT], kind="stable") if EXACT in table else np.arange(cf.n)
+    final = tr.final_canvas[0]
+    wrong = set()
+    if facts is not None:
+        errs = view.errors(tr, tr.num_steps - 1) or {}
+        wrong = {int(p) for where in errs.values() for p in where}
+    checker = facts is not None and any(f is not None for f in cf.fixes)
+    head = ("<tr><th>commit step</th><th>position</th><th class='tk'>token</th><th class='tk'>runner-up</th>"
+            "<th title='g = change of the trajectory log-likelihood when the runner-up replaces the token'>g</th>"
+            "<th>cells changed</th>" + (f"<th>{'still right?' if facts['solved'] else 'fixes?'}</th>" if checker else "")
+            + "".join(f"<th title='{html.escape(ROOT_FINDERS.get(n).description, quote=True)}'>{html.escape(n)}</th>"
+                      for n in names) + "</tr>")
+    dep = cf.dependency
+    body = []
+    for j in order:
+        s, p = int(cf.steps[j]), int(cf.positions[j])
+        cls = " class='wrong'" if p in wrong and int(final[p]) == int(cf.tokens[j]) else ""
+        cells = [str(s), _where(view, tr, p), f"<td class='tk'>{html.escape(repr(show(cf.tokens[j])))}</td>",
+                 f"<td class='tk'>{html.escape(repr(show(cf.alternatives[j])))}</td>", _fmt(cf.g[j]),
+                 str(int(dep[j].sum()))]
+        row = [c if c.startswith("<td") else f"<td>{c}</td>" for c in cells]
+        if checker:
+            fx = cf.fixes[j]
+            row.append("<td>–</td>" if fx is None else ("<td class='yes'>✓</td>" if fx else "<td class='no'>✗</td>"))
+        for n in names:
+            r = int(table[n][j])
+            row.append(f"<td class='top3'>{r}</td>" if 1 <= r <= TOP else f"<td>{r}</td>")
+        body.append(f"<tr data-step='{s}' data-pos='{p}'{cls}>{''.join(row)}</tr>")
+    return f'<div class="roots"><table><thead>{head}</thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def suspects_canvas(tr, ranks: dict | None, view, finder: str = EXACT) -> str:
+    """The final canvas with the top suspects of `finder` ringed and numbered (the view's error
+    marks show the wrong cells where there is a checker)."""
+    body = canvas_html(tr, tr.num_steps - 1, "none", view, title=f"final canvas · top {TOP} suspects by {finder}")
+    order = (ranks or {}).get(finder) or []
+    top = [int(p) for _, p in order[:TOP]]
+    extra = {p: f'data-rank="{i + 1}"' for i, p in reversed(list(enumerate(top)))}
+    return mark_cells(body, top, "suspect", f"suspect by {finder}", extra)
+
+
+def summary_html(tr, cf, ranks, facts, est, job=None, cached=False) -> str:
     if job is not None and not job.finished.is_set():
         pct = 100.0 * job.done / job.total if job.total else 0.0
-        return (f'<div class="boe-status"><span class="badge run">ranking the committed tokens</span>'
-                f'<span class="badge">{job.done} / {job.total or "?"} steps</span></div>'
+        phase = "counterfactuals" if job.done < est["branches"] else "root finders"
+        return (f'<div class="boe-status"><span class="badge run">computing the {phase}</span>'
+                f'<span class="badge">{job.done} / {job.total or "?"}</span>{cost_html(tr, est)}</div>'
                 f'<div class="progress"><div style="width:{pct:.0f}%"></div></div>')
-    if not data:
-        return ""
-    fw = data["first_wrong"]
-    bits = [f'<span class="badge bad">first wrong commit: step {fw["step"]} '
-            f'({html.escape(str(fw.get("where", fw["position"])))})</span>']
-    for name, _ in SERIES:
-        pts = data.get(name) or []
-        if pts:
-            top3 = sum(p["rank"] <= 3 for p in pts)
-            bits.append(f'<span class="badge">{html.escape(name)}: in the top 3 at {top3} of {len(pts)} later steps'
-                        f' (best rank {min(p["rank"] for p in pts)})</span>')
-    if data.get("status") == "cancelled":
-        bits.append('<span class="badge warn">cancelled: partial</span>')
+    if cf is None:
+        return f'<div class="boe-status">{cost_html(tr, est)}</div>'
+    show = _shower(tr)
+    bits = [f'<span class="badge strong">{cf.n} counterfactuals</span>',
+            f'<span class="badge">{cf.forwards} batched forwards, {cf.seconds:.1f} s{" (cached)" if cached else ""}</span>']
+    if not cf.complete:
+        bits.append('<span class="badge warn">cancelled: partial (no rankings)</span>')
+    order = (ranks or {}).get(EXACT) or []
+    if order:
+        s, p = order[0]
+        j = next(i for i, c in enumerate(cf.commits()) if c == (s, p))
+        bits.append(f'<span class="badge bad">top suspect (counterfactual): step {s}, position {p}, '
+                    f'{html.escape(repr(show(cf.tokens[j])))}→{html.escape(repr(show(cf.alternatives[j])))}, '
+                    f'g = {_fmt(cf.g[j])}</span>')
+    if facts is None:
+        bits.append('<span class="badge muted">no checker for this task: the rankings need none</span>')
+    else:
+        bits.append(f'<span class="badge {"ok" if facts["solved"] else "bad"}">run: '
+                    f'{"solved" if facts["solved"] else "wrong"}</span>')
+        fw = facts["first_wrong"]
+        if fw is not None:
+            bits.append(f'<span class="badge diverge">first wrong commit: step {fw["step"]} '
+                        f'({html.escape(fw["where"])})</span>')
+        fixes = [f for f in cf.fixes if f is not None]
+        if fixes:
+            how = "still solve it" if facts["solved"] else "make the answer right"
+            bits.append(f'<span class="badge {"ok" if any(fixes) else "muted"}">{sum(fixes)} of {len(fixes)} '
+                        f'counterfactuals {how}</span>')
     return f'<div class="boe-status">{"".join(bits)}</div>'
 
 
-def cascade(sess):
-    """Rank the run's first wrong commit at every later step, yielding progress;
-    (session, chart, summary, JSON with the job id)."""
+def cascade_json(cf, ranks, facts, est, job=None, cached=False) -> dict:
+    out = {**(job.info() if job is not None else {"job_id": None, "status": "done"}), "cached": cached, "cost": est,
+           "checker": facts}
+    if cf is not None:
+        df = cf.to_pandas()
+        for name, r in rank_table(cf, ranks).items():
+            df[f"rank:{name}"] = r
+        out["commits"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                          for row in df.to_dict("records")]
+        out.update(complete=cf.complete, forwards=cf.forwards, seconds=round(cf.seconds, 3))
+        out["suspects"] = {n: [list(c) for c in o[:TOP]] for n, o in (ranks or {}).items()}
+    for row in out.get("commits", []):
+        for k, v in list(row.items()):
+            if isinstance(v, float) and not math.isfinite(v):
+                row[k] = None
+    return out
+
+
+# --- handlers ------------------------------------------------------------------------------------
+def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXACT):
+    view = _view(sess)
+    return (sess, summary_html(tr, cf, ranks, facts, est, job, cached), graph_html(tr, cf, view, ranks),
+            ranks_html(tr, cf, ranks, view, facts), suspects_canvas(tr, ranks, view, finder) if ranks else
+            canvas_html(tr, tr.num_steps - 1, "none", view, title="final canvas"),
+            cascade_json(cf, ranks, facts, est, job, cached))
+
+
+def cascade(sess, finder=EXACT):
+    """Compute (or fetch) the run's counterfactuals and its root finders' rankings, yielding
+    progress; (session, summary, dependency graph, rankings table, canvas with the suspects, JSON)."""
     sess = ensure(sess)
-    tr, fw = root_of(sess)
+    finder = _check_finder(finder)
+    tr = _finished(sess)
     adapter = model_for(tr, "The cascade view")
-    first = {0: (int(fw["step"]), [int(fw["position"])])}
+    est = estimate_forwards(tr)
+    facts = checker_facts(sess, tr)
+    cf, ranks = _cached(tr)
+    if cf is not None:
+        yield _outputs(sess, tr, cf, ranks, facts, est, cached=True, finder=finder)
+        return
+    names = finder_names()
 
     def work(job):
-        return ranks_after(adapter, tr, first, callback=job.progress, cancel=job.cancel)
+        n = est["branches"]
+        total = n + len(names)
+        job.progress(0, total)
+        done = Counterfactuals.from_trace(tr, 0)
+        cf = done or counterfactuals(adapter, tr, 0, progress=lambda d, _t: job.progress(d, total), cancel=job.cancel)
+        if not cf.complete:
+            return cf, None
+        out = {}
+        for i, name in enumerate(names):
+            if job.cancel.is_set():
+                return cf, None
+            out[name] = find_roots(adapter, tr, 0, name, counterfactuals=cf)
+            job.progress(n + i + 1, total)
+        _keep(tr, out)
+        return cf, out
 
     job = jobs.start(KIND, sess.uid, work)
-    job.total = max(0, tr.num_steps - int(fw["step"]) - 1)
+    job.total = est["branches"] + len(names)
     for j in jobs.follow(job):
         if not j.finished.is_set():
-            yield sess, cascade_figure(None), cascade_summary(None, j), cascade_json(fw, None, j)
+            yield _outputs(sess, tr, None, None, facts, est, j)
     if job.error is not None:
         e = job.error
         raise e if isinstance(e, (ConfigError, UserError)) else UserError(f"the cascade view failed: {type(e).__name__}: {e}")
-    data = cascade_json(fw, job.result, job)
-    yield sess, cascade_figure(data), cascade_summary(data), data
+    cf, ranks = job.result
+    yield _outputs(sess, tr, cf, ranks, facts, est, job, finder=finder)
+
+
+def _check_finder(finder) -> str:
+    finder = finder or EXACT
+    if finder not in ROOT_FINDERS:
+        raise ConfigError("finder", finder, f"must be one of {', '.join(finder_names())}")
+    return finder
+
+
+def cascade_suspects(sess, finder=EXACT):
+    """The canvas with the top suspects of another finder (from the computed rankings)."""
+    sess = ensure(sess)
+    finder = _check_finder(finder)
+    tr = _finished(sess)
+    _, ranks = _cached(tr)
+    if ranks is None:
+        raise UserError("no rankings yet: compute the counterfactuals first")
+    return suspects_canvas(tr, ranks, _view(sess), finder)
 
 
 def cascade_cancel(sess, job_id=""):
@@ -118,31 +351,89 @@ def cascade_cancel(sess, job_id=""):
     return {"cancelled": [j.id for j in jobs.cancel(KIND, sess.uid, job_id or None)]}
 
 
-# --- the tab (built and wired by app/ui.py) ------------------------------------------------------
+def cascade_open(sess, step=None, position=None):
+    """Open the counterfactual of the commit (step, position) in Compare: its runner-up written
+    before step + 1, the run's policy on (the Compare outputs)."""
+    from boe_core.counterfactuals import runner_up
+
+    from .intervene import intervene
+
+    sess = ensure(sess)
+    tr = _finished(sess)
+    from boe_core.tasks.fields import as_int
+
+    s = as_int("step", step, minimum=0)
+    p = as_int("position", position, minimum=0)
+    if s >= tr.num_steps or p >= tr.initial_canvas.shape[1] or not bool(tr.records[s].chosen[0, p]) or tr.fixed[0, p]:
+        raise ConfigError("step", s, f"position {p} was not committed (as a decoded token) at step {s}")
+    _, _, alt, _ = runner_up(tr, s, p, 0)
+    yield from intervene(sess, p, "replace", f"#{alt}", s + 1, "")
+
+
+# --- the tab (built and wired by app/tabs/cascade.py) ---------------------------------------------
+CLICK_JS = r"""
+element.addEventListener('click', (e) => {
+  const row = e.target.closest('[data-step][data-pos]');
+  if (!row || !element.contains(row)) return;
+  trigger('click', {step: +row.dataset.step, position: +row.dataset.pos});
+});
+"""
+
+
 def cascade_tab(u):
     """The Cascade tab's components, on the namespace `u`."""
     import gradio as gr
 
-    with gr.Tab("Cascade", id="cascade"):
-        gr.Markdown("For a finished run that ends wrong: its **first wrong commit**, and where BoE's "
-                    "remask TIS (*what the rest hinges on*: the estimated entropy drop of the masked "
-                    "positions if a committed token went back to [MASK]) ranked it among the committed "
-                    "tokens at each later step, beside the lowest confidence at commit and chance. "
-                    "One BoE backward per later step.")
+    with gr.Tab("Cascade", id="cascade") as u.cas_tab:
+        gr.Markdown("Which commit do the run's later tokens hang on? Every decoded commit is replaced by its "
+                    "**runner-up** right after its step, and the run's own policy decodes the rest (one batch of "
+                    "branches per step). The **dependency graph** shows which cells each replacement changed; the "
+                    "**root finders** rank the commits (the `counterfactual` column: is the whole trajectory more "
+                    "likely with the runner-up?). No checker needed; with one, the wrong cells and whether each "
+                    "counterfactual fixes the answer are shown too. Click a commit to open its counterfactual in "
+                    "**Compare**.")
         with gr.Row():
-            u.cas_b = gr.Button("Find the root", variant="primary", elem_id="btn-cascade", scale=1)
+            u.cas_b = gr.Button("Compute the counterfactuals", variant="primary", elem_id="btn-cascade", scale=2)
             u.cas_stop = gr.Button("Cancel", elem_id="btn-cascade-cancel", scale=1)
+            u.cas_finder = gr.Dropdown(finder_names(), value=EXACT, label="Suspects on the canvas by",
+                                       elem_id="cascade-finder", scale=2)
         u.cas_status = gr.HTML("", label="cascade_summary", elem_id="cascade-status", js_on_load=None, min_height=0)
-        u.cas_plot = gr.Plot(cascade_figure(None), label="cascade_plot", show_label=False, elem_id="cascade-plot")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                u.cas_graph = gr.HTML(graph_html(None, None, None), label="dependency_graph", elem_id="cascade-graph",
+                                      js_on_load=CLICK_JS)
+            with gr.Column(scale=2):
+                u.cas_canvas = gr.HTML("", label="suspects", elem_id="cascade-canvas", js_on_load=None)
+        u.cas_table = gr.HTML(ranks_html(None, None, None, None, None), label="root_rankings", elem_id="cascade-ranks",
+                              js_on_load=CLICK_JS)
         with gr.Accordion("Cascade data (JSON)", open=False):
             u.cas_info = gr.JSON(label="cascade", show_label=False)
+        u.cas_step = gr.Number(None, precision=0, label="commit step", visible=False)
+        u.cas_pos = gr.Number(None, precision=0, label="position", visible=False)
 
 
 def wire_cascade(u, guard):
-    """Connect the Cascade tab's events (API names: cascade, cascade_cancel)."""
+    """Connect the Cascade tab's events (API names: cascade, cascade_cancel, cascade_open,
+    cascade_suspects)."""
     import gradio as gr
 
+    outs = [u.sess, u.cas_status, u.cas_graph, u.cas_table, u.cas_canvas, u.cas_info]
     u.cas_cancelled = gr.JSON(visible=False)
-    u.cas_b.click(guard(cascade), [u.sess], [u.sess, u.cas_plot, u.cas_status, u.cas_info], api_name="cascade",
-                  **u.model_work)
+    u.cas_tab.select(guard(cascade_cost), [u.sess], [u.cas_status], show_progress="hidden", **u.private)
+    u.cas_b.click(guard(cascade), [u.sess, u.cas_finder], outs, api_name="cascade", **u.model_work)
     u.cas_stop.click(guard(cascade_cancel), [u.sess, u.job_id], u.cas_cancelled, api_name="cascade_cancel")
+    u.cas_finder.input(guard(cascade_suspects), [u.sess, u.cas_finder], u.cas_canvas, api_name="cascade_suspects",
+                       show_progress="hidden")
+
+    def open_clicked(sess, evt):
+        d = getattr(evt, "_data", None) or {}
+        for out in cascade_open(sess, d.get("step"), d.get("position")):
+            yield (gr.Tabs(selected="compare"), *out)
+
+    open_clicked.__annotations__ = {"evt": gr.EventData}  # Gradio passes the click's data
+    for comp in (u.cas_graph, u.cas_table):
+        comp.click(guard(open_clicked), [u.sess], [u.tabs, *u.compare_out], show_progress="minimal",
+                   **u.model_work, **u.private)
+    u.cas_api = gr.Button(visible=False)
+    u.cas_api.click(guard(cascade_open), [u.sess, u.cas_step, u.cas_pos], u.compare_out, api_name="cascade_open",
+                    **u.model_work)

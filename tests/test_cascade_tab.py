@@ -1,0 +1,137 @@
+"""The rebuilt Cascade tab at the handler level: the cost in forwards before it starts, the
+counterfactuals as a cancellable job, the dependency graph, every root finder's ranking side by
+side, the suspects on the canvas, the cache, a click opening the counterfactual in Compare; on
+the shipped sudoku model and a tiny text model (no checker: nothing is refused)."""
+import re
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from app import cascade as C, handlers as H, jobs, models
+from app.session import Session
+from boe_core.counterfactuals import Counterfactuals
+from boe_core.roots import ROOT_FINDERS
+from boe_core.tasks.sudoku import load_examples
+
+
+def _values(model, **over):
+    v = dict(model=model, prompt="abc", gen_length=6, puzzle=load_examples()[0]["puzzle"], policy="confidence",
+             steps=12, block_length=0, temperature=0.0, seed=0, settings={})
+    v.update(over)
+    return v
+
+
+@pytest.fixture(scope="module")
+def sudoku():
+    torch.set_num_threads(1)
+    models.configure()
+    sess = Session()
+    list(H.run(sess, **_values("sudoku")))
+    return sess
+
+
+@pytest.fixture(scope="module")
+def text(tmp_path_factory):
+    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+    from boe_core.tokenization import char_tokenizer
+
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("tiny_text")
+    tok = char_tokenizer(list("abcdefghij "), {"mask_token": "[MASK]", "pad_token": "[PAD]"})
+    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=32, d_model=16, n_layers=1, n_heads=2)).save_pretrained(root)
+    tok.save(root)
+    models.configure(extra=[str(root)])
+    sess = Session()
+    list(H.run(sess, **_values(str(root), steps=6)))
+    sess.trace.model = str(root)  # the trace names the folder; the server offers the path
+    yield sess
+    models.configure()
+
+
+def test_the_cost_is_shown_before_anything_runs(sudoku):
+    sess = Session(model="sudoku", task="sudoku", trace=sudoku.trace)
+    sess.trace.counterfactuals.clear()
+    html = C.cascade_cost(sess)
+    n = len([1 for r in sess.trace.records for p in np.flatnonzero(r.chosen[0] & ~sess.trace.fixed[0])])
+    assert f"{n} counterfactuals" in html and "batched forwards" in html
+
+
+def test_graph_rankings_and_suspects_of_a_sudoku_run(sudoku):
+    tr = sudoku.trace
+    tr.counterfactuals.clear()
+    outs = list(C.cascade(sudoku))
+    _, summary, graph, table, canvas, data = outs[-1]
+    cf = Counterfactuals.from_trace(tr, 0)  # stored in the trace: exported with it
+    assert cf is not None and data["status"] == "done" and len(data["commits"]) == cf.n
+    # the graph: one row per commit in order, a marked cell where the replacement changed the final canvas
+    rows = re.findall(r'<div class="dep-row[^"]*" data-step="(\d+)" data-pos="(\d+)"', graph)
+    assert [(int(s), int(p)) for s, p in rows] == cf.commits()
+    assert graph.count('<i class="chg">') == int(cf.dependency.sum()) and graph.count('<i class="self">') == cf.n
+    # every registered finder ranks every commit, 1..n, side by side
+    for name in ROOT_FINDERS.names():
+        ranks = sorted(c[f"rank:{name}"] for c in data["commits"])
+        assert ranks == list(range(1, cf.n + 1)), name
+        assert f">{name}</th>" in table
+    # the exact column follows g, largest first; the canvas rings its top 3
+    g = np.array([c["g"] for c in data["commits"]], float)
+    assert data["commits"][int(np.argmax(g))]["rank:counterfactual"] == 1
+    top = data["suspects"]["counterfactual"]
+    for i, (_, p) in enumerate(top):
+        assert re.search(rf'suspect" data-pos="{p}" data-tip="[^"]*" data-rank="{i + 1}"', canvas)
+    # another finder's suspects, from the cached rankings
+    other = C.cascade_suspects(sudoku, "lowest-confidence")
+    assert "by lowest-confidence" in other and other.count('suspect" data-pos') == 3
+    again = list(C.cascade(sudoku))
+    assert len(again) == 1 and again[0][-1]["cached"]
+
+
+def test_a_click_opens_the_counterfactual_in_compare(sudoku):
+    list(C.cascade(sudoku))
+    cf = Counterfactuals.from_trace(sudoku.trace, 0)
+    j = int(np.flatnonzero(cf.steps < sudoku.trace.num_steps - 1)[-1])
+    out = list(C.cascade_open(sudoku, int(cf.steps[j]), int(cf.positions[j])))[-1]
+    assert out[-1]["intervention"] == {**out[-1]["intervention"], "step": int(cf.steps[j]) + 1,
+                                       "positions": [int(cf.positions[j])], "new": [int(cf.alternatives[j])]}
+    assert np.array_equal(sudoku.branch.final_canvas[0], cf.finals[j])  # the same branch the graph drew
+    clue = int(np.flatnonzero(sudoku.trace.fixed[0])[0])
+    with pytest.raises(Exception, match="not committed"):
+        list(C.cascade_open(sudoku, 0, clue))
+
+
+def test_a_text_run_without_a_checker_is_not_refused(text):
+    _, summary, graph, table, canvas, data = list(C.cascade(text))[-1]
+    assert data["checker"] is None and "no checker" in summary and "fixes?" not in table
+    assert data["commits"] and all(c["fixes"] is None for c in data["commits"])
+    assert 'class="chips"' in canvas and "suspect" in canvas
+
+
+def test_cancel_and_a_new_run_stop_the_cascade_job(sudoku, monkeypatch):
+    import app.cascade as mod
+
+    gate = threading.Event()
+
+    def slow(model, trace, row=0, progress=None, cancel=None, **kw):
+        while not cancel.is_set():
+            gate.wait(0.05)
+        return Counterfactuals(row, *(np.zeros(0, np.int64),) * 4, *(np.zeros(0),) * 4, np.zeros((0, 81), np.int64),
+                               trace.final_canvas[0], complete=False)
+
+    monkeypatch.setattr(mod, "counterfactuals", slow)
+    sess = Session()
+    list(H.run(sess, **_values("sudoku", steps=8)))
+    gen = C.cascade(sess)
+    first = next(gen)
+    assert "computing the counterfactuals" in first[1]
+    job = jobs.running(sess.uid, C.KIND)[0]
+    assert C.cascade_cancel(sess)["cancelled"] == [job.id]
+    last = list(gen)[-1]
+    assert "cancelled" in last[1] and last[-1]["status"] == "cancelled"
+    # a new run (other settings) cancels the old run's cascade job
+    gen = C.cascade(sess)
+    next(gen)
+    job = jobs.running(sess.uid, C.KIND)[0]
+    list(H.run(sess, **_values("sudoku", steps=9)))
+    assert job.finished.wait(30) and job.status == "cancelled"
+    gen.close()
