@@ -210,23 +210,28 @@ def form_handlers(scoped: tuple) -> dict:
 
 
 # --- setup-field glue (no model compute) ------------------------------------------------------------------
-def preset_values(preset: str) -> dict:
-    """The policy of a preset and its every setting, for the UI fields: {"policy", "settings"}."""
-    policy, settings = preset_overrides(preset)
+def preset_values(preset: str, model: str | None = None) -> dict:
+    """The policy of a preset and its every setting, for the UI fields: {"policy", "settings"}.
+    With a model, its own presets (its folder's presets.json) are looked up first."""
+    from boe_core.presets import preset_settings
+
+    policy, settings = preset_settings(preset, model=model) if model else preset_overrides(preset)
     return {"policy": policy, "settings": settings}
 
 
 def default_inputs(model: str | None) -> dict:
     """First values of the run inputs for a model: its task view's defaults (a prompt, an example
     puzzle) first, then the other views' for the inputs it hides; one token per step; the default
-    preset."""
+    preset (the model's own BoE default where its folder names one)."""
+    from boe_core.presets import default_preset_for
+
     view = get_view(models.task_of(model) if model else "text")
     vals: dict = {}
     for v in (view, *views().values()):  # registry order: text first
         for k, x in v.default_values().items():
             vals.setdefault(k, x)
     return {"task": view.name, **vals, "steps": view.default_steps(vals) or 24, "block_length": 0,
-            "temperature": 0.0, "seed": 0, **preset_values("BoE default")}
+            "temperature": 0.0, "seed": 0, **preset_values(default_preset_for(model), model)}
 
 
 __all__ = ["run", "step", "back", "select", "set_overlay", "reset", "play_tick", "default_inputs", "preset_values",

@@ -6,6 +6,7 @@ import gradio as gr
 
 from boe_core import ConfigError
 from boe_core.knobs import ui_value
+from boe_core.presets import default_preset_for, presets
 from boe_core.tasks.views import get_view, views
 
 from . import files, models, stories
@@ -13,7 +14,7 @@ from . import handlers as H
 from .grid_editor import GRID_JS, grid_value
 from .guard import guard
 from .inputs import build, build_knobs, knobs_of, scoped_knobs, scoped_name
-from .session import BRANCH_DEFAULT, DEFAULT_PRESET, PRESETS
+from .session import BRANCH_DEFAULT, DEFAULT_PRESET
 
 
 # Inputs a task view may hide (each sits in its own group of the setup column).
@@ -47,7 +48,8 @@ def build_setup(c: dict, d: dict):
             grid = gr.HTML(grid_value(d["puzzle"]), html_template='<div class="sdk sdk-edit"></div>',
                            js_on_load=GRID_JS, label="grid", elem_id="grid-editor", apply_default_css=False)
             gr.Markdown("Type 1–9 in a cell (focus moves on); Backspace or 0 clears it.", elem_classes="hint-text")
-    preset = gr.Dropdown(list(PRESETS), value=DEFAULT_PRESET, label="Preset", info="sets the policy and its knobs")
+    preset = gr.Dropdown(list(presets(d["model"])), value=default_preset_for(d["model"]), label="Preset",
+                         info="sets the policy and its knobs (the model's own, chosen on its val split, first)")
     build(c, d, "policy", "settings")
     with gr.Row():
         build(c, d, "steps", "block_length")
@@ -81,10 +83,14 @@ def on_model(name, prompt):
     except ConfigError:
         keep = False
     told = stories.labels(name)
+    known = name in models.model_choices()
+    label = default_preset_for(name if known else None)  # the model's own BoE default, if it ships one
     return (*[gr.Group(visible=n in view.inputs) for n in HIDEABLE],
             gr.Dropdown(choices=labels, value=labels[0] if labels else None, visible=bool(labels)),
             gr.Dropdown(choices=told, value=None, visible=bool(told)), "",
-            gr.skip() if keep or "prompt" not in view.inputs else d["prompt"], gr.Number(value=d["steps"]))
+            gr.skip() if keep or "prompt" not in view.inputs else d["prompt"], gr.Number(value=d["steps"]),
+            gr.Dropdown(choices=list(presets(name if known else None)), value=label),
+            *_preset_fields(d["policy"], d["settings"]))
 
 
 def on_story(label, model):
@@ -125,9 +131,10 @@ def on_prompt(p, model):
     return view_of(model).default_steps({"prompt": p}) or gr.skip()
 
 
-def on_preset(name):
-    """The preset's policy and its knob values (the other policies' knobs stay as they are)."""
-    v = H.preset_values(name)
+def on_preset(name, model=None):
+    """The preset's policy and its knob values (the other policies' knobs stay as they are); the
+    model's own presets are looked up first."""
+    v = H.preset_values(name, model if model in models.model_choices() else None)
     return _preset_fields(v["policy"], v["settings"])
 
 
@@ -159,7 +166,8 @@ def wire_setup(u, c: dict):
     u.import_evt.then(**u.menus)
 
     u.model, u.prompt, u.puzzle, u.steps = c["model"], c["prompt"], c["puzzle"], c["steps"]
-    u.model.change(guard(on_model), [u.model, u.prompt], [*u.groups, u.example, u.story, u.story_text, u.prompt, u.steps],
+    u.model.change(guard(on_model), [u.model, u.prompt],
+                   [*u.groups, u.example, u.story, u.story_text, u.prompt, u.steps, u.preset, *preset_fields(c)],
                    **u.private).then(**u.reset_again).then(**u.menus)
     u.story.input(guard(on_story), [u.story, u.model],
                   [u.prompt, u.puzzle, u.grid, c["gen_length"], u.steps, u.preset, *preset_fields(c), u.branch_preset,
@@ -169,7 +177,7 @@ def wire_setup(u, c: dict):
     u.puzzle.input(guard(on_puzzle), [u.puzzle, u.model], [u.grid, u.steps], **u.private)
     u.grid.change(guard(on_grid), [u.grid, u.model, u.puzzle], [u.puzzle, u.steps], **u.private)
     u.prompt.input(guard(on_prompt), [u.prompt, u.model], u.steps, **u.private)
-    u.preset.input(guard(on_preset), u.preset, preset_fields(c), **u.private)
+    u.preset.input(guard(on_preset), [u.preset, u.model], preset_fields(c), **u.private)
     groups = tuple(c["_knob_groups"])
     c["policy"].change(guard(lambda p: on_policy(p, groups)), c["policy"], [c["_knobs"], *c["_knob_groups"].values()],
                        **u.private)

@@ -144,3 +144,23 @@ def test_the_http_api_with_no_settings_runs_the_librarys_defaults(sudoku):
             tr = Trace.from_json(open(c.predict(fmt="json", api_name="/export")).read())
             assert tr.config["policy"] == policy
             assert tr.config["settings"] == library_settings(sudoku, policy), policy
+
+
+def test_a_model_opens_with_its_own_preset():
+    """kjv ships a BoE preset chosen on its val split (presets.json): the form starts with it, a
+    model switch brings it, and the preset menu resolves its label."""
+    from app import ui
+    from app.setup_panel import on_model
+    from boe_core.presets import default_preset_for, presets
+
+    label = default_preset_for("kjv")
+    assert label in presets("kjv") and label != "BoE default"
+    d = H.default_inputs("kjv")
+    assert d["policy"] == "boe" and d["settings"]["gate"] == presets("kjv")[label][1]["gate"]
+    out = on_model("kjv", "In the beginning")
+    menu = out[8]  # after the 3 input groups, example, story, story text, prompt and steps
+    assert menu.value == label and label in [c[0] if isinstance(c, tuple) else c for c in menu.choices]
+    fields = dict(zip([("", "policy")] + [(p, k.name) for p, k in scoped_knobs()], out[9:]))
+    assert fields[("", "policy")] == "boe" and fields[("boe", "gate")] == "product"
+    assert ui.on_preset(label, "kjv")[0] == "boe"
+    assert H.default_inputs("sudoku")["settings"]["gate"] == "threshold"  # sudoku keeps the BoE default
