@@ -39,22 +39,14 @@ def default_steps(task) -> int:
 
 
 def reference(task, adapter, examples, ids: torch.Tensor) -> np.ndarray:
-    """(B, N) the canvas holding each example's reference answer (the checker's tokens)."""
-    if task.name == "sudoku":
-        from .cascade import targets
-
-        return targets(task, adapter, examples)
-    rt = getattr(task, "rtask", None)
-    if rt is None:
+    """(B, N) the canvas holding each example's reference answer (the checker's tokens), from the
+    task's own `answer_canvas` (the same answer the oracle ceiling reads); elsewhere the run's ids."""
+    ref = task.answer_canvas(adapter, examples)
+    if ref is None:
         raise ConfigError("task", task.name, "the roots bench needs a task with a reference answer "
                                              "(sudoku or a reasoning task)")
-    out = ids.clone().numpy()
-    n = out.shape[1] - len(adapter.suffix_ids)
-    tok = adapter.tokenizer
-    for i, e in enumerate(examples):
-        a = tok.encode(e["reference"])
-        out[i, n - rt.gen_length:n] = a + [tok.eos_id] * (rt.gen_length - len(a))
-    return out
+    ref = torch.as_tensor(ref, dtype=torch.long)
+    return torch.where(ref >= 0, ref, ids.to(ref.device)).numpy()
 
 
 def judge_of(task, adapter, example):
