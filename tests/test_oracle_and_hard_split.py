@@ -55,13 +55,16 @@ def test_the_sudoku_task_reads_the_hard_splits_and_the_explorer_offers_hard_exam
 
 
 def test_the_generator_is_deterministic(tmp_path):
-    import importlib.util
+    """The script, run again with its seeds, writes the committed puzzles (here the first 3 of each)."""
+    import subprocess
+    import sys
 
-    spec = importlib.util.spec_from_file_location("mk", Path(__file__).resolve().parents[1] / "scripts" / "make_sudoku_hard.py")
-    mk = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mk)
-    a = mk.make_split(3, mk.HARD_VAL_SEED, 27, set())
-    assert a == _rows("hard_val")[:3]  # the same seed gives the committed puzzles
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make_sudoku_hard.py"
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "--examples", str(tmp_path / "ex.json"),
+                    "--n-test", "3", "--n-val", "3", "--n-examples", "0"], check=True, capture_output=True)
+    for name in ("hard_val", "hard_test"):
+        got = [json.loads(s) for s in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+        assert got == _rows(name)[:3]
 
 
 # --- the oracle --------------------------------------------------------------------------------------
