@@ -162,7 +162,8 @@ def graph_html(tr, cf, view, ranks: dict | None = None) -> str:
             f'the {len(cols)} decoded positions; <b style="color:#f97316">■</b> changed by the replacement, '
             f'<b style="color:#1e1b4b">■</b> the commit itself; right: cells changed. Click a row to open it in '
             f'Compare.</div>')
-    return f'<div class="dep">{head}{"".join(rows)}</div>'
+    w = max(3, min(8, 400 // max(1, len(cols))))  # a cell width that keeps the graph in its column
+    return f'<div class="dep" style="--dep-w:{w}px">{head}{"".join(rows)}</div>'
 
 
 def _fmt(x) -> str:
@@ -188,7 +189,8 @@ def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None) -> str:
     head = ("<tr><th>commit step</th><th>position</th><th class='tk'>token</th><th class='tk'>runner-up</th>"
             "<th title='g = change of the trajectory log-likelihood when the runner-up replaces the token'>g</th>"
             "<th>cells changed</th>" + (f"<th>{'still right?' if facts['solved'] else 'fixes?'}</th>" if checker else "")
-            + "".join(f"<th title='{html.escape(ROOT_FINDERS.get(n).description, quote=True)}'>{html.escape(n)}</th>"
+            + "".join(f"<th data-finder='{n}' title='{html.escape(ROOT_FINDERS.get(n).description, quote=True)}'>"
+                      f"{html.escape(n).replace('-', '-<wbr>')}</th>"  # long names wrap at their hyphens
                       for n in names) + "</tr>")
     dep = cf.dependency
     body = []

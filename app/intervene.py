@@ -233,10 +233,10 @@ def intervene_panel(u):
                     "a step of your choice, and let a policy decode the rest. The branch opens below as run B, "
                     "the edited cell ringed.", elem_classes="hint-text")
         with gr.Row():
-            u.iv_pos = gr.Number(None, precision=0, label="Position", elem_id="iv-pos", minimum=0, scale=1)
-            u.iv_sel = gr.Button("Select", elem_id="btn-iv-select", scale=1)
+            u.iv_pos = gr.Number(None, precision=0, label="Position", elem_id="iv-pos", minimum=0, scale=1, min_width=90)
+            u.iv_sel = gr.Button("Select", elem_id="btn-iv-select", scale=0, min_width=80)
             u.iv_cell = gr.HTML(cell_html(None), label="intervene_cell", elem_id="iv-cell", js_on_load=None,
-                                min_height=0, scale=4)
+                                min_height=0, scale=5)
         with gr.Row():
             u.iv_action = gr.Radio([("take back ([MASK])", "mask"), ("replace with …", "replace")], value="replace",
                                    label="Action", elem_id="iv-action", scale=2)
@@ -245,7 +245,7 @@ def intervene_panel(u):
             u.iv_token = gr.Textbox("", label="… or any token", placeholder="its text, or #id", elem_id="iv-token",
                                     scale=1)
         with gr.Row():
-            u.iv_step = gr.Number(None, precision=0, label="Apply before step (default: commit step + 1)",
+            u.iv_step = gr.Number(None, precision=0, label="Before step", info="default: commit step + 1",
                                   elem_id="iv-step", minimum=0, scale=1)
             u.iv_policy = gr.Dropdown([RUNS_OWN, *PRESETS], value=RUNS_OWN, label="Then continue with",
                                       elem_id="iv-policy", allow_custom_value=True, scale=2)

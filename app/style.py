@@ -147,18 +147,18 @@ CSS = r"""
 .dep-row { display: flex; align-items: center; gap: 6px; cursor: pointer; line-height: 12px; }
 .dep-row:hover { background: #eef2ff; }
 .dep-row.top .dep-label { color: #b91c1c; font-weight: 700; }
-.dep-label { width: 190px; flex: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, monospace; }
+.dep-label { width: 150px; flex: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, monospace; }
 .dep-cells { display: flex; gap: 1px; }
-.dep-cells i { width: 9px; height: 11px; background: #f3f4f6; display: inline-block; }
+.dep-cells i { width: var(--dep-w, 7px); height: 11px; background: #f3f4f6; display: inline-block; }
 .dep-cells i.chg { background: #f97316; }
 .dep-cells i.self { background: #1e1b4b; }
 .dep-cells i.none { background: repeating-linear-gradient(45deg, #f3f4f6, #f3f4f6 2px, #e5e7eb 2px, #e5e7eb 4px); }
 .dep-n { width: 28px; flex: none; text-align: right; color: #6b7280; }
 .dep-head { color: #4b5563; margin-bottom: 4px; }
 .roots { overflow: auto; max-height: 460px; border: 1px solid #e5e7eb; border-radius: 8px; }
-.roots table { border-collapse: collapse; font-size: 12px; width: 100%; }
-.roots th { position: sticky; top: 0; background: #f9fafb; font-weight: 600; text-align: right; padding: 3px 6px; border-bottom: 1px solid #e5e7eb; }
-.roots td { text-align: right; padding: 2px 6px; border-bottom: 1px solid #f3f4f6; font-variant-numeric: tabular-nums; }
+.roots table { border-collapse: collapse; font-size: 11px; width: 100%; }
+.roots th { position: sticky; top: 0; background: #f9fafb; font-weight: 600; text-align: right; padding: 3px 4px; border-bottom: 1px solid #e5e7eb; font-size: 10.5px; vertical-align: bottom; }
+.roots td { text-align: right; padding: 2px 4px; border-bottom: 1px solid #f3f4f6; font-variant-numeric: tabular-nums; }
 .roots td.tk, .roots th.tk { text-align: left; font-family: ui-monospace, monospace; }
 .roots tr[data-step] { cursor: pointer; }
 .roots tr[data-step]:hover { background: #eef2ff; }

@@ -73,7 +73,7 @@ def test_graph_rankings_and_suspects_of_a_sudoku_run(sudoku):
     for name in ROOT_FINDERS.names():
         ranks = sorted(c[f"rank:{name}"] for c in data["commits"])
         assert ranks == list(range(1, cf.n + 1)), name
-        assert f">{name}</th>" in table
+        assert f"<th data-finder='{name}'" in table
     # the exact column follows g, largest first; the canvas rings its top 3
     g = np.array([c["g"] for c in data["commits"]], float)
     assert data["commits"][int(np.argmax(g))]["rank:counterfactual"] == 1

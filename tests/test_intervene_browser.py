@@ -1,0 +1,120 @@
+"""A real browser (Debian's Chromium through Playwright) clicks a committed cell of the Explore
+canvas, intervenes from the Compare tab's panel, computes the Cascade tab and opens a commit's
+counterfactual from it; on sudoku, and the Cascade tab on english and bio. Screenshots go to
+test-artifacts/ (docs/ with BOE_REFRESH_DOCS=1). Skipped when /usr/bin/chromium is absent."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from app import models
+from app.testing import live_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[1]
+ART = ROOT / "test-artifacts"
+DOCS = ROOT / ("docs" if os.environ.get("BOE_REFRESH_DOCS") == "1" else "test-artifacts")
+
+pytestmark = [pytest.mark.slow,  # a live server and Chromium
+              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                 reason=f"{CHROMIUM} is not installed (apt-get install -y chromium)")]
+
+
+def _serve(monkeypatch, name):
+    """A live server whose default model is `name`."""
+    from boe_core import shipped_models
+
+    if name not in shipped_models():
+        pytest.skip(f"the {name} model is not shipped")
+    real = models.configure
+    monkeypatch.setattr(models, "configure", lambda *a, **k: real(extra=[name]))
+    return live_server()
+
+
+def _page(browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+def _run(page, url):
+    page.goto(url, timeout=60_000)
+    page.wait_for_selector("#status >> text=planned", timeout=90_000)
+    page.click("#btn-run")
+    page.wait_for_selector("#status .badge.ok >> text=done", timeout=240_000)
+
+
+def _cascade(page, timeout=400_000):
+    page.get_by_role("tab", name="Cascade").click()
+    page.wait_for_selector("#cascade-status >> text=batched forwards", timeout=30_000)  # the cost, before it runs
+    page.click("#btn-cascade")
+    page.wait_for_selector("#cascade-ranks table", timeout=timeout)
+    page.wait_for_selector("#cascade-canvas .suspect", timeout=30_000)
+    page.evaluate("() => { const e = document.querySelector('#cascade-status');"
+                  " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 12); }")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(800)
+
+
+def test_click_a_cell_intervene_and_open_a_counterfactual(monkeypatch):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    torch.set_num_threads(1)
+    ART.mkdir(exist_ok=True)
+    with _serve(monkeypatch, "sudoku") as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page, errors = _page(browser)
+        try:
+            _run(page, url)
+            assert page.locator("#canvas .clue[data-commit]").count() == 0
+            cell = page.locator("#canvas [data-commit]").nth(5)
+            pos, step = cell.get_attribute("data-pos"), int(cell.get_attribute("data-commit"))
+            cell.click()  # selects it and opens Compare
+            page.wait_for_selector(f"#iv-cell >> text=committed at step {step}", timeout=60_000)
+            assert page.locator("#iv-pos input").input_value() == pos
+            assert page.locator("#iv-step input").input_value() == str(step + 1)
+            page.click("#btn-intervene")  # replace with the first alternative, the run's policy on
+            page.wait_for_selector(f"text=intervened before step {step + 1}", timeout=120_000)
+            page.wait_for_selector(f'#cmp-b .edited[data-pos="{pos}"]', timeout=30_000)
+            page.evaluate("() => { const e = document.querySelector('#btn-intervene');"
+                          " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 12); }")
+            page.mouse.move(5, 5)
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(DOCS / "explorer-intervene.png"), full_page=False)
+
+            _cascade(page)
+            page.screenshot(path=str(DOCS / "explorer-cascade-sudoku.png"), full_page=False)
+            row = page.locator("#cascade-ranks tr[data-step]").first
+            s, q = int(row.get_attribute("data-step")), row.get_attribute("data-pos")
+            row.click()  # its counterfactual, in Compare
+            page.wait_for_selector(f"text=intervened before step {s + 1}", timeout=120_000)
+            page.wait_for_selector(f'#cmp-b .edited[data-pos="{q}"]', timeout=30_000)
+            assert not errors, errors
+        except Exception:
+            page.screenshot(path=str(ART / "intervene-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("name", ["english", "bio"])
+def test_the_cascade_tab_on_text(monkeypatch, name):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    torch.set_num_threads(1)
+    ART.mkdir(exist_ok=True)
+    with _serve(monkeypatch, name) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page, errors = _page(browser)
+        try:
+            _run(page, url)
+            _cascade(page)
+            page.screenshot(path=str(DOCS / f"explorer-cascade-{name}.png"), full_page=False)
+            assert not errors, errors
+        except Exception:
+            page.screenshot(path=str(ART / f"cascade-{name}-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
