@@ -11,6 +11,10 @@ we pin, that flag guards this check and nothing else; tests/test_startup.py chec
 from __future__ import annotations
 
 import inspect
+import os
+import socket
+import time
+from contextlib import contextmanager
 
 import gradio as gr
 
@@ -31,3 +35,40 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, **
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, css=CSS, theme=_theme(),
                 ssr_mode=False, **{SELF_CHECK_FLAG: False}, **options)
     return demo
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(concurrency: int = 2, timeout: float = 180.0):
+    """Launch the explorer in this process (a server thread) on a free port; yields its URL and
+    always closes it (the tests, the benchmarks and the screenshot tools use it)."""
+    import urllib.request
+
+    from . import models
+    from .ui import build_demo
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    models.configure()
+    demo = build_demo(concurrency=concurrency)
+    demo.queue(default_concurrency_limit=max(concurrency, 4))
+    port = free_port()
+    launch(demo, port=port, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=timeout).read(64)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError(f"the explorer did not answer on {url} within {timeout:.0f}s")
+                time.sleep(0.2)
+        yield url
+    finally:
+        demo.close()

@@ -102,7 +102,7 @@ def bench_lockin(model: str, steps: int, repeats: int) -> None:
 def bench_server(model: str | None, generations: int, steps: int) -> None:
     from gradio_client import Client
 
-    from app.testing import free_port
+    from app.serve import free_port
 
     port = free_port()
     cmd = [sys.executable, "app.py", "--port", str(port)] + (["--model", model] if model else [])

@@ -1,5 +1,7 @@
 import os
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the tests never phone home
+
 import pytest
 import torch  # importing torch does not import triton
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from app.testing import default_model_or_reason, live_server
+from app_helpers import default_model_or_reason, live_server
 
 gradio_client = pytest.importorskip("gradio_client")
 import httpx  # noqa: E402

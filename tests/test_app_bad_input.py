@@ -11,7 +11,7 @@ from app import handlers as H
 from app import models
 from app.session import Session
 from boe_core.presets import preset_settings
-from app.testing import default_model_or_reason, live_server
+from app_helpers import default_model_or_reason, live_server
 from app.ui import guard
 from boe_core.tasks.sudoku import load_examples
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.testing import default_model_or_reason, live_server
+from app_helpers import default_model_or_reason, live_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -69,7 +69,7 @@ def test_the_cascade_tab_through_the_api(wrong_run):
     gradio_client = pytest.importorskip("gradio_client")
     import httpx
 
-    from app.testing import live_server
+    from app_helpers import live_server
 
     with live_server() as url:
         c = gradio_client.Client(url, verbose=False, httpx_kwargs={"timeout": httpx.Timeout(600.0, connect=60.0)})

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app import models
-from app.testing import live_server
+from app_helpers import live_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -12,7 +12,7 @@ import torch
 from app import canvas, compare, fidelity_run, jobs, lockin, models, status, stories
 from app import handlers as H
 from app.session import PRESETS, Session, UserError, build_config, preset_overrides
-from app.testing import default_model_or_reason
+from app_helpers import default_model_or_reason
 from boe_core import BoESettings, DecodeConfig, TinyMDMAdapter, generate
 
 

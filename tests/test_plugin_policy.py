@@ -90,7 +90,7 @@ def test_explorer_builds_its_knob_inputs(edge):
 def test_explorer_api_sets_its_knobs(edge):
     from gradio_client import Client
 
-    from app.testing import default_model_or_reason, live_server
+    from app_helpers import default_model_or_reason, live_server
 
     name, why = default_model_or_reason()
     if name is None:

@@ -132,7 +132,7 @@ def test_the_http_api_with_no_settings_runs_the_librarys_defaults(sudoku):
     """Through a live server and gradio_client: every policy, only its name given."""
     from gradio_client import Client
 
-    from app.testing import live_server
+    from app_helpers import live_server
 
     with live_server(concurrency=1) as url:
         for policy in POLICIES.names():

@@ -10,7 +10,7 @@ import pytest
 
 from app import cli, models
 from app.serve import SELF_CHECK_FLAG
-from app.testing import default_model_or_reason, free_port
+from app_helpers import default_model_or_reason, free_port
 
 
 @pytest.fixture()

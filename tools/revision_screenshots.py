@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from app.testing import live_server
+from app.serve import live_server
 from boe_core import generate, load_model
 from boe_core.tasks.views import get_view
 

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
     from app import models
     from app.serve import launch
-    from app.testing import free_port
+    from app.serve import free_port
     from app.ui import build_demo
 
     models.configure(extra=[a.model])
