@@ -17,7 +17,7 @@ import numpy as np
 
 from boe_core import ConfigError, DecodeConfig
 from boe_core.config import policy_settings
-from boe_core.presets import DEFAULT_PRESET, preset_settings, presets
+from boe_core.presets import DEFAULT_PRESET, preset_settings, presets  # noqa: F401  (DEFAULT_PRESET: re-exported for the setup panel)
 from boe_core.tasks.fields import as_int
 
 MAX_STEPS = 1024

@@ -2,7 +2,6 @@
 whatever tab or kind (the lock-in map, whole-run fidelity, the cascade, counterfactuals ...)."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 
