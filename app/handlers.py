@@ -57,7 +57,7 @@ def prepare(sess: Session, values: dict) -> bool:
     if sess.trace is not None and sess.live and sig == sess.signature:
         return False
     jobs.cancel_session(sess.uid)  # every background job of the run being replaced, of any tab
-    state = init_state(adapter, plan.ids, cfg, plan.attention_mask)
+    state = init_state(adapter, plan.ids, cfg, plan.attention_mask, target=plan.target)  # only the oracle reads it
     trace = new_trace(adapter, state, cfg, meta={**plan.meta, "session": sess.uid, "source": "live"})
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])
     sess.model, sess.task, sess.config, sess.trace, sess.state = values["model"], view.name, cfg, trace, state

@@ -138,8 +138,6 @@ def test_the_http_api_with_no_settings_runs_the_librarys_defaults(sudoku):
         for policy in POLICIES.names():
             c = Client(url, verbose=False)
             kw = dict(model="sudoku", steps=STEPS, policy=policy)
-            if policy == "oracle":
-                continue  # reads the answer: covered in-process above (its settings are none)
             c.predict(**kw, api_name="/step")
             tr = Trace.from_json(open(c.predict(fmt="json", api_name="/export")).read())
             assert tr.config["policy"] == policy

@@ -93,7 +93,8 @@ class SudokuTask(Task):
     def build_canvas(self, adapter, values: dict) -> CanvasPlan:
         p, sol, notes = check_puzzle(values.get("puzzle"))
         ids, _ = S.puzzle_to_canvas(p, adapter.tokenizer)
-        return CanvasPlan(ids[None], None, {"task": self.name, "puzzle": p, "solution": sol}, notes)
+        target = S.puzzle_to_canvas(sol, adapter.tokenizer)[0][None] if sol else None
+        return CanvasPlan(ids[None], None, {"task": self.name, "puzzle": p, "solution": sol}, notes, target)
 
     def recognises(self, trace) -> bool:
         c = trace.initial_canvas[0].tolist()

@@ -58,6 +58,9 @@ class CanvasPlan:
     attention_mask: object
     meta: dict
     notes: list = field(default_factory=list)
+    # (1, N) the answer's token ids (-1 where none) when the view knows the answer (a Sudoku with a
+    # unique solution): what a policy that reads the answer (the oracle ceiling) is given
+    target: object = None
 
 
 @dataclass(frozen=True)
