@@ -180,6 +180,40 @@ def gr_skip():
     return gr.skip()
 
 
+def stream_branch(sess, base, partial, adapter, name: str, failed: str, decode):
+    """Decode a branch of `base` in a worker thread (`decode(callback)` returns the finished trace),
+    showing each new step of `partial` in Compare as it comes, then the finished branch with its
+    diff in the session (a branch and an intervention both stream this way)."""
+    q: "queue.Queue" = queue.Queue()
+    result: dict = {}
+
+    def work():
+        try:
+            result["trace"] = decode(q.put)
+        except Exception as e:  # surfaced below as a message
+            result["error"] = e
+        finally:
+            q.put(None)
+
+    threading.Thread(target=work, name=f"boe-{name}", daemon=True).start()
+    sess.branch, sess.diff = partial, None
+    last = 0.0
+    while (rec := q.get()) is not None:
+        add_vocab(adapter, partial, [rec.canvas_after, rec.topk_ids])
+        partial.records.append(rec)
+        if time.perf_counter() - last >= PLOT_INTERVAL_S:
+            sess.diff = core_diff(base, partial)
+            last = time.perf_counter()
+            yield compare_outputs(sess)
+    if "error" in result:
+        e = result["error"]
+        if isinstance(e, (ConfigError, UserError)):
+            raise e
+        raise UserError(f"{failed}: {type(e).__name__}: {e}")
+    sess.branch = result["trace"]
+    sess.diff = core_diff(base, sess.branch)
+
+
 def branch(sess, preset=BRANCH_DEFAULT, at_step=None):
     """Re-decode from step `at_step` under another policy preset, yielding after every step; then
     compare both trajectories. Without `at_step`: the first step where the run departs from
@@ -191,36 +225,8 @@ def branch(sess, preset=BRANCH_DEFAULT, at_step=None):
     policy, overrides = preset_overrides(preset or BRANCH_DEFAULT)
     adapter = model_for(a, "Branching")
     DecodeConfig.from_dict(a.config).replace(policy=policy, **overrides).validate()
-    q: "queue.Queue" = queue.Queue()
-    result: dict = {}
-
-    def work():
-        try:
-            result["trace"] = core_branch(adapter, a, at, policy, callback=q.put, **overrides)
-        except Exception as e:  # surfaced below as a message
-            result["error"] = e
-        finally:
-            q.put(None)
-
-    threading.Thread(target=work, name="boe-branch", daemon=True).start()
-    partial = _partial(a, at, policy, overrides)
-    sess.branch, sess.diff = partial, None
-    last = 0.0
-    while (rec := q.get()) is not None:
-        add_vocab(adapter, partial, [rec.canvas_after, rec.topk_ids])
-        partial.records.append(rec)
-        if time.perf_counter() - last >= PLOT_INTERVAL_S:
-            sess.diff = core_diff(a, partial)
-            out = compare_outputs(sess)
-            last = time.perf_counter()
-            yield out
-    if "error" in result:
-        e = result["error"]
-        if isinstance(e, (ConfigError, UserError)):
-            raise e
-        raise UserError(f"branching failed: {type(e).__name__}: {e}")
-    sess.branch = result["trace"]
-    sess.diff = core_diff(a, sess.branch)
+    yield from stream_branch(sess, a, _partial(a, at, policy, overrides), adapter, "branch", "branching failed",
+                             lambda callback: core_branch(adapter, a, at, policy, callback=callback, **overrides))
     if not a.finished:
         notify("warn", "Run A is not finished: run it to the end for a full comparison.")
     yield compare_outputs(sess)

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import html
 import math
-import queue
-import threading
-import time
 
 import numpy as np
 
-from boe_core import ConfigError, POLICIES, diff as core_diff
+from boe_core import ConfigError, POLICIES
 from boe_core.intervene import canvas_before, check_edits, intervene as core_intervene
 from boe_core.tasks.token_text import is_bytelevel, token_text
 from boe_core.tasks.views import commit_steps
 
-from .common import PLOT_INTERVAL_S, add_vocab, ensure, model_for
+from .common import ensure, model_for
 from .session import PRESETS, UserError, as_int, preset_overrides
 
 ACTIONS = ("mask", "replace")
@@ -150,7 +147,7 @@ def intervene(sess, position=None, action="mask", token="", at_step=None, policy
     committed token at `position` in the canvas before `at_step` (default: its commit step + 1), and
     let `policy` (a preset or policy; default the run's) decode the rest; yields the Compare outputs
     while the branch is decoded, then the comparison with the edited cell marked."""
-    from .compare import compare_outputs, partial_of
+    from .compare import compare_outputs, partial_of, stream_branch
 
     sess = ensure(sess)
     tr = _run(sess)
@@ -166,40 +163,14 @@ def intervene(sess, position=None, action="mask", token="", at_step=None, policy
     if edit != "mask" and edit == int(canvas_before(tr, at)[0, f["position"]]):
         raise ConfigError("token", token, f"is the token already there before step {at}: nothing would change")
     check_edits(adapter, tr, at, {f["position"]: edit}, 0)  # refuse before any thread starts
-    q: "queue.Queue" = queue.Queue()
-    result: dict = {}
-
-    def work():
-        try:
-            result["trace"] = core_intervene(adapter, tr, at, {f["position"]: edit}, policy=name, callback=q.put,
-                                             **overrides)
-        except Exception as e:  # surfaced below as a message
-            result["error"] = e
-        finally:
-            q.put(None)
-
-    threading.Thread(target=work, name="boe-intervene", daemon=True).start()
     partial = partial_of(tr, at, name or tr.config.get("policy"), overrides,
                          {"interventions": [*tr.meta.get("interventions", []),
                                             {"step": at, "row": 0, "positions": [f["position"]],
                                              "old": [f["token"]], "new": [edit if edit == "mask" else int(edit)],
                                              "policy": name or tr.config.get("policy")}]})
-    sess.branch, sess.diff = partial, None
-    last = 0.0
-    while (rec := q.get()) is not None:
-        add_vocab(adapter, partial, [rec.canvas_after, rec.topk_ids])
-        partial.records.append(rec)
-        if time.perf_counter() - last >= PLOT_INTERVAL_S:
-            sess.diff = core_diff(tr, partial)
-            last = time.perf_counter()
-            yield compare_outputs(sess)
-    if "error" in result:
-        e = result["error"]
-        if isinstance(e, (ConfigError, UserError)):
-            raise e
-        raise UserError(f"the intervention failed: {type(e).__name__}: {e}")
-    sess.branch = result["trace"]
-    sess.diff = core_diff(tr, sess.branch)
+    yield from stream_branch(sess, tr, partial, adapter, "intervene", "the intervention failed",
+                             lambda callback: core_intervene(adapter, tr, at, {f["position"]: edit}, policy=name,
+                                                             callback=callback, **overrides))
     yield compare_outputs(sess)
 
 

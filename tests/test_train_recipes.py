@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from boe_core import train
-from boe_core.models import training
+from train_helpers import recipe_losses
 
 # recipe -> (flags, the old script's first three step losses). sudoku/kjv: scripts/train_sudoku.py,
 # train_kjv.py; reasoning/sudoku6/bio: train_reasoning.py (--name ...); english: train_text_mlm.py.
@@ -27,25 +27,9 @@ OLD_LOSSES = {
 }
 
 
-_LOOP = training.TrainLoop  # the real loop, whatever an earlier call patched in
 
 
-def _losses(monkeypatch, argv, n=3):
-    """Run `python -m boe_core.train ARGV` for n optimiser steps (evaluation off); the step losses."""
-    losses = []
-
-    class Recording(_LOOP):
-        def __init__(self, step_fn, *a, **k):
-            def step(i):
-                out = step_fn(i)
-                losses.append(out.loss)
-                return out
-            k.update(max_steps=n, log_every=1, evaluate=None, eval_every=None)
-            super().__init__(step, *a, **k)
-
-    monkeypatch.setattr(training, "TrainLoop", Recording)
-    assert train.main(argv) == 0
-    return losses
+_losses = recipe_losses
 
 
 @pytest.mark.parametrize("recipe", ["sudoku", "kjv", "reasoning", "bio",

@@ -9,12 +9,11 @@ import torch
 
 from boe_core import train
 from boe_core.errors import ConfigError
-from boe_core.models import training
 from boe_core.models.tiny_mdm import TinyMDM
 from boe_core.tasks import sudoku as S
 from boe_core.train.recipes import sudoku_selfplay as SP
+from train_helpers import recipe_losses
 
-_LOOP = training.TrainLoop
 
 
 def _flags(init, run_dir):
@@ -23,21 +22,7 @@ def _flags(init, run_dir):
             "--max-clues", "44", "--eval-n", "0", "--log-every", "1"]
 
 
-def _losses(monkeypatch, argv, n):
-    losses = []
-
-    class Recording(_LOOP):
-        def __init__(self, step_fn, *a, **k):
-            def step(i):
-                out = step_fn(i)
-                losses.append(out.loss)
-                return out
-            k.update(max_steps=n, log_every=1, evaluate=None, eval_every=None)
-            super().__init__(step, *a, **k)
-
-    monkeypatch.setattr(training, "TrainLoop", Recording)
-    assert train.main(argv) == 0
-    return losses
+_losses = recipe_losses
 
 
 def test_rollout_visits_every_state_and_corrected_rows_show_only_solution_digits(tiny_sudoku_dir):
