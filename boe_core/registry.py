@@ -1,5 +1,5 @@
-"""One registry class for every pluggable kind: policies, signals, task views, bench tasks and
-reasoning tasks.
+"""One registry class for every pluggable kind: policies, signals, root finders, task views and
+tasks.
 
 A registry maps a name to an object. Nothing is discovered: each package imports its built-in
 modules explicitly (`boe_core/policies/__init__.py`, `boe_core/tasks/__init__.py`), and each module

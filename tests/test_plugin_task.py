@@ -136,3 +136,46 @@ def test_unknown_task_names_the_field():
 
     with pytest.raises(ConfigError, match="task='nope'"):
         make_task("nope")
+
+
+def test_one_registry_holds_every_task():
+    """The reasoning tasks, the Sudoku task and the bench's text tasks are entries of one registry:
+    a reasoning task's entry carries its rules, and `make_task` builds its view with options."""
+    from boe_core.errors import ConfigError
+    from boe_core.tasks.reasoning import ReasoningTask, get_task, task_names
+    from boe_core.tasks.reasoning_view import ReasoningView
+
+    assert {"sudoku", "kjv-infill", "arith-cot", "bio", "sudoku6"} <= set(TASKS.names())
+    assert set(task_names()) == {n for n, e in TASKS.items() if e.rules is not None}
+    assert TASKS.get("sudoku").rules is None and TASKS.get("kjv-infill").rules is None
+    assert isinstance(get_task("arith-cot"), ReasoningTask) and get_task("arith-cot").name == "arith-cot"
+    built = make_task("arith-cot", block_length=4)
+    assert isinstance(built, ReasoningView) and built.block_length == 4 and built.rtask.name == "arith-cot"
+    with pytest.raises(ConfigError, match="task='kjv-infill': is not a reasoning task"):
+        get_task("kjv-infill")
+
+
+def test_a_plugin_reasoning_task_registers_once():
+    """`@register` on a ReasoningTask class adds one entry to TASKS (with its rules), nothing else."""
+    from boe_core.tasks.reasoning import Check, Example, ReasoningTask, get_task, register, task_names
+
+    class Echo(ReasoningTask):
+        name, tag, gen_length = "echo-test", "ec:", 4
+
+        def generate(self, rng):
+            w = "".join(rng.choice(LETTERS) for _ in range(3))
+            return Example(self.name, w, w)
+
+        def check(self, example, answer):
+            ok = answer == example.answer
+            return Check(ok, [] if ok else [0], "right" if ok else "wrong")
+
+    before = len(TASKS)
+    register(Echo)
+    try:
+        assert len(TASKS) == before + 1 and TASKS.get("echo-test").rules is Echo
+        assert "echo-test" in task_names() and get_task("echo-test").split("val", 2)[0].answer
+    finally:
+        TASKS.pop("echo-test")
+    with pytest.raises(ValueError, match="ReasoningTask subclass"):
+        register(Mirror)

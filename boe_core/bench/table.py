@@ -29,7 +29,8 @@ from ..errors import ConfigError
 from .paired import paired_with_reference
 from .runner import Sweep, examples_path, read_results, run_sweep
 from .specs import parse_specs
-from .tasks import REASONING_TASKS, make_task
+from ..tasks.reasoning import task_names as reasoning_task_names
+from .tasks import make_task
 from ..paths import results_dir
 
 RESULTS = results_dir()
@@ -44,7 +45,8 @@ def parse_args(argv=None):
                          "reasoning, or sudoku6 for sudoku6)")
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--n", "--limit", dest="n", type=int, default=200, help="examples per task (first N of the split)")
-    ap.add_argument("--tasks", nargs="+", default=list(REASONING_TASKS), choices=list(REASONING_TASKS))
+    ap.add_argument("--tasks", nargs="+", default=list(reasoning_task_names()),
+                    choices=list(reasoning_task_names()))
     ap.add_argument("--policies", nargs="+", default=POLICIES, help="policy specs (as in boe_core.bench)")
     ap.add_argument("--tokens-per-step", type=int, nargs="+", default=list(TOKENS_PER_STEP),
                     help="step budgets as gen_length / k")

@@ -267,7 +267,6 @@ register_bench("kjv-gen", lambda kw: KJVGenTask(kw.get("gen_length") or 32, kw.g
 register_bench("jsonl", lambda kw: JsonlTask(kw.get("data"), kw.get("prompt_field", "prompt"),
                                              kw.get("answer_field", "answer"), kw.get("extract", "last-number"),
                                              kw.get("gen_length") or 64, kw.get("template", "{prompt}")), order=3)
-REASONING_TASKS = reasoning_task_names()  # each registers itself (reasoning_view.register_task)
 
 
 def make_task(name: str, **kw) -> Task:

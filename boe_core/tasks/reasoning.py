@@ -21,11 +21,14 @@ from __future__ import annotations
 import random
 import string
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
-from ..registry import Registry
+from ..errors import ConfigError
 from ..tokenization import MDMTokenizer, char_tokenizer
+from .task import TASKS, register_bench
+from .views import VIEWS
 
 SPECIAL_TOKENS = {"mask_token": "[MASK]", "pad_token": "[PAD]", "eos_token": "[EOS]", "unk_token": "[UNK]"}
 SYMBOLS = list(string.digits + string.ascii_letters + " .,:;?!+-*/=()>'#|_")
@@ -132,34 +135,43 @@ class ReasoningTask:
 
 
 # --- registry --------------------------------------------------------------------------------
-# Task classes by name. Every module of boe_core.tasks is imported on first use; a task module
-# registers its class with @register. Display order (tables, the explorer's examples): `order`.
-REASONING_TASKS: Registry[type] = Registry("reasoning task")  # filled by boe_core.tasks on import
-
-
+# A reasoning task is an entry of the one task registry (`boe_core.tasks.task.TASKS`) whose `rules`
+# is its class; the bench builds it through the view of the same name, which
+# `boe_core.tasks.reasoning_view` registers for each. Display order: 10 + the class's `order`.
 def register(cls):
-    """Class decorator: add a ReasoningTask subclass under its `name`."""
-    return REASONING_TASKS.register(cls)
+    """Class decorator: the ReasoningTask subclass `cls` becomes the task `cls.name`."""
+    if not (isinstance(cls, type) and issubclass(cls, ReasoningTask)) or not cls.name:
+        raise ValueError(f"{cls!r} must be a ReasoningTask subclass with a name")
+    register_bench(cls.name, partial(_bench_task, cls.name), order=10 + cls.order, rules=cls)
+    return cls
+
+
+def _bench_task(name: str, options: dict):
+    return VIEWS.get(name).with_options(options)
 
 
 def task_names() -> tuple[str, ...]:
-    """Every task's name in display order."""
-    return tuple(REASONING_TASKS.names())
+    """Every reasoning task's name in display order."""
+    return tuple(e.name for e in TASKS.values() if e.rules is not None)
 
 
 def tasks_of_model(model: str) -> tuple[str, ...]:
-    """The tasks (display order) whose shipped model is `model`."""
-    return tuple(n for n in task_names() if REASONING_TASKS.get(n).model == model)
+    """The reasoning tasks (display order) whose shipped model is `model`."""
+    return tuple(n for n in task_names() if TASKS.get(n).rules.model == model)
 
 
 def get_task(name: str) -> ReasoningTask:
-    """An instance of the task `name` (a ConfigError, which is a KeyError too, names unknown ones)."""
-    return REASONING_TASKS.get(name)()
+    """An instance of the reasoning task `name` (a ConfigError, which is a KeyError too for an
+    unknown name, names the field and value otherwise)."""
+    rules = TASKS.get(name).rules
+    if rules is None:
+        raise ConfigError("task", name, f"is not a reasoning task; reasoning tasks: {', '.join(task_names())}")
+    return rules()
 
 
 def all_tasks() -> list[ReasoningTask]:
-    """One instance of every task, sorted by name (the training cycle's order)."""
-    return [REASONING_TASKS.get(n)() for n in sorted(REASONING_TASKS.names())]
+    """One instance of every reasoning task, sorted by name (the training cycle's order)."""
+    return [get_task(n) for n in sorted(task_names())]
 
 
 def batch(tok: MDMTokenizer, task: ReasoningTask, examples: list[Example], with_answer: bool):

@@ -22,7 +22,7 @@ from ..canvas import prompt_canvas
 from ..errors import ConfigError
 from .fields import check_prompt
 from .reasoning import SEP, SYMBOLS, Example, get_task, task_names, tasks_of_model
-from .task import Task, register_task
+from .task import Task
 from .views import CanvasPlan, ExampleChoice, canvas_at, commit_steps, register_view
 
 D1_BLOCK = 32  # the d1 / LLaDA protocol's semi-autoregressive block length
@@ -332,5 +332,5 @@ class ReasoningView(Task):
 
 
 for _name in task_names():
-    register_task(ReasoningView(_name, (_name,)))  # the view and the bench task of that name
+    register_view(ReasoningView(_name, (_name,)))  # its bench entry is the task's own (reasoning.register)
 register_view(ReasoningView("reasoning", tasks_of_model("reasoning")))  # the multi-task model's view only

@@ -11,8 +11,11 @@ and how the bench scores it.
         def score(self, adapter, examples, final): ... # bench: one dict of metrics per example
 
 `register_task` puts the one class in both places: an instance becomes the view of that name, and
-`boe_core.bench.make_task(name, **options)` builds `cls.from_options(options)`. Built-in bench
-tasks register from `boe_core.bench.tasks`, which discovery imports.
+`boe_core.bench.make_task(name, **options)` builds `cls.from_options(options)`.
+
+`TASKS` is the one task registry: every task the bench can build by name, the generated reasoning
+tasks among them (their entry also holds their rules: `boe_core.tasks.reasoning.register`), and the
+bench's own text tasks (kjv-infill, kjv-gen, jsonl), which register when `boe_core.bench` is imported.
 """
 from __future__ import annotations
 
@@ -71,20 +74,23 @@ class Task(TaskView):
 
 
 @dataclass(frozen=True)
-class BenchEntry:
-    """A bench task by name: how to build it from options."""
+class TaskEntry:
+    """A task by name: how the bench builds it from options, and, for a generated reasoning task,
+    its rules (the `ReasoningTask` class: generator, checker, answer-canvas length)."""
     name: str
     make: Callable[[dict], Task]
     order: int = 100
+    rules: type | None = None
 
 
-# Bench tasks by name. Discovery imports the task modules and the bench's built-in tasks.
-TASKS: Registry[BenchEntry] = Registry("task")  # filled by boe_core.tasks and boe_core.bench on import
+# Every task by name, in display order; filled by boe_core.tasks (and boe_core.bench) on import.
+TASKS: Registry[TaskEntry] = Registry("task")
 
 
-def register_bench(name: str, make: Callable[[dict], Task], order: int = 100) -> None:
-    """A bench entry only (tasks whose bench class is not their view, e.g. one class for many names)."""
-    TASKS.register(BenchEntry(name, make, order))
+def register_bench(name: str, make: Callable[[dict], Task], order: int = 100, rules: type | None = None) -> None:
+    """An entry whose bench task is built by `make` (tasks whose bench class is not their view:
+    one class for many names, or a reasoning task, whose view is registered apart)."""
+    TASKS.register(TaskEntry(name, make, order, rules))
 
 
 def register_task(task):
