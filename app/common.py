@@ -2,6 +2,8 @@
 of a trace, and the step a request names."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from boe_core import ConfigError
@@ -41,13 +43,29 @@ def add_vocab(adapter, trace, arrays) -> None:
 
 
 def model_for(trace, what: str):
-    """The adapter that made `trace`; UserError when this server does not offer it."""
-    if trace.model not in models.model_choices():
-        raise UserError(f"{what} needs the model {trace.model!r} that made this trace, which this server does not "
-                        f"offer ({', '.join(models.model_choices()) or 'no models'}); the trace can only be replayed")
-    adapter = models.get_adapter(trace.model)
-    check_made_by(adapter, trace, what)
-    return adapter
+    """The adapter that made `trace`; UserError when this server does not offer it. A trace names
+    its model by the adapter's name, which for a model given as a folder is the folder's last part
+    (`load_model("/x/my-sudoku")` writes "my-sudoku"), so a name the server does not list is matched
+    against the folders it offers; the first whose model could have made the trace is used."""
+    choices = models.model_choices()
+    name = str(trace.model)
+    if name in choices:
+        adapter = models.get_adapter(name)
+        check_made_by(adapter, trace, what)
+        return adapter
+    folders = [c for c in choices if c != name and Path(c).name == name]
+    refusal = None
+    for choice in folders:
+        adapter = models.get_adapter(choice)
+        try:
+            check_made_by(adapter, trace, what)
+            return adapter
+        except UserError as e:  # another folder of the same name: try the next
+            refusal = e
+    if refusal is not None:
+        raise refusal
+    raise UserError(f"{what} needs the model {trace.model!r} that made this trace, which this server does not "
+                    f"offer ({', '.join(choices) or 'no models'}); the trace can only be replayed")
 
 
 def check_made_by(adapter, trace, what: str) -> None:

@@ -45,7 +45,6 @@ def text(tmp_path_factory):
     models.configure(extra=[str(root)])
     sess = Session()
     list(H.run(sess, **_values(str(root), steps=6)))
-    sess.trace.model = str(root)  # the trace names the folder; the server offers the path
     yield sess
     models.configure()
 
