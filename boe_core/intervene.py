@@ -8,6 +8,17 @@ the canvas right before step `at_step`, so a token committed at step r can be ed
 records before `at_step`; the rest is decoded by the sampler's own loop (`state_at` + `iterate`)
 with the run's policy (or `policy`), seed and remaining step budget. Its `meta["interventions"]`
 lists what was edited, so a viewer can mark the changed cells and `Trace.check` accepts them.
+
+A replaced token gets a commit confidence, as a token the loop commits does (revising policies
+such as RCR rank the decoded tokens by it; a missing one would let the replacement stand forever):
+- when the new token is among the top-k recorded at the step that committed the old one, its
+  recorded probability there (what `counterfactuals` gives a runner-up, so a counterfactual
+  opened through `intervene` continues exactly as it was measured);
+- otherwise (any other token, or a token written into a cell that was still masked), the model's
+  probability of the new token at that cell, read from one forward on the edited canvas with the
+  replaced cells masked (the softmax a commit's confidence is read from: suppressed ids excluded,
+  temperature 1).
+A taken-back cell forgets its commit confidence. `replacement_confidence` gives these values.
 """
 from __future__ import annotations
 
@@ -19,6 +30,7 @@ import torch
 from .config import DecodeConfig
 from .errors import ConfigError, is_int
 from .policies import get_policy
+from .numerics import suppress
 from .sampler import DecodeState, edit_state, fill_vocab, iterate, state_at
 from .schedule import Schedule
 from .trace import StepRecord, Trace
@@ -109,13 +121,55 @@ def _edit_record(trace: Trace, at_step: int, before: np.ndarray, after: np.ndarr
                       notes=["an edit of the final canvas: the step budget is spent, nothing was decoded after it"])
 
 
+def last_commit_step(trace: Trace, at_step: int, position: int, row: int = 0) -> int | None:
+    """The step that last committed `position` before `at_step` (None when no step did)."""
+    for r in reversed(trace.records[:at_step]):
+        if bool(r.chosen[row, position]):
+            return r.step
+    return None
+
+
+@torch.no_grad()
+def replacement_confidence(model, trace: Trace, at_step: int, edits: dict[int, int], row: int = 0) -> dict[int, float]:
+    """{position: commit confidence} of each replaced (not taken-back) cell of checked `edits`:
+    the new token's probability in the top-k recorded at the step that committed the old token
+    when it is there, else the model's probability of it on the canvas before `at_step` with every
+    edit written and the replaced cells masked (one forward, only when some token needs it)."""
+    out, missing = {}, []
+    for pos, tok in edits.items():
+        if tok == trace.mask_id:
+            continue
+        s = last_commit_step(trace, at_step, pos, row)
+        if s is not None:
+            r = trace.records[s]
+            hit = np.flatnonzero(r.topk_ids[row, pos] == tok)
+            if hit.size:
+                out[pos] = float(r.topk_probs[row, pos, hit[0]])
+                continue
+        missing.append(pos)
+    if missing:
+        canvas = canvas_before(trace, at_step)[row].copy()
+        for pos, tok in edits.items():
+            canvas[pos] = tok
+        canvas[missing] = trace.mask_id
+        ids = torch.as_tensor(canvas[None], dtype=torch.long, device=model.device)
+        am = None if trace.attention_mask is None else torch.as_tensor(
+            trace.attention_mask[row][None].astype(bool), device=model.device)
+        logits = suppress(model.logits(ids, am)[0, missing].float(), model.suppressed_ids)
+        probs = torch.softmax(logits, dim=-1)
+        for i, pos in enumerate(missing):
+            out[pos] = float(probs[i, edits[pos]])
+    return out
+
+
 @torch.no_grad()
 def intervene(model, trace: Trace, at_step: int, edits: dict, row: int = 0, policy: str | None = None,
               callback=None, **overrides) -> Trace:
     """A new trace: the records of `trace` before `at_step`, then `edits` ({position: token id or
     "mask"}) applied to row `row` of the canvas before that step, then the continuation decoded by
     the run's policy (or `policy`; other config fields may be overridden), seed and remaining
-    budget. With no edits it equals `branch(model, trace, at_step, policy)`."""
+    budget. A replaced token's commit confidence is `replacement_confidence` (see the module's
+    docstring). With no edits it equals `branch(model, trace, at_step, policy)`."""
     edits = check_edits(model, trace, at_step, edits, row)
     name = policy or trace.config.get("policy")
     config = DecodeConfig.from_dict(trace.config).replace(policy=name, **overrides).validate()
@@ -126,7 +180,10 @@ def intervene(model, trace: Trace, at_step: int, edits: dict, row: int = 0, poli
     tokens = state.canvas.clone()
     where[row, pos] = True
     tokens[row, pos] = torch.as_tensor([edits[p] for p in pos], dtype=torch.long, device=tokens.device)
-    state = edit_state(state, where, tokens, trace.mask_id)
+    conf = torch.full(tokens.shape, float("nan"), dtype=torch.float32, device=tokens.device)
+    for p, c in replacement_confidence(model, trace, at_step, edits, row).items():
+        conf[row, p] = c
+    state = edit_state(state, where, tokens, trace.mask_id, conf)
     record = {"step": at_step, "row": row, "positions": pos, "old": [int(before[row, p]) for p in pos],
               "new": [edits[p] for p in pos], "policy": name}
     out = Trace(model=trace.model, config=config.to_dict(), initial_canvas=trace.initial_canvas,
