@@ -29,18 +29,14 @@ log = logging.getLogger("boe_explorer")
 
 # --- starting and stepping ----------------------------------------------------------------------------
 def _plan(values: dict):
-    """(config, adapter, view, canvas plan) of the inputs: all validated, no model forward yet."""
+    """(config, adapter, view, canvas plan, initial state) of the inputs: all validated (the config
+    by DecodeConfig, steps against the canvas by the schedule), no model forward yet."""
     cfg = build_config(**{k: values[k] for k in decode_names() if k in values})
     adapter = models.get_adapter(values["model"])
     view = get_view(getattr(adapter, "task", "text"))
     plan = view.build_canvas(adapter, values)
-    masked = plan.ids == adapter.mask_id
-    if plan.attention_mask is not None:
-        masked &= plan.attention_mask
-    if cfg.steps > int(masked.sum()):
-        raise ConfigError("steps", cfg.steps, f"must be at most the number of masked positions ({int(masked.sum())}): "
-                                              "each step commits at least one token")
-    return cfg, adapter, view, plan
+    state = init_state(adapter, plan.ids, cfg, plan.attention_mask, target=plan.target)  # only the oracle reads it
+    return cfg, adapter, view, plan, state
 
 
 def _signature(model, plan, cfg) -> tuple:
@@ -52,12 +48,11 @@ def _signature(model, plan, cfg) -> tuple:
 def prepare(sess: Session, values: dict) -> bool:
     """Make sure the session decodes what the inputs say; returns True when a new run was started."""
     models.check_name(values["model"])
-    cfg, adapter, view, plan = _plan(values)
+    cfg, adapter, view, plan, state = _plan(values)
     sig = _signature(values["model"], plan, cfg)
     if sess.trace is not None and sess.live and sig == sess.signature:
         return False
     jobs.cancel_session(sess.uid)  # every background job of the run being replaced, of any tab
-    state = init_state(adapter, plan.ids, cfg, plan.attention_mask, target=plan.target)  # only the oracle reads it
     trace = new_trace(adapter, state, cfg, meta={**plan.meta, "session": sess.uid, "source": "live"})
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])
     sess.model, sess.task, sess.config, sess.trace, sess.state = values["model"], view.name, cfg, trace, state

@@ -20,8 +20,6 @@ from boe_core.config import policy_settings
 from boe_core.presets import DEFAULT_PRESET, preset_settings, presets  # noqa: F401  (DEFAULT_PRESET: re-exported for the setup panel)
 from boe_core.tasks.fields import as_int
 
-MAX_STEPS = 1024
-
 
 class UserError(ValueError):
     """A request the explorer cannot serve (no trace to branch, a bad upload ...)."""
@@ -124,7 +122,7 @@ def build_config(policy, steps, block_length, temperature, seed, settings=None) 
     settings (a dict or a JSON object; left out: that policy's defaults), parsed by their
     declarations (0 means "automatic" for optional numbers). 0 or empty block length means one block."""
     settings = policy_settings(policy, settings)
-    steps = as_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+    steps = as_int("steps", steps)  # parsed here; its range is DecodeConfig.validate's to check
     bl = as_int("block_length", block_length, minimum=0, none_ok=True)
     temp = temperature
     if temp is None or isinstance(temp, bool):
@@ -137,4 +135,4 @@ def build_config(policy, steps, block_length, temperature, seed, settings=None) 
     if isinstance(temp, (int, np.integer, np.floating)):
         temp = float(temp)
     return DecodeConfig(policy=policy, steps=steps, block_length=bl or None, temperature=temp,
-                        seed=as_int("seed", seed, minimum=0, maximum=2**63 - 1), settings=settings).validate()
+                        seed=as_int("seed", seed), settings=settings).validate()

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from .errors import ConfigError, finite, is_int
 from .policies import POLICIES
 
+MAX_STEPS = 1024  # the explorer records every step; more than this is a typo, not a decode
+
 
 def _policy(name):
     return POLICIES.get(name, None)
@@ -91,6 +93,8 @@ class DecodeConfig:
             raise ConfigError("policy", self.policy, f"unknown policy; known: {', '.join(sorted(POLICIES))}")
         if not is_int(self.steps) or self.steps < 1:
             raise ConfigError("steps", self.steps, "must be a positive integer")
+        if self.steps > MAX_STEPS:
+            raise ConfigError("steps", self.steps, f"is too large (max {MAX_STEPS})")
         if self.block_length is not None and (not is_int(self.block_length) or self.block_length < 1):
             raise ConfigError("block_length", self.block_length, "must be a positive integer or None")
         if not finite(self.temperature) or self.temperature < 0:
@@ -99,6 +103,8 @@ class DecodeConfig:
             raise ConfigError("temperature", self.temperature, "is too large (max 100)")
         if not is_int(self.seed) or self.seed < 0:
             raise ConfigError("seed", self.seed, "must be a non-negative integer")
+        if self.seed > 2**63 - 1:
+            raise ConfigError("seed", self.seed, "is too large (max 2**63 - 1)")
         if not is_int(self.topk_record) or not (1 <= self.topk_record <= 50):
             raise ConfigError("topk_record", self.topk_record, "must be an integer in [1, 50]")
         if not isinstance(self.settings, p.settings_cls):  # e.g. BoE knobs given with policy="confidence"

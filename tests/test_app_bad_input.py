@@ -85,7 +85,6 @@ TEXT_CASES = [  # (id, overrides, expected words in the message)
     ("steps-zero", {"steps": 0}, "steps"),
     ("steps-negative", {"steps": -3}, "steps"),
     ("steps-huge", {"steps": 10**6}, "too large"),
-    ("steps-over-masks", {"steps": 9}, "at most the number of masked"),
     ("steps-not-number", {"steps": "many"}, "whole number"),
     ("block-not-dividing", {"block_length": 3}, "block_length"),
     ("block-negative", {"block_length": -2}, "block_length"),

@@ -102,3 +102,45 @@ def test_cli_reports_bad_setting(capsys):
 
     assert main(["generate", "--policy", "nope", "--prompt", "x"]) == 2
     assert "policy='nope'" in capsys.readouterr().err
+
+
+def test_steps_are_a_budget_everywhere(tiny):
+    """More steps than masked positions is a budget the run does not use up, in the library and in
+    the explorer alike (the explorer no longer has a rule of its own): the loop ends when the
+    canvas is full."""
+    assert generate(tiny, "ab", gen_length=8, steps=12).num_steps == 8
+
+
+def test_steps_range_is_the_configs_to_check():
+    with pytest.raises(ConfigError, match=r"steps=1025: is too large \(max 1024\)"):
+        DecodeConfig(steps=1025).validate()
+    with pytest.raises(ConfigError, match="seed"):
+        DecodeConfig(seed=2**63).validate()
+
+
+def test_the_explorer_parses_and_the_config_validates():
+    """The app turns UI strings into numbers and leaves every range to DecodeConfig.validate:
+    the same message whichever door the value came through."""
+    from app.session import build_config
+
+    for steps in ("0", 2000):
+        with pytest.raises(ConfigError) as via_app:
+            build_config("confidence", steps, 0, 0.0, 0)
+        with pytest.raises(ConfigError) as via_lib:
+            DecodeConfig(steps=int(steps)).validate()
+        assert str(via_app.value) == str(via_lib.value)
+    with pytest.raises(ConfigError, match="steps='x'"):
+        build_config("confidence", "x", 0, 0.0, 0)
+
+
+def test_the_explorer_runs_a_budget_larger_than_the_canvas():
+    from app import handlers
+    from app.session import Session
+
+    sess = Session()
+    values = {"model": "sudoku", "policy": "confidence", "steps": 200, "block_length": 0, "temperature": 0.0,
+              "seed": 0, "settings": None, "puzzle": "000070061140000007000041590051003000700090006009007000204700930300004800000005000"}
+    assert handlers.prepare(sess, values)
+    while handlers.advance(sess):
+        pass
+    assert sess.trace.num_steps == 54 and not (sess.trace.final_canvas == sess.trace.mask_id).any()
