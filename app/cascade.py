@@ -5,7 +5,8 @@ the dependency graph (commits in order x positions: which cells each replacement
 registered root finder's ranking of the commits side by side (boe_core.roots), the top suspects
 marked on the canvas and, where the task has a checker, the wrong cells, the first wrong commit and
 whether each counterfactual fixes the answer. A click on a commit opens its counterfactual in
-Compare (app/intervene.py)."""
+Compare (app/intervene.py). A cascade story (app/stories.py) runs its example with the settings it
+was measured with, computes all of this and outlines the commit it is about."""
 from __future__ import annotations
 
 import html
@@ -133,9 +134,13 @@ def rank_table(cf, ranks: dict | None) -> dict[str, np.ndarray]:
     return out
 
 
-def graph_html(tr, cf, view, ranks: dict | None = None) -> str:
+STORY_STYLE = "outline:2px solid #7c3aed;outline-offset:-1px"  # the commit a story is about
+
+
+def graph_html(tr, cf, view, ranks: dict | None = None, mark: tuple | None = None) -> str:
     """The dependency graph: one row per commit (in order), one column per decoded position; a
-    marked cell: replacing that commit by its runner-up changed the final token there."""
+    marked cell: replacing that commit by its runner-up changed the final token there. `mark`:
+    (step, position) of a commit to outline (a story's)."""
     if cf is None:
         return ('<div class="dep li-empty">Press <b>Compute the counterfactuals</b>: every decoded commit is replaced by '
                 'its runner-up right after its step and the rest decoded again; this graph shows which cells each '
@@ -154,8 +159,9 @@ def graph_html(tr, cf, view, ranks: dict | None = None) -> str:
         label = f"s{s} · {_where(view, tr, p)} {show(cf.tokens[j])!r}→{show(cf.alternatives[j])!r}"
         tip = (f"step {s}, position {p}: {show(cf.tokens[j])!r} (p={cf.p[j]:.2f}) replaced by {show(cf.alternatives[j])!r} "
                f"(q={cf.q[j]:.2f}) changes {int(dep[j].sum())} other cells. Click to open it in Compare.")
-        cls = "dep-row" + (" top" if (s, p) in top else "")
-        rows.append(f'<div class="{cls}" data-step="{s}" data-pos="{p}" title="{html.escape(tip, quote=True)}">'
+        cls = "dep-row" + (" top" if (s, p) in top else "") + (" story" if mark == (s, p) else "")
+        style = f' style="{STORY_STYLE}"' if mark == (s, p) else ""
+        rows.append(f'<div class="{cls}" data-step="{s}" data-pos="{p}"{style} title="{html.escape(tip, quote=True)}">'
                     f'<span class="dep-label">{html.escape(label)}</span><span class="dep-cells">{cells}</span>'
                     f'<span class="dep-n">{int(dep[j].sum()) if done else "–"}</span></div>')
     head = (f'<div class="dep-head">rows: the {cf.n} commits in order (step · position token→runner-up); columns: '
@@ -170,10 +176,10 @@ def _fmt(x) -> str:
     return "–" if x is None or not math.isfinite(float(x)) else f"{float(x):+.2f}"
 
 
-def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None) -> str:
+def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None, mark: tuple | None = None) -> str:
     """The root finders' rankings side by side: one row per commit, by the exact counterfactual
     rank; each finder's rank of it (its top 3 shaded); with a checker, whether the commit was
-    wrong and whether its counterfactual fixes the answer."""
+    wrong and whether its counterfactual fixes the answer. `mark`: a commit to outline."""
     if cf is None or not ranks:
         return '<div class="roots li-empty">The root finders\' rankings appear here.</div>'
     show = _shower(tr)
@@ -196,7 +202,9 @@ def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None) -> str:
     body = []
     for j in order:
         s, p = int(cf.steps[j]), int(cf.positions[j])
-        cls = " class='wrong'" if p in wrong and int(final[p]) == int(cf.tokens[j]) else ""
+        classes = (["wrong"] if p in wrong and int(final[p]) == int(cf.tokens[j]) else []) + (
+            ["story"] if mark == (s, p) else [])
+        cls = (f" class='{' '.join(classes)}'" if classes else "") + (f" style='{STORY_STYLE}'" if mark == (s, p) else "")
         cells = [str(s), _where(view, tr, p), f"<td class='tk'>{html.escape(repr(show(cf.tokens[j])))}</td>",
                  f"<td class='tk'>{html.escape(repr(show(cf.alternatives[j])))}</td>", _fmt(cf.g[j]),
                  str(int(dep[j].sum()))]
@@ -278,10 +286,10 @@ def cascade_json(cf, ranks, facts, est, job=None, cached=False) -> dict:
 
 
 # --- handlers ------------------------------------------------------------------------------------
-def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXACT):
+def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXACT, mark=None):
     view = _view(sess)
-    return (sess, summary_html(tr, cf, ranks, facts, est, job, cached), graph_html(tr, cf, view, ranks),
-            ranks_html(tr, cf, ranks, view, facts), suspects_canvas(tr, ranks, view, finder) if ranks else
+    return (sess, summary_html(tr, cf, ranks, facts, est, job, cached), graph_html(tr, cf, view, ranks, mark),
+            ranks_html(tr, cf, ranks, view, facts, mark), suspects_canvas(tr, ranks, view, finder) if ranks else
             canvas_html(tr, tr.num_steps - 1, "none", view, title="final canvas"),
             cascade_json(cf, ranks, facts, est, job, cached))
 
@@ -289,15 +297,17 @@ def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXA
 def cascade(sess, finder=EXACT):
     """Compute (or fetch) the run's counterfactuals and its root finders' rankings, yielding
     progress; (session, summary, dependency graph, rankings table, canvas with the suspects, JSON)."""
-    sess = ensure(sess)
-    finder = _check_finder(finder)
+    yield from _cascade(ensure(sess), _check_finder(finder))
+
+
+def _cascade(sess, finder, mark=None):
     tr = _finished(sess)
     adapter = model_for(tr, "The cascade view")
     est = estimate_forwards(tr)
     facts = checker_facts(sess, tr)
     cf, ranks = _cached(tr)
     if cf is not None:
-        yield _outputs(sess, tr, cf, ranks, facts, est, cached=True, finder=finder)
+        yield _outputs(sess, tr, cf, ranks, facts, est, cached=True, finder=finder, mark=mark)
         return
     names = finder_names()
 
@@ -322,12 +332,44 @@ def cascade(sess, finder=EXACT):
     job.total = est["branches"] + len(names)
     for j in jobs.follow(job):
         if not j.finished.is_set():
-            yield _outputs(sess, tr, None, None, facts, est, j)
+            yield _outputs(sess, tr, None, None, facts, est, j, mark=mark)
     if job.error is not None:
         e = job.error
         raise e if isinstance(e, (ConfigError, UserError)) else UserError(f"the cascade view failed: {type(e).__name__}: {e}")
     cf, ranks = job.result
-    yield _outputs(sess, tr, cf, ranks, facts, est, job, finder=finder)
+    yield _outputs(sess, tr, cf, ranks, facts, est, job, finder=finder, mark=mark)
+
+
+def cascade_story(sess, model=None, label=None):
+    """Open a cascade story of `model`: run its example with the settings it was measured with,
+    then compute its counterfactuals and root finders, the story's commit outlined; yields
+    (session, story panel, the finder whose suspects the canvas shows, summary, graph, rankings,
+    canvas, JSON)."""
+    from . import handlers as H, models, stories
+
+    sess = ensure(sess)
+    model = models.check_name(model)
+    st = stories.find(model, label)
+    if st.get("kind") != stories.CASCADE:
+        raise UserError(f"story={str(label)[:60]!r} is not a cascade story (open it from the Stories picker)")
+    for _ in H.run(sess, **stories.run_values(st, model, H.default_inputs(model))):
+        pass
+    spec = st.get("cascade") or {}
+    finder = spec.get("finder") if spec.get("finder") in ROOT_FINDERS else EXACT
+    mark = tuple(int(x) for x in spec["open"]) if isinstance(spec.get("open"), (list, tuple)) else None
+    panel = stories.cascade_story_html(st)
+    for out in _cascade(sess, finder, mark):
+        yield (out[0], panel, finder, *out[1:])
+
+
+def story_choices(model):
+    """The Cascade tab's story picker for `model` (hidden when it has no cascade story)."""
+    import gradio as gr
+
+    from . import stories
+
+    told = stories.cascade_labels(model)
+    return gr.Dropdown(choices=told, value=told[0] if told else None, visible=bool(told)), gr.update(visible=bool(told))
 
 
 def _check_finder(finder) -> str:
@@ -382,9 +424,13 @@ element.addEventListener('click', (e) => {
 """
 
 
-def cascade_tab(u):
-    """The Cascade tab's components, on the namespace `u`."""
+def cascade_tab(u, d: dict | None = None):
+    """The Cascade tab's components, on the namespace `u` (`d`: the first input values)."""
     import gradio as gr
+
+    from . import stories
+
+    told = stories.cascade_labels((d or {}).get("model"))
 
     with gr.Tab("Cascade", id="cascade") as u.cas_tab:
         gr.Markdown("Which commit do the run's later tokens hang on? Every decoded commit is replaced by its "
@@ -394,6 +440,13 @@ def cascade_tab(u):
                     "likely with the runner-up?). No checker needed; with one, the wrong cells and whether each "
                     "counterfactual fixes the answer are shown too. Click a commit to open its counterfactual in "
                     "**Compare**.")
+        with gr.Row():
+            u.cas_story_pick = gr.Dropdown(told, value=told[0] if told else None, label="Cascade story",
+                                           visible=bool(told), elem_id="cascade-story", scale=4,
+                                           info="a run whose counterfactuals were measured; with an explanation")
+            u.cas_story_b = gr.Button("Open the story", elem_id="btn-cascade-story", visible=bool(told), scale=1)
+        u.cas_story_text = gr.HTML("", label="cascade_story", elem_id="cascade-story-text", js_on_load=None,
+                                   min_height=0)
         with gr.Row():
             u.cas_b = gr.Button("Compute the counterfactuals", variant="primary", elem_id="btn-cascade", scale=2)
             u.cas_stop = gr.Button("Cancel", elem_id="btn-cascade-cancel", scale=1)
@@ -436,6 +489,23 @@ def wire_cascade(u, guard):
     for comp in (u.cas_graph, u.cas_table):
         comp.click(guard(open_clicked), [u.sess], [u.tabs, *u.compare_out], show_progress="minimal",
                    **u.model_work, **u.private)
+    # a cascade story: the setup column takes its inputs, then it runs and its Cascade is computed
+    from .explore import explore_outputs
+    from .setup_panel import on_story, preset_fields
+
+    c = u.c  # wired before the setup column names its fields on `u`
+    setup = [c["prompt"], c["puzzle"], u.grid, c["gen_length"], c["steps"], u.preset, *preset_fields(c), u.branch_preset,
+             u.branch_at, u.story_text]
+    u.cas_story_b.click(guard(on_story), [u.cas_story_pick, c["model"]], setup, **u.private).success(
+        guard(cascade_story), [u.sess, c["model"], u.cas_story_pick],
+        [u.sess, u.cas_story_text, u.cas_finder, *outs[1:]], **u.model_work, **u.private).success(
+        guard(explore_outputs), [u.sess, u.overlay], u.explore_out, show_progress="hidden", **u.private).then(**u.menus)
+    c["model"].change(story_choices, c["model"], [u.cas_story_pick, u.cas_story_b], show_progress="hidden", **u.private)
+    c["model"].change(lambda: "", None, u.cas_story_text, show_progress="hidden", **u.private)
+    u.cas_story_api = gr.Button(visible=False)
+    u.cas_story_api.click(guard(cascade_story), [u.sess, c["model"], u.cas_story_pick],
+                          [u.sess, u.cas_story_text, u.cas_finder, *outs[1:]], api_name="cascade_story",
+                          **u.model_work)
     u.cas_api = gr.Button(visible=False)
     u.cas_api.click(guard(cascade_open), [u.sess, u.cas_step, u.cas_pos], u.compare_out, api_name="cascade_open",
                     **u.model_work)

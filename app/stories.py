@@ -1,12 +1,17 @@
 """Stories for teaching: validation examples where confidence locks into an error that another
 policy avoids (and one where BoE is the one that errs), picked and explained from measured facts
 by scripts/make_stories.py into assets/examples/stories_<model>.json. The picker loads one: its
-inputs, the policy to run and the policy to branch with, and its explanation."""
+inputs, the policy to run and the policy to branch with, and its explanation.
+
+Cascade stories (kind "cascade", scripts/make_cascade_stories.py) are opened from the Cascade tab:
+the story's run, its counterfactuals and root finders, and the commit the story is about
+(`cascade.open`: step, position), explained from the measured facts the script stored."""
 from __future__ import annotations
 
 import html
 import json
 from pathlib import Path
+
 from boe_core.paths import examples_dir
 
 EXAMPLES_DIR = examples_dir()
@@ -36,6 +41,24 @@ def labels(model) -> list[str]:
     return [s["label"] for s in load_stories(model)]
 
 
+CASCADE = "cascade"  # the kind of a story the Cascade tab opens
+
+
+def cascade_labels(model) -> list[str]:
+    return [s["label"] for s in load_stories(model) if s.get("kind") == CASCADE]
+
+
+def run_values(story: dict, model: str, defaults: dict) -> dict:
+    """The run inputs of a story: its values and the policy settings it was measured with, over
+    `defaults` (the model's first inputs) for what it leaves out; temperature 0, seed 0."""
+    saved = story.get("run_settings") if isinstance(story.get("run_settings"), dict) else {}
+    policy = saved.get("policy") or defaults["policy"]
+    settings = {k: v for k, v in saved.items() if k != "policy"} if saved else defaults.get("settings", {})
+    v = {k: defaults[k] for k in ("prompt", "gen_length", "puzzle", "steps", "block_length") if k in defaults}
+    v.update({k: x for k, x in story["values"].items() if k in ("prompt", "gen_length", "puzzle", "steps")})
+    return {"model": model, **v, "policy": policy, "settings": settings, "temperature": 0.0, "seed": 0}
+
+
 def find(model, label) -> dict:
     from .session import UserError
 
@@ -48,8 +71,25 @@ def find(model, label) -> dict:
 def story_html(story: dict | None) -> str:
     if not story:
         return ""
-    k = int(story.get("branch_at", 0))
-    steps = ("Press <b>Run</b>; the <b>Lock-in</b> tab then maps every hand-over to confidence: click step "
-             f"{k} there to see {html.escape(story.get('other_preset', 'confidence'))}'s branch side by side.")
+    if story.get("kind") == CASCADE:
+        steps = ("Open it from the <b>Cascade</b> tab's story picker: it runs this example, computes the "
+                 "counterfactuals and the root finders' rankings, and marks the commit the story is about. Or press "
+                 "<b>Run</b>, then <b>Compute the counterfactuals</b> there.")
+    else:
+        k = int(story.get("branch_at", 0))
+        steps = ("Press <b>Run</b>; the <b>Lock-in</b> tab then maps every hand-over to confidence: click step "
+                 f"{k} there to see {html.escape(story.get('other_preset', 'confidence'))}'s branch side by side.")
     return (f'<div class="story-text"><b>{html.escape(story["label"])}</b><br>{html.escape(story.get("explanation", ""))}'
             f'<br><span class="hint-text">{steps}</span></div>')
+
+
+def cascade_story_html(story: dict | None) -> str:
+    """The Cascade tab's story panel: the label, the measured explanation, and where it came from."""
+    if not story:
+        return ""
+    where = story.get("cascade", {}).get("open")
+    mark = (f"The story's commit (step {where[0]}, position {where[1]}) is outlined in the graph and the table; "
+            f"click its row to open its counterfactual in Compare." if where else "")
+    return (f'<div class="story-text cascade-story"><b>{html.escape(story["label"])}</b><br>'
+            f'{html.escape(story.get("explanation", ""))}<br><span class="hint-text">{html.escape(mark)} Measured by '
+            f'<code>scripts/make_cascade_stories.py</code> (the facts are stored with the story).</span></div>')

@@ -6,11 +6,12 @@ import shutil
 import pytest
 import torch
 
-from app import files, handlers as H, intervene as IV, models
+from app import files, models
+from app import handlers as H
+from app import intervene as IV
 from app.common import model_for
 from app.session import Session, UserError
 from boe_core.paths import models_dir
-from boe_core.tasks.sudoku import load_examples
 from boe_core.tasks.views import commit_steps
 
 
@@ -22,7 +23,7 @@ def path_run(tmp_path_factory):
     shutil.copytree(models_dir() / "sudoku", folder)
     models.configure(extra=[str(folder)])
     sess = Session()
-    list(H.run(sess, model=str(folder), prompt="", gen_length=8, puzzle=load_examples()[0]["puzzle"],
+    list(H.run(sess, model=str(folder), prompt="", gen_length=8, puzzle=H.default_inputs("sudoku")["puzzle"],
                policy="confidence", steps=12, block_length=0, temperature=0.0, seed=0, settings={}))
     yield folder, sess
     models.configure()
@@ -40,7 +41,7 @@ def test_an_exported_trace_of_a_path_model_is_intervened_on_after_loading(path_r
     loaded = files.import_trace(Session(), files.export_trace(sess, "json"))[0]
     tr = loaded.trace
     pos = next(int(p) for p in range(tr.final_canvas.shape[1]) if commit_steps(tr)[p] == 2)
-    *_, last = IV.intervene(loaded, pos, "mask", "", 3, "")
+    list(IV.intervene(loaded, pos, "mask", "", 3, ""))
     assert loaded.branch is not None and loaded.branch.meta["interventions"][-1]["positions"] == [pos]
 
 

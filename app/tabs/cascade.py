@@ -7,7 +7,7 @@ from .base import Tab
 
 
 def build(u, d):
-    cascade.cascade_tab(u)  # opens its own gr.Tab("Cascade", id="cascade")
+    cascade.cascade_tab(u, d)  # opens its own gr.Tab("Cascade", id="cascade")
 
 
 def wire(u):
