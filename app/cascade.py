@@ -496,7 +496,10 @@ def wire_cascade(u, guard):
     c = u.c  # wired before the setup column names its fields on `u`
     setup = [c["prompt"], c["puzzle"], u.grid, c["gen_length"], c["steps"], u.preset, *preset_fields(c), u.branch_preset,
              u.branch_at, u.story_text]
-    u.cas_story_b.click(guard(on_story), [u.cas_story_pick, c["model"]], setup, **u.private).success(
+    def fill_setup(label, model):  # the story's panel is the Cascade tab's: the setup column's is cleared
+        return (*on_story(label, model)[:-1], "")
+
+    u.cas_story_b.click(guard(fill_setup), [u.cas_story_pick, c["model"]], setup, **u.private).success(
         guard(cascade_story), [u.sess, c["model"], u.cas_story_pick],
         [u.sess, u.cas_story_text, u.cas_finder, *outs[1:]], **u.model_work, **u.private).success(
         guard(explore_outputs), [u.sess, u.overlay], u.explore_out, show_progress="hidden", **u.private).then(**u.menus)
