@@ -9,7 +9,8 @@ from .base import Tab
 
 
 def build(u, d):
-    gr.Markdown("Quality vs compute from the last sweeps (`python -m boe_core.bench frontier`, or `pareto`): "
+    gr.Markdown("Quality vs compute of the sweeps in the results folder, one folder per task, the newest "
+                "frontier first (`python -m boe_core.bench frontier`, or `pareto`): "
                 "one line per policy over its budget knob (steps, or τ / γ for the adaptive samplers); "
                 "the black steps are the upper-left envelope, labelled by owner. Compute counts a "
                 "backward by its measured cost in forwards.")

@@ -1,7 +1,7 @@
 """Benchmarks of decoding policies: quality-vs-compute frontiers, BoE tuning, sharded runs.
 
     python -m boe_core.bench pareto --task sudoku --budgets 12 24 48
-    from boe_core.bench import frontier_figure; frontier_figure("results/sudoku_pareto.csv").show()
+    from boe_core.bench import frontier_figure; frontier_figure("results/sudoku/pareto_test.csv").show()
 """
 from .paired import mcnemar_exact_p, paired_counts, paired_with_reference
 from .plot import frontier_figure, pareto_mask, write_html, write_png

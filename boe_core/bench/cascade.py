@@ -22,9 +22,7 @@ import torch
 from ..cascade import root_ranks, summarise
 from ..errors import ConfigError
 from ..sampler import generate
-from ..paths import results_dir
-
-RESULTS = results_dir()
+from ..paths import result_file
 
 
 def targets(task, adapter, examples) -> np.ndarray:
@@ -91,7 +89,7 @@ def main(argv=None):
     p.add_argument("--exact", action="store_true", help="also the exact remask drop (one forward per token)")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", default=None, help="JSON output (default results/cascade_<task>_<split>.json)")
+    p.add_argument("--out", default=None, help="JSON output (default results/<task>/cascade_<split>.json)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     task = make_task(a.task)
@@ -100,7 +98,7 @@ def main(argv=None):
     t0 = time.time()
     ranks, n, wrong = run(adapter, task, a.split, a.limit, a.budget, a.policy, settings, a.exact, a.batch_size)
     summary = {name: summarise(rr) for name, rr in ranks.items()}
-    out = Path(a.out or RESULTS / f"cascade_{a.task}_{a.split}.json")
+    out = Path(a.out or result_file(a.task, "cascade", a.split, ext="json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"task": a.task, "split": a.split, "model": adapter.name, "budget": a.budget,
                                "policy": a.policy, "settings": settings, "runs": n, "wrong_runs": wrong,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError, run_command
+from ..paths import result_file
 
 DEFAULT_POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4", "lookahead:r=8", "boe",
                     "boe:linearize_at=surrogate"]
@@ -28,7 +29,7 @@ def _common(p):
     p.add_argument("--limit", type=int, default=None, help="first N examples of the split")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="results CSV (default results/<task>_<pareto|tune>.csv)")
+    p.add_argument("--out", default=None, help="results CSV (default results/<task>/<pareto|tune>_<split>.csv)")
     p.add_argument("--work-dir", default=None, help="per-batch shards and caches (default: see docs)")
     p.add_argument("--device", default="auto", help="auto (the process's accelerate device), cpu, cuda:0 ...")
     p.add_argument("--dtype", default=None)
@@ -100,7 +101,7 @@ def cmd_pareto(a):
 
     specs = parse_specs(a.policies)
     task = _task(a)
-    out = Path(a.out or f"results/{a.task}_pareto.csv")
+    out = Path(a.out or result_file(a.task, "pareto", Path(a.split).stem))  # a jsonl split: its file's stem
     df = run_sweep(_sweep(a, task, specs, a.split, out))
     if _is_main():
         _print_table(df, a)
@@ -117,7 +118,7 @@ def cmd_tune(a):
     grid = parse_grid(a.grid)
     specs = grid_specs(grid, a.mode, a.policy)
     task = _task(a)
-    out = Path(a.out or f"results/{a.task}_tune.csv")
+    out = Path(a.out or result_file(a.task, "tune", "val"))
     sw = _sweep(a, task, specs, "val", out)
     run_sweep(sw)
     if a.mode == "oat":
@@ -131,7 +132,7 @@ def cmd_tune(a):
         df = read_results(out)
         df = df[df["policy"].isin([s.label for s in specs]) & df["steps"].isin(a.budgets)]
         ranked = rank_specs(df)
-        info = write_tuned(out.with_name(f"{a.task}_tuned.json"), a.task, "val", ranked, ranked["policy"].iloc[0],
+        info = write_tuned(out.with_name("tuned_val.json"), a.task, "val", ranked, ranked["policy"].iloc[0],
                            a.budgets)
         print(ranked.head(12).to_string(index=False))
         print(f"\nbest on val: {info['best_spec']}")

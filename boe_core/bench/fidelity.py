@@ -26,10 +26,8 @@ import numpy as np
 import torch
 
 from ..fidelity import VARIANTS, measure_remask_trace, measure_trace  # the per-state measurement lives in the core
-from ..paths import results_dir
+from ..paths import result_file
 from ..sampler import generate
-
-RESULTS = results_dir()
 
 
 def bootstrap(values: np.ndarray, stat, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
@@ -116,7 +114,7 @@ def main(argv=None):
                    help="tis: TIS at the candidates; remask: remask TIS at the committed tokens")
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", default=None, help="JSON output (default results/fidelity_<task>_<split>.json)")
+    p.add_argument("--out", default=None, help="JSON output (default results/<task>/fidelity[_remask]_<split>.json)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -128,7 +126,7 @@ def main(argv=None):
                {k: VARIANTS[k] for k in a.variants}, a.every, a.batch_size, target=a.target)
     summary = summarise(rows)
     kind = "fidelity_remask" if a.target == "remask" else "fidelity"
-    out = Path(a.out or RESULTS / f"{kind}_{a.task}_{a.split}.json")
+    out = Path(a.out or result_file(a.task, kind, a.split, ext="json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"task": a.task, "target": a.target, "split": a.split, "model": adapter.name,
                                "limit": a.limit,

@@ -10,8 +10,8 @@ cell of the ordinary sweep (``boe_core.bench.runner``), so a rerun skips what is
     python -m boe_core.bench frontier --tasks countdown --limit 50 --families confidence threshold boe
     python -m boe_core.bench frontier --report-only         # tables and charts from the CSVs
 
-Writes results/frontier_<task>.csv (+ _examples.parquet), results/frontier.md (one table per task)
-and results/frontier.png (one panel per task).
+Writes results/<task>/frontier_<split>.csv (+ _examples.parquet) per task, and over the tasks
+results/studies/frontier_<split>.md (one table per task) and frontier_<split>.png (one panel per task).
 """
 from __future__ import annotations
 
@@ -24,9 +24,8 @@ import numpy as np
 import pandas as pd
 
 from .plot import pareto_mask
-from ..paths import results_dir
+from ..paths import STUDIES, results_dir
 
-RESULTS = results_dir()
 TASKS = ("sudoku", "sudoku6", "arith-cot", "countdown")
 # steps for the fixed-count samplers: about 8, 4, 2 and 1 tokens per step over each task's answer;
 # the samplers that pay extra per step (BoE, lookahead, Info-Gain) take the lower half, 16 to 2
@@ -266,17 +265,23 @@ def frontier_png(frames: dict, path: Path) -> Path:
 
 
 # --- running ---------------------------------------------------------------------------------------
-def csv_path(task: str, out_dir: Path = RESULTS) -> Path:
-    return Path(out_dir) / f"frontier_{task}.csv"
+def csv_path(task: str, out_dir: Path | None = None, split: str = "test") -> Path:
+    """<results>/<task>/frontier_<split>.csv (out_dir: the results folder, default the configured one)."""
+    return Path(out_dir or results_dir()) / task / f"frontier_{split}.csv"
 
 
-def run_task(task_name: str, families, limit, batch_size, threads, split, quiet, out_dir: Path = RESULTS) -> None:
+def summary_stem(out_dir: Path | None = None, split: str = "test") -> Path:
+    """<results>/studies/frontier_<split>: the tables (.md) and the chart (.png) over the tasks."""
+    return Path(out_dir or results_dir()) / STUDIES / f"frontier_{split}"
+
+
+def run_task(task_name: str, families, limit, batch_size, threads, split, quiet, out_dir: Path | None = None) -> None:
     from .runner import Sweep, run_sweep
     from .specs import parse_specs
     from .tasks import make_task
 
     task = make_task(task_name)
-    out = csv_path(task_name, out_dir)
+    out = csv_path(task_name, out_dir, split)
     for fam in families:
         budgets = [CAP[task_name]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[task_name])
         sw = Sweep(task=task, model=task.default_model, specs=parse_specs(fam.specs()), budgets=budgets,
@@ -284,8 +289,8 @@ def run_task(task_name: str, families, limit, batch_size, threads, split, quiet,
         run_sweep(sw)
 
 
-def report(tasks, out_dir: Path = RESULTS) -> str:
-    frames = {t: pd.read_csv(csv_path(t, out_dir)) for t in tasks if csv_path(t, out_dir).is_file()}
+def report(tasks, out_dir: Path | None = None, split: str = "test") -> str:
+    frames = {t: pd.read_csv(csv_path(t, out_dir, split)) for t in tasks if csv_path(t, out_dir, split).is_file()}
     frames = {t: d for t, d in frames.items() if len(d)}
     if not frames:
         raise SystemExit("no frontier results yet: run python -m boe_core.bench frontier")
@@ -299,8 +304,10 @@ def report(tasks, out_dir: Path = RESULTS) -> str:
            "policy beats that point outside the 95% intervals at no more compute.", "", summary_markdown(frames), ""]
     for t, d in frames.items():
         md += [markdown(envelope_table(d), t), ""]
-    (Path(out_dir) / "frontier.md").write_text("\n".join(md))
-    frontier_png(frames, Path(out_dir) / "frontier.png")
+    stem = summary_stem(out_dir, split)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".md").write_text("\n".join(md))
+    frontier_png(frames, stem.with_suffix(".png"))
     return "\n".join(md)
 
 
@@ -314,7 +321,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--split", default="test")
-    ap.add_argument("--out-dir", default=str(RESULTS), help="where the CSVs, frontier.md and frontier.png go")
+    ap.add_argument("--out-dir", default=None, help="the results folder (default: the configured one): the CSVs go "
+                    "to <out-dir>/<task>/, the tables and chart to <out-dir>/studies/")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
@@ -325,8 +333,8 @@ def main(argv=None) -> int:
     families = [by_spec[f] for f in a.families] if a.families else list(FAMILIES)
     if not a.report_only:
         for t in a.tasks:
-            run_task(t, families, a.limit, a.batch_size, a.threads, a.split, a.quiet, Path(a.out_dir))
-    print(report(a.tasks, Path(a.out_dir)))
+            run_task(t, families, a.limit, a.batch_size, a.threads, a.split, a.quiet, a.out_dir)
+    print(report(a.tasks, a.out_dir, a.split))
     return 0
 
 

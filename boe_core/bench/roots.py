@@ -10,7 +10,8 @@ its commit step, then the run's policy) makes the answer right; runs where no si
 does are counted apart. Every method ranks the run's decoded commits; hit@k counts the truth among
 the first k with ties against it, with run-bootstrap 95% intervals and the chance level of a
 uniform ranking. Each cheap ranking is compared with the exact counterfactual one (Spearman per
-run, averaged). Per-run results are cached under results/roots/, so a stopped run resumes.
+run, averaged). Per-run results are cached under results/<task>/roots/ (git-ignored), so a stopped
+run resumes. The tables: results/<task>/roots_<split>.{json,md}.
 """
 from __future__ import annotations
 
@@ -27,9 +28,7 @@ from ..errors import ConfigError
 from ..fidelity import spearman
 from ..roots import ROOT_FINDERS, chance_at, pessimistic_rank, true_root
 from ..sampler import generate
-from ..paths import results_dir
-
-RESULTS = results_dir()
+from ..paths import result_file, results_for
 
 
 def default_steps(task) -> int:
@@ -83,7 +82,7 @@ def _clean(v) -> list[float]:
 
 
 def cache_dir(task, split, policy, steps) -> Path:
-    return RESULTS / "roots" / f"{task}_{split}_{policy.replace(':', '-')}_{steps}"
+    return results_for(task) / "roots" / f"{split}_{policy.replace(':', '-')}_{steps}"
 
 
 def collect(adapter, task, split: str, n: int, policy: str, steps: int, methods, batch_size: int,
@@ -192,7 +191,7 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-seconds", type=float, default=540, help="stop starting new runs after this (resume later)")
-    p.add_argument("--out", default=None, help="output stem (default results/roots_<task>_<split>)")
+    p.add_argument("--out", default=None, help="output stem (default results/<task>/roots_<split>)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     methods = a.methods or ROOT_FINDERS.names()
@@ -210,7 +209,7 @@ def main(argv=None):
         complete &= done
         summaries[policy] = summarise(recs, methods)
         summaries[policy]["complete"] = done
-    stem = Path(a.out or RESULTS / f"roots_{a.task}_{a.split}")
+    stem = Path(a.out or result_file(a.task, "roots", a.split, ext="json").with_suffix(""))
     stem.parent.mkdir(parents=True, exist_ok=True)
     md = markdown(a.task, a.split, steps, summaries)
     stem.with_suffix(".json").write_text(json.dumps({"task": a.task, "split": a.split, "n": a.n, "steps": steps,

@@ -1,10 +1,10 @@
 """The sweep: every (policy spec, step budget) cell over a task's examples, resumable and sharded.
 
-Layout on disk, for ``--out results/sudoku_pareto.csv``:
+Layout on disk, for ``--out results/sudoku/pareto_test.csv``:
 
-* ``results/sudoku_pareto.csv``              one row per finished cell (quality and cost);
-* ``results/sudoku_pareto_examples.parquet``  one row per (cell, example), merged;
-* a work folder (``runs/bench/sudoku_pareto/`` for outputs under results/, else
+* ``results/sudoku/pareto_test.csv``              one row per finished cell (quality and cost);
+* ``results/sudoku/pareto_test_examples.parquet``  one row per (cell, example), merged;
+* a work folder (``runs/bench/sudoku/pareto_test/`` for outputs under results/, else
   ``<out dir>/.bench_work/<name>/``) with one parquet file per (cell, batch) and the measured
   backward cost. A rerun skips cells already in the CSV and batches already in the work folder.
 
@@ -54,7 +54,7 @@ class Sweep:
     limit: int | None = None
     batch_size: int = 64
     seed: int = 0
-    out: Path = Path("results/pareto.csv")
+    out: Path = Path("results/pareto.csv")  # the callers name it: results/<task>/<what>_<split>.csv
     work_dir: Path | None = None
     device: str = "auto"
     dtype: str | None = None
@@ -80,8 +80,9 @@ class Sweep:
 # --- paths and keys ----------------------------------------------------------------------------
 def work_dir_for(out: Path) -> Path:
     out = Path(out).resolve()
-    if out.parent == results_dir().resolve():
-        return runs_dir() / "bench" / out.stem
+    root = results_dir().resolve()
+    if out.is_relative_to(root):  # results/<task>/x.csv -> runs/bench/<task>/x/
+        return runs_dir() / "bench" / out.relative_to(root).with_suffix("")
     return out.parent / ".bench_work" / out.stem
 
 

@@ -3,8 +3,9 @@ two step budgets: gen_length/2 and gen_length/4 steps (2 and 4 tokens per step).
 
 Decoding and scoring are the benchmark harness's (`boe_core.bench`: `boe_core.generate`, the
 task's checker, d1 blocks of <= 32 or --blocks one): one resumable sweep per task, written to
-results/reasoning_<task>_<split>.csv (+ _examples.parquet), then one summary:
-results/reasoning_eval_<split>.csv / .json and markdown: one table of every task @ tokens per step,
+results/<task>/reasoning_<split>[_<tag>].csv (+ _examples.parquet), then one summary,
+reasoning_eval_<split>[_oneblock][_<tag>].csv / .json (in results/<task>/ when the run has one task,
+else in results/studies/) and markdown: one table of every task @ tokens per step,
 and per task a table with 95% Wilson intervals and each row paired with the reference policy
 (confidence) on the same problems: how many only the row solves, how many only the reference
 solves, and the exact McNemar p-value (at the same step budget, and against the reference's
@@ -31,9 +32,7 @@ from .runner import Sweep, examples_path, read_results, run_sweep
 from .specs import parse_specs
 from ..tasks.reasoning import task_names as reasoning_task_names
 from .tasks import make_task
-from ..paths import results_dir
-
-RESULTS = results_dir()
+from ..paths import STUDIES, results_dir
 POLICIES = ["random", "confidence", "margin", "entropy", "lookahead:r=4", "boe"]
 TOKENS_PER_STEP = (2, 4)
 
@@ -62,7 +61,8 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--backward-cost", type=float, default=None, help="kappa for fwd_equiv (default: measure once)")
-    ap.add_argument("--out-dir", default=str(RESULTS))
+    ap.add_argument("--out-dir", default=None,
+                    help="the results folder (default: the configured one); each task's CSV goes to its own folder")
     ap.add_argument("--tag", default="", help="suffix of the output names (e.g. an interim checkpoint)")
     ap.add_argument("--quiet", action="store_true")
     return ap.parse_args(argv)
@@ -176,13 +176,14 @@ def main(argv=None) -> int:
     try:
         specs = parse_specs(a.policies)
         also = [(parse_specs([spec])[0], k) for spec, k in parse_also(a.also)]
-        out_dir = Path(a.out_dir)
+        out_dir = Path(a.out_dir or results_dir())
+        tag = "_" + a.tag.lstrip("_") if a.tag.lstrip("_") else ""  # --tag _x and --tag x name the same files
         frames, missing = [], []
         for name in a.tasks:
             task = make_task(name)
             if a.blocks == "one":
                 task = make_task(name, block_length=task.gen_length)
-            out = out_dir / f"reasoning_{name}_{a.split}{a.tag}.csv"  # cells keyed by block length too
+            out = out_dir / name / f"reasoning_{a.split}{tag}.csv"  # cells keyed by block length too
             model = a.model or task.rtask.model
             keys = []
             # the grid, then each extra cell: separate sweeps into the same CSV (cells are keyed)
@@ -211,7 +212,9 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     summary = pd.concat(frames, ignore_index=True)
-    stem = out_dir / f"reasoning_eval_{a.split}{'' if a.blocks == 'd1' else '_oneblock'}{a.tag}"
+    where = out_dir / (a.tasks[0] if len(a.tasks) == 1 else STUDIES)  # over several tasks: a study
+    stem = where / f"reasoning_eval_{a.split}{'' if a.blocks == 'd1' else '_oneblock'}{tag}"
+    stem.parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(stem.with_suffix(".csv"), index=False)
     labels = [s.label for s in specs] + [sp.label for sp, _ in also if sp.label not in {s.label for s in specs}]
     table = markdown(summary, [s.label for s in specs], a.tokens_per_step) + "\n\n" + paired_markdown(

@@ -10,8 +10,8 @@ tokens restored exactly; the table gives the mean with a row-bootstrap 95% inter
 candidate the rows it wins / loses / ties against confidence (sign test) and the rows whose output
 differs from confidence's at all.
 
-    python -m boe_core.bench text-infill --model english --split val --n 50 --out results/presets_english_val.json
-    python -m boe_core.bench text-infill --model kjv --corpora kjv --split val --n 100 --out results/presets_kjv_val.json
+    python -m boe_core.bench text-infill --model english --split val --n 50 --out results/english/presets_val.json
+    python -m boe_core.bench text-infill --model kjv --corpora kjv --split val --n 100 --out results/kjv/presets_val.json
 
 Candidates already in --out with the same protocol are kept and not rerun (resumable in chunks:
 ``--only LABEL ...``). Val or test only; preset choice must use val.

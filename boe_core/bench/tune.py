@@ -3,8 +3,8 @@
 The default grid varies one knob at a time around the policy's default settings (``--mode oat``), then
 evaluates the combination of each knob's best value; ``--mode full`` runs the full Cartesian
 product. The best spec is the one with the highest mean quality over the budgets (ties: lower
-mean forward-equivalents). Results go to ``results/<task>_tune.csv`` (the same format as a
-frontier CSV) and ``results/<task>_tuned.json``.
+mean forward-equivalents). Results go to ``results/<task>/tune_val.csv`` (the same format as a
+frontier CSV) and, beside it, ``tuned_val.json``.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ QUAD_POINTS = (2, 3, 4)
 
 @dataclass
 class BoESettings(EntropyDropSettings):
-    # The shipped defaults were chosen on the Sudoku validation split (results/sudoku_val_variants.csv,
+    # The shipped defaults were chosen on the Sudoku validation split (results/sudoku/variants_val.csv,
     # 100 puzzles, 12 and 24 steps: the best mean solve rate; see docs/benchmarks.md): the midpoint
     # linearisation, the threshold gate and a small candidate set (r = 8, about 2b at 12 steps).
     r: int | None = knob(8, "r · candidates per step", "top-r eligible positions by confidence; r < b is raised "

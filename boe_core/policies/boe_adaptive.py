@@ -44,7 +44,7 @@ VETOES = ("negative", "bottom")
 
 @dataclass
 class BoEAdaptiveSettings(BoESettings):
-    # Chosen on val (results/boe_adaptive_val.md; sudoku, sudoku6, countdown, 40 problems each): the
+    # Chosen on val (results/studies/boe_adaptive_val.md; sudoku, sudoku6, countdown, 40 problems each): the
     # threshold base at τ = 0.9 with the TIS < 0 veto, linearised at the current canvas (the step's own
     # forward is reused: one backward per checked step), had the best mean val quality of the variants.
     linearize_at: str = knob("current", "Linearise at", "where along the write the gradient is taken",

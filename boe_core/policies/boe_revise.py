@@ -24,7 +24,7 @@ from .revision import revisable
 
 @dataclass
 class BoEReviseSettings(BoESettings):
-    # theta chosen on Sudoku val (results/sudoku_revision_val.csv; 0.5, 1 and 2 within noise, 2 best)
+    # theta chosen on Sudoku val (results/sudoku/revision_val.csv; 0.5, 1 and 2 within noise, 2 best)
     theta: float = knob(2.0, "θ · remask threshold (nats)", "take back the committed token whose estimated "
                         "entropy drop (remask TIS) is largest when it is at least θ", range=(0.0, 100.0),
                         step=0.05, group="revision")

@@ -34,7 +34,7 @@ VARIANTS = ("cap", "confidence")
 class ReMDMSettings:
     variant: str = knob("cap", "Schedule", "cap: a uniform draw of the decoded tokens; confidence: the ones "
                         "committed with the lowest confidence", choices=VARIANTS, group="remasking")
-    # eta chosen on Sudoku val (results/sudoku_revision_val.csv): 0.02 (about one token per step
+    # eta chosen on Sudoku val (results/sudoku/revision_val.csv): 0.02 (about one token per step
     # there) beat 0.05 and 0.1 at 12 and 24 steps, for both schedules
     eta: float = knob(0.02, "η · remask cap", "at most this fraction of the decoded tokens goes back per step",
                       range=(0.0, 1.0), step=0.01, group="remasking")

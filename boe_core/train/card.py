@@ -12,9 +12,9 @@ What goes in, and where it comes from:
 * three decoded examples: decoded now with the project's sampler (confidence order).
 
   python -m boe_core.train.card assets/models/reasoning --run-dir runs/reasoning \\
-      --eval results/reasoning_eval_test.json
+      --eval results/studies/reasoning_eval_test.json
   python -m boe_core.train.card assets/models/kjv --run-dir runs/kjv2 \\
-      --kjv-before results/kjv_before.json --kjv-after results/kjv_after.json
+      --kjv-before results/kjv/eval_val_before.json --kjv-after results/kjv/eval_val_after.json
 """
 from __future__ import annotations
 
@@ -316,7 +316,7 @@ def examples_section(examples: list[dict], kind: str) -> list[str]:
 
 def reproduce_section(kind: str, recipe: str, cmd: str, model_dir: Path, run_dir: Path, tasks=()) -> list[str]:
     ev = (f"python -m boe_core.bench table --model {model_dir} --tasks {' '.join(tasks)} --split test --n 100" if kind == "reasoning"
-          else f"python -m boe_core.bench eval-text --model {model_dir} --out results/kjv_after.json")
+          else f"python -m boe_core.bench eval-text --model {model_dir} --out results/kjv/eval_val_after.json")
     return ["## Reproduce", "```bash", ". .venv/bin/activate", cmd, f"{cmd} --resume           # continue after a stop",
             f"python -m boe_core.train {recipe} --export-only --run-dir {run_dir} --export {model_dir}", ev,
             f"python -m boe_core.train.card {model_dir} --run-dir {run_dir} ...", "```",

@@ -5,7 +5,7 @@ with roots only, and those with only other wrong text (names not in the world, b
 Reads the per-example outputs that `python -m boe_core.bench table` wrote and re-runs the bio checker on
 each decoded answer (the split is regenerated from its seed, so the example ids are enough).
 
-    python -m boe_core.bench bio-cascades results/reasoning_bio_test_examples.parquet --split test
+    python -m boe_core.bench bio-cascades results/bio/reasoning_test_examples.parquet --split test
 """
 from __future__ import annotations
 
@@ -73,11 +73,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench bio-cascades", description=__doc__.split("\n")[0])
     ap.add_argument("examples", nargs="+", help="bench table's *_examples.parquet of the bio task")
     ap.add_argument("--split", default="test", choices=["val", "test"])
-    ap.add_argument("--out", default=None, help="JSON output (default: results/bio_cascades_<split>.json)")
+    ap.add_argument("--out", default=None, help="JSON output (default: results/bio/cascades_<split>.json)")
     a = ap.parse_args(argv)
     df = pd.concat([pd.read_parquet(p) for p in a.examples], ignore_index=True)
     rows = breakdown(df, a.split)
-    out = Path(a.out) if a.out else paths.results_dir() / f"bio_cascades_{a.split}.json"
+    out = Path(a.out) if a.out else paths.result_file("bio", "cascades", a.split, ext="json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"split": a.split, "sources": [str(p) for p in a.examples], "rows": rows}, indent=1) + "\n")
     print(markdown(rows))
     print(f"wrote {out}")

@@ -18,9 +18,9 @@ as the explorer gives it; a TinyMDM gets the trailing [EOS] its training appende
      corpus-level `distinct_n`), and the mean of the per-continuation value. Target: >= 0.5.
 3. Single-mask probes (../shared/TEXT_MODEL_NOTES.md): top-3 tokens at one [MASK].
 
-  python -m boe_core.bench eval-text --model assets/models/kjv --out results/kjv_before.json
-  python -m boe_core.bench eval-text --model /tmp/kjv2-export --out results/kjv_after.json
-  python -m boe_core.bench eval-text --model english --corpus austen --out results/english_austen.json
+  python -m boe_core.bench eval-text --model assets/models/kjv --out results/kjv/eval_val_before.json
+  python -m boe_core.bench eval-text --model /tmp/kjv2-export --out results/kjv/eval_val_after.json
+  python -m boe_core.bench eval-text --model english --corpus austen --out results/english/eval_val_austen.json
 """
 from __future__ import annotations
 

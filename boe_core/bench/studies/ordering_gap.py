@@ -5,7 +5,7 @@ Runs nothing: it reads the bench's results CSVs and per-example parquet files (t
 make them are in docs/ordering_gap.md) and keeps, per task, the examples every row has (the first n
 of the split, n being the smallest run's), so every number in a row is on the same problems.
 
-    python -m boe_core.bench ordering-gap   # writes results/ordering_gap.csv and results/ordering_gap.md
+    python -m boe_core.bench ordering-gap   # writes results/studies/ordering_gap.csv and .md
 """
 from __future__ import annotations
 
@@ -20,16 +20,16 @@ from ... import paths
 ORACLE, ORACLE_RIGHT = "oracle", "oracle:only_right=true"
 LABELS = {ORACLE: "oracle (reads the answer)", ORACLE_RIGHT: "oracle, only right commits (reads the answer)"}
 
-# task label -> (result CSVs, {budget label: steps}); a CSV's cells are taken where model and task
-# options match the first CSV's oracle cells
+# task label -> (result CSVs under the results folder, {budget label: steps}); a CSV's cells are taken
+# where model and task options match the first CSV's oracle cells
 SOURCES = {
-    "sudoku, easy test (36-40 clues)": (["gap_sudoku_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
-    "sudoku, hard test (27 clues)": (["gap_sudoku_hard_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
-    "sudoku6": (["reasoning_sudoku6_test_gap.csv", "reasoning_sudoku6_test.csv"],
+    "sudoku, easy test (36-40 clues)": (["sudoku/gap_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
+    "sudoku, hard test (27 clues)": (["sudoku/gap_hard_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
+    "sudoku6": (["sudoku6/reasoning_test_gap.csv", "sudoku6/reasoning_test.csv"],
                 {"2 tokens/step (shipped)": 24, "1 token/step": 48}),
-    "arith-cot": (["reasoning_arith-cot_test_gap.csv", "reasoning_arith-cot_test.csv"],
+    "arith-cot": (["arith-cot/reasoning_test_gap.csv", "arith-cot/reasoning_test.csv"],
                   {"2 tokens/step (shipped)": 28, "1 token/step": 56}),
-    "bio": (["reasoning_bio_test_gap_bio.csv", "reasoning_bio_test_bio500v2.csv"],
+    "bio": (["bio/reasoning_test_gap_bio.csv", "bio/reasoning_test_bio500v2.csv"],
             {"2 tokens/step (shipped)": 32, "1 token/step": 64}),
 }
 
@@ -127,12 +127,13 @@ def markdown(t: pd.DataFrame) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench ordering-gap", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(paths.results_dir() / "ordering_gap"))
+    ap.add_argument("--out", default=None, help="output stem (default results/studies/ordering_gap)")
     a = ap.parse_args(argv)
     t = table()
     if t.empty:
         raise SystemExit("no oracle results yet: run the commands in docs/ordering_gap.md")
-    out = Path(a.out)
+    out = Path(a.out or paths.studies_dir() / "ordering_gap")
+    out.parent.mkdir(parents=True, exist_ok=True)
     t.to_csv(out.with_suffix(".csv"), index=False)
     md = markdown(t)
     out.with_suffix(".md").write_text(md + "\n\nPolicies compared per row: "

@@ -62,7 +62,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--groups", type=int, default=6)
     ap.add_argument("--doubt", type=float, default=0.5, help="a decoded cell is doubted below this probability")
-    ap.add_argument("--out", default=str(paths.results_dir() / "pilot_backtrack_search_hard_val.json"))
+    ap.add_argument("--out", default=None, help="default results/sudoku/pilot_backtrack_search_<split>.json")
     a = ap.parse_args(argv)
     from boe_core import load_model
     from boe_core.bench.tasks import make_task
@@ -116,7 +116,9 @@ def main(argv=None):
         print(rows[-1], flush=True)
     info = {"split": a.split, "n": n, "groups": a.groups, "doubt": a.doubt, "model": "sudoku",
             "machine": "2-core CPU VM, 1 thread", "seconds": round(time.time() - t0, 1), "rows": rows}
-    Path(a.out).write_text(json.dumps(info, indent=1) + "\n")
+    out = Path(a.out or paths.result_file("sudoku", "pilot_backtrack_search", a.split, ext="json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(info, indent=1) + "\n")
     print(json.dumps(info, indent=1))
 
 

@@ -86,7 +86,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, nargs="+", default=[24, 81])
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--groups", type=int, nargs="+", default=[0, 6], help="0: leave one out; G: G groups")
-    ap.add_argument("--out", default=str(paths.results_dir() / "pilot_selfcheck_search_hard_val.json"))
+    ap.add_argument("--out", default=None, help="default results/sudoku/pilot_selfcheck_search_<split>.json")
     a = ap.parse_args(argv)
     from boe_core import load_model
     from boe_core.bench.tasks import make_task
@@ -125,10 +125,12 @@ def main(argv=None):
                                  "forwards_per_puzzle": K * fwd_decode + (K * fwd_score if K > 1 else 0)})
     info = {"split": a.split, "n": a.n, "temperature": a.temperature, "k": a.k, "model": "sudoku",
             "machine": "2-core CPU VM, 1 thread", "seconds": round(time.time() - t0, 1), "rows": rows}
-    Path(a.out).write_text(json.dumps(info, indent=1) + "\n")
+    out = Path(a.out or paths.result_file("sudoku", "pilot_selfcheck_search", a.split, ext="json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(info, indent=1) + "\n")
     for r in rows:
         print(r)
-    print(f"wrote {a.out} in {info['seconds']} s")
+    print(f"wrote {out} in {info['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ each other (the target fixes their combination, not each one alone). This decode
                         each picked from its own marginal without seeing the other;
   exact_match_together / exact_match_apart   exact match within those problems and the others.
 
-  python -m boe_core.bench probe-countdown --model reasoning --n 100 --out results/countdown_commit_order_val.json
+  python -m boe_core.bench probe-countdown --model reasoning --n 100 --out results/countdown/commit_order_val.json
   python -m boe_core.bench probe-countdown --tokens-per-step 1 2 4 --policies confidence random boe
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every variant (the veto rule, its fraction, the linearisation point, the base ru
 base sampler on the val split of the four frontier tasks; the variant with the highest mean val
 quality over the tasks (ties: the lower mean compute) becomes the policy's default and first preset.
 
-  python -m boe_core.bench val-boe-adaptive --limit 50          # results/boe_adaptive_val.{csv,md}
+  python -m boe_core.bench val-boe-adaptive --limit 50          # results/studies/boe_adaptive_val.{csv,md}
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench val-boe-adaptive", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
     ap.add_argument("--limit", type=int, default=50)
-    ap.add_argument("--out", default=str(paths.results_dir() / "boe_adaptive_val.csv"))
+    ap.add_argument("--out", default=str(paths.studies_dir() / "boe_adaptive_val.csv"))  # several tasks: a study
     a = ap.parse_args(argv)
     out = Path(a.out)
     for t in a.tasks:
