@@ -1,26 +1,47 @@
-"""The "Frontier" tab: the quality-vs-compute chart of the last sweeps in results/."""
+"""The "Frontier" tab: quality against compute of the sweeps in the configured results folder
+(boe_core.paths.results_dir(), BOE_RESULTS_DIR), one folder per task: results/<task>/frontier_<split>.csv
+from ``python -m boe_core.bench frontier``, and the older step sweeps results/<task>/pareto_<split>.csv."""
 from __future__ import annotations
 
-from boe_core.paths import results_dir
+from pathlib import Path
 
-RESULTS = results_dir()
-PATTERNS = ("frontier_*.csv", "*_pareto.csv")  # python -m boe_core.bench frontier, ... pareto
+import pandas as pd
+
+from boe_core.paths import STUDIES, results_dir
+
+FRONTIER, SWEEP = "frontier_*.csv", "pareto_*.csv"
+SKIP = {STUDIES, "archive"}  # not task folders
+DEFAULT_TASK = "sudoku"  # first among frontiers made at the same moment (the default model's task)
+
+
+def newest_row(path: Path) -> str:
+    """The latest `created` stamp in a sweep CSV (the bench writes one per cell, ISO 8601, so text
+    order is time order); '' when the file has none. A file's mtime is no use: a clone resets it."""
+    try:
+        created = pd.read_csv(path, usecols=["created"])["created"].dropna().astype(str)
+    except (ValueError, pd.errors.EmptyDataError):
+        return ""
+    return created.max() if len(created) else ""
 
 
 def sweep_files() -> list[str]:
-    """Sweep CSVs: the frontiers first (``python -m boe_core.bench frontier`` writes
-    results/frontier_<task>.csv; the current protocol, with the measured backward cost), newest
-    first and the default model's task first among equals; then the older step sweeps
-    (results/<task>_pareto.csv). A fresh clone gives every file the same age, so age alone would
-    open an old sweep."""
-    if not RESULTS.is_dir():
+    """The sweep CSVs as paths under the results folder (e.g. 'sudoku/frontier_test.csv'): the
+    frontiers first (the current protocol, with the measured backward cost), then the older step
+    sweeps; within each, the newest first by the cells' recorded `created` stamps, the default
+    task first on a tie, then by name. So the tab opens the newest frontier."""
+    root = results_dir()
+    if not root.is_dir():
         return []
-    files = {p for pat in PATTERNS for p in RESULTS.glob(pat)}
+    found = [(rank, p) for rank, pat in enumerate((FRONTIER, SWEEP)) for p in root.glob(f"*/{pat}")
+             if p.parent.name not in SKIP]
+    stamps = {p: newest_row(p) for _, p in found}
+    age = {s: i for i, s in enumerate(sorted(set(stamps.values()), reverse=True))}  # 0: the newest
 
-    def key(p):
-        return (not p.name.startswith("frontier_"), -int(p.stat().st_mtime), p.name != "frontier_sudoku.csv", p.name)
+    def key(rank_path):
+        rank, p = rank_path
+        return rank, age[stamps[p]], p.parent.name != DEFAULT_TASK, p.relative_to(root).as_posix()
 
-    return [p.name for p in sorted(files, key=key)]
+    return [p.relative_to(root).as_posix() for _, p in sorted(found, key=key)]
 
 
 def frontier_plot(name: str | None, x: str = "fwd_equiv"):
@@ -31,15 +52,16 @@ def frontier_plot(name: str | None, x: str = "fwd_equiv"):
 
     if not name:
         return None, "No sweep results yet: run `python -m boe_core.bench frontier`."
-    if name not in sweep_files():
-        return None, f"sweep={name!r}: not a results file (known: {', '.join(sweep_files()) or 'none'})"
-    if not name.startswith("frontier_"):
-        return frontier_figure(RESULTS / name, x=x), f"`results/{name}`"
-    import pandas as pd
-
+    known = sweep_files()
+    if name not in known:
+        return None, f"sweep={name!r}: not a results file (known: {', '.join(known) or 'none'})"
+    path = results_dir() / name
+    where = f"`{path.parent.parent.name}/{name}`"
+    if not path.name.startswith("frontier_"):
+        return frontier_figure(path, x=x), where
     from boe_core.bench.frontier import envelope_table, frontier_chart, owners
 
-    df = pd.read_csv(RESULTS / name)
+    df = pd.read_csv(path)
     segs = owners(envelope_table(df))
     who = "; ".join(f"{f} from {a:.0f}" for a, _, f in segs)
-    return frontier_chart(df), f"`results/{name}` · envelope owners by forward-equivalents: {who}"
+    return frontier_chart(df), f"{where} · envelope owners by forward-equivalents: {who}"

@@ -29,7 +29,7 @@ for task in $TASKS; do
     *) echo "unknown task $task" >&2; exit 2 ;;
   esac
   $PY -m boe_core.bench tune --task "$task" --split val --limit $TUNE_LIMIT --budgets $TUNE_BUDGETS --batch-size $BS --grid "${GRID[@]}"
-  TUNED=$(best_spec "results/${task}_tuned.json")
+  TUNED=$(best_spec "results/${task}/tuned_val.json")
   $PY -m boe_core.bench pareto --task "$task" --split test --limit $LIMIT --budgets $BUDGETS --batch-size $BS \
       --policies $BASE "$TUNED"
 done

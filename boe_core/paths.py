@@ -13,6 +13,18 @@ repository around it) works once an environment variable points at the files:
 
 Each function reads its variable when called. A few modules keep a constant made at import (the
 corpus files, the stories folder): set the variables before importing boe_core.
+
+The results folder has one folder per task (results/README.md says the same):
+
+    results/<task>/<what>_<split>[_<tag>].<ext>   one task's results, e.g. results/sudoku/frontier_test.csv,
+                                                  results/sudoku/roots_hard_val.md, results/arith-cot/reasoning_test.csv
+    results/studies/                              what spans several tasks: the frontier summary, ordering_gap,
+                                                  reasoning_eval_* tables over several tasks, boe_adaptive_val
+    results/archive/                              superseded tables, kept for the record
+    results/<task>/roots/                         the roots bench's per-run cache (git-ignored)
+
+`<task>` is the bench task's name (--task); a text model evaluated on corpora (eval-text) files under the
+model's name (english, kjv). Nothing here creates a folder: a writer makes its file's parent when it writes.
 """
 from __future__ import annotations
 
@@ -43,11 +55,33 @@ def examples_dir() -> Path:
     return _env("BOE_EXAMPLES_DIR", assets_dir() / "examples")
 
 
+STUDIES = "studies"  # the results subfolder for what spans several tasks
+
+
 def results_dir(task: str | None = None) -> Path:
     """The results folder, or a task's own subfolder of it."""
     in_checkout = (_CHECKOUT / "pyproject.toml").is_file()
     root = _env("BOE_RESULTS_DIR", _CHECKOUT / "results" if in_checkout else Path.cwd() / "results")
     return root / task if task else root
+
+
+def results_for(task: str) -> Path:
+    """One task's results folder, results/<task>/ (not created here: writers make it when they write)."""
+    if not task or "/" in task or task.startswith("."):
+        raise ValueError(f"task={task!r}: a results folder is named by one task name")
+    return results_dir() / task
+
+
+def result_file(task: str, what: str, split: str | None = None, tag: str = "", ext: str = "csv") -> Path:
+    """results/<task>/<what>_<split>[_<tag>].<ext>, the one naming rule for a result file. A tag's
+    leading underscores are dropped, so `--tag _bio500` and `--tag bio500` name the same file."""
+    stem = "_".join(p for p in (what, split, tag.lstrip("_")) if p)
+    return results_for(task) / f"{stem}.{ext.lstrip('.')}"
+
+
+def studies_dir() -> Path:
+    """results/studies/: what spans several tasks."""
+    return results_dir() / STUDIES
 
 
 def runs_dir() -> Path:

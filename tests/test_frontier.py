@@ -58,11 +58,16 @@ def test_a_sequence_pays_only_for_its_own_steps():
 def test_the_frontier_command_writes_tables_and_chart(tmp_path):
     assert main(["--tasks", "countdown", "--limit", "4", "--families", "confidence", "threshold",
                  "--out-dir", str(tmp_path), "--quiet"]) == 0
-    df = pd.read_csv(tmp_path / "frontier_countdown.csv")
+    df = pd.read_csv(tmp_path / "countdown" / "frontier_test.csv")  # the task's own folder
     assert len(df) == 8 and set(df["policy"]) == {"confidence", "threshold:tau=0.5", "threshold:tau=0.7",
                                                   "threshold:tau=0.9", "threshold:tau=0.99"}
-    md = (tmp_path / "frontier.md").read_text()
-    assert "Envelope owners" in md and (tmp_path / "frontier.png").is_file()
+    md = (tmp_path / "studies" / "frontier_test.md").read_text()  # over the tasks: a study
+    assert "Envelope owners" in md and (tmp_path / "studies" / "frontier_test.png").is_file()
+
+
+def _write(path, df, created):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.assign(created=created).to_csv(path, index=False)
 
 
 def test_the_frontier_tab_draws_a_frontier_file(tmp_path, monkeypatch):
@@ -70,20 +75,37 @@ def test_the_frontier_tab_draws_a_frontier_file(tmp_path, monkeypatch):
 
     df = _rows([("confidence", 4, 0.5, 0.4, 0.6, 4.0), ("threshold:tau=0.9", 16, 0.7, 0.6, 0.8, 3.0),
                 ("boe", 8, 0.9, 0.84, 0.95, 30.0)])
-    df.to_csv(tmp_path / "frontier_t.csv", index=False)
-    monkeypatch.setattr(tab, "RESULTS", tmp_path)
-    assert tab.sweep_files() == ["frontier_t.csv"]
-    fig, msg = tab.frontier_plot("frontier_t.csv")
+    monkeypatch.setenv("BOE_RESULTS_DIR", str(tmp_path))  # the configured folder, read when the tab asks
+    _write(tmp_path / "t" / "frontier_test.csv", df, "2026-01-01T00:00:00")
+    assert tab.sweep_files() == ["t/frontier_test.csv"]
+    fig, msg = tab.frontier_plot("t/frontier_test.csv")
     assert {t.name for t in fig.data} == {"confidence", "threshold", "boe", "envelope"}
-    assert "threshold from 3; boe from 30" in msg
-    assert tab.frontier_plot("frontier_x.csv")[0] is None
+    assert "t/frontier_test.csv" in msg and "threshold from 3; boe from 30" in msg
+    assert tab.frontier_plot("t/frontier_x.csv")[0] is None
     fig, msg = tab.frontier_plot("../README.md")  # only the listed results files are ever read
     assert fig is None and "sweep='../README.md'" in msg
-    (tmp_path / "t_pareto.csv").write_text("")  # a step sweep's file is listed too
-    (tmp_path / "notes.csv").write_text("")
+
+
+def test_the_frontier_tab_opens_the_newest_frontier_by_its_recorded_stamps(tmp_path, monkeypatch):
+    """Newest by the `created` stamps in the files, not by file age (a clone resets that); frontiers
+    before step sweeps; on a tie the default task's first; study and archive folders are not tasks."""
     import os
-    os.utime(tmp_path / "frontier_t.csv", (1, 1))  # older than the step sweep: still opened first
-    assert tab.sweep_files() == ["frontier_t.csv", "t_pareto.csv"]
+
+    from app import frontier as tab
+
+    df = _rows([("confidence", 4, 0.5, 0.4, 0.6, 4.0)])
+    monkeypatch.setenv("BOE_RESULTS_DIR", str(tmp_path))
+    _write(tmp_path / "countdown" / "frontier_test.csv", df, "2026-02-01T00:00:00")
+    _write(tmp_path / "sudoku6" / "frontier_test.csv", df, "2026-03-01T00:00:00")  # the newest
+    _write(tmp_path / "sudoku" / "frontier_test.csv", df, "2026-02-01T00:00:00")  # ties countdown: default first
+    _write(tmp_path / "sudoku" / "pareto_test.csv", df, "2026-04-01T00:00:00")  # newer, but a step sweep
+    _write(tmp_path / "studies" / "frontier_x.csv", df, "2026-05-01T00:00:00")
+    (tmp_path / "sudoku" / "notes.csv").write_text("")
+    os.utime(tmp_path / "sudoku6" / "frontier_test.csv", (1, 1))  # the oldest file on disk: age is ignored
+    assert tab.sweep_files() == ["sudoku6/frontier_test.csv", "sudoku/frontier_test.csv",
+                                 "countdown/frontier_test.csv", "sudoku/pareto_test.csv"]
+    monkeypatch.setenv("BOE_RESULTS_DIR", str(tmp_path / "none"))
+    assert tab.sweep_files() == [] and tab.frontier_plot(None)[0] is None
 
 
 def test_identical_points_are_marked_as_ties():
@@ -143,10 +165,11 @@ def test_the_frontier_sweeps_each_family_over_its_budget_grid(tmp_path, monkeypa
     for t in TASKS:
         sweeps.clear()
         run_task(t, FAMILIES, limit=2, batch_size=1, threads=1, split="val", quiet=True, out_dir=tmp_path)
+        assert csv_path(t, tmp_path, "val") == tmp_path / t / "frontier_val.csv"  # the task's folder
         assert len(sweeps) == len(FAMILIES)
         for fam, sw in zip(FAMILIES, sweeps):
             assert [s.label for s in sw.specs] == fam.specs()
             want = [CAP[t]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[t])
             assert sw.budgets == want, (t, fam.spec)
-            assert sw.out == csv_path(t, tmp_path) and sw.model == make_task(t).default_model
+            assert sw.out == csv_path(t, tmp_path, "val") and sw.model == make_task(t).default_model
             assert (sw.split, sw.limit) == ("val", 2)

@@ -16,7 +16,7 @@ def fidelity(path):
 
 
 if __name__ == "__main__":
-    for title, body in [("fidelity (Sudoku val)", fidelity(R / "fidelity_sudoku_val.json")),
-                        ("Sudoku val variants", markdown_table(R / "sudoku_val_variants.csv")),
-                        ("Sudoku test", markdown_table(R / "sudoku_pareto.csv"))]:
+    for title, body in [("fidelity (Sudoku val)", fidelity(R / "sudoku/fidelity_val.json")),
+                        ("Sudoku val variants", markdown_table(R / "sudoku/variants_val.csv")),
+                        ("Sudoku test", markdown_table(R / "sudoku/pareto_test.csv"))]:
         print(f"### {title}\n\n{body}\n")

@@ -17,7 +17,7 @@ in the same decoding step as the last digit of step s-1's: the two were then pre
 step s from a previous result that was not written yet.
 
   python -m boe_core.bench probe-arith --model runs/reasoning/export assets/models/reasoning
-  python -m boe_core.bench probe-arith --model reasoning --n 200 --out results/arith_probe.json
+  python -m boe_core.bench probe-arith --model reasoning --n 200 --out results/arith-cot/probe_val.json
   python -m boe_core.bench probe-arith --model reasoning --commit-order --split test --n 100 --policies confidence boe
 """
 from __future__ import annotations
