@@ -29,8 +29,8 @@ import torch
 
 from .config import DecodeConfig
 from .errors import ConfigError, is_int
-from .policies import get_policy
 from .numerics import suppress
+from .policies import get_policy
 from .sampler import DecodeState, edit_state, fill_vocab, iterate, state_at
 from .schedule import Schedule
 from .trace import StepRecord, Trace

@@ -14,6 +14,7 @@ import torch
 from app import cascade as C, models, stories
 from app.session import Session
 from boe_core import intervene
+from boe_core.counterfactuals import runner_up
 from boe_core.tasks.views import get_view
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -32,7 +33,7 @@ def _open(model):
     st = _story(model)
     sess = Session()
     outs = list(C.cascade_story(sess, model, st["label"]))
-    sess, panel, finder, summary, graph, table, canvas, data = outs[-1]
+    sess, panel, finder, _summary, graph, table, _canvas, data = outs[-1]
     assert data["status"] == "done" and data["complete"]
     return st, sess, panel, finder, graph, table, data
 
@@ -86,25 +87,17 @@ def test_the_english_storys_replaced_commit_gives_the_run_it_states(english):
     st, sess, *_ = english
     f = st["facts"]
     e = f["exact_top"]
-    j = next(c for c in _open_commits(sess) if c == (e["step"], e["position"]))
-    cf = sess.trace.counterfactuals
-    assert cf  # stored with the trace
-    out = intervene(models.get_adapter("english"), sess.trace, j[0] + 1,
-                    {j[1]: int(sess.trace.records[j[0]].topk_ids[0, j[1]][1])})
+    assert sess.trace.counterfactuals  # stored with the trace: exported with it
+    _, _, alt, _ = runner_up(sess.trace, e["step"], e["position"])
+    out = intervene(models.get_adapter("english"), sess.trace, e["step"] + 1, {e["position"]: alt})
     assert out.final_canvas[0].tolist() == f["branch_final"]
     loop_went = f["branch_loop"] is None
     assert ("the loop is gone" in st["explanation"]) == loop_went
 
 
-def _open_commits(sess):
-    from boe_core.counterfactuals import commits_of
-
-    return commits_of(sess.trace, 0)
-
-
 @pytest.mark.slow
 def test_the_bio_story_shows_the_root_its_ranks_and_the_fixed_answer(bio):
-    st, sess, panel, finder, graph, table, data = bio
+    st, sess, _, _, _, _, data = bio
     f = st["facts"]
     r = f["root"]
     view = get_view(sess.task)
@@ -166,7 +159,7 @@ def test_a_story_opens_with_its_settings_finder_and_outlined_commit(tmp_path, mo
         s, p = commits_of(first[0].trace, 0)[0]
         story["cascade"]["open"] = [s, p]
         (tmp_path / "stories_tiny-story.json").write_text(json.dumps({"stories": [story]}))
-        sess, panel, finder, summary, graph, table, canvas, data = list(
+        sess, panel, finder, _summary, graph, table, canvas, _data = list(
             C.cascade_story(Session(), str(root), "tiny: a story"))[-1]
     finally:
         models.configure()

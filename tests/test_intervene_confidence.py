@@ -24,7 +24,7 @@ def _committed(tr, step):
 
 def test_a_top_k_alternative_takes_its_recorded_probability(tiny, rcr_run):
     pos = _committed(rcr_run, 1)
-    tok, _, alt, q = runner_up(rcr_run, 1, pos)
+    _, _, alt, q = runner_up(rcr_run, 1, pos)
     assert replacement_confidence(tiny, rcr_run, 2, {pos: alt}) == {pos: pytest.approx(q)}
 
 
