@@ -7,7 +7,8 @@ counterfactuals and the default root finder put first, and the run with that com
   policy on), the top commit by the exact score g and by the default one-pass finder
   (grad-likelihood), each one's rank under every finder, and the run with the exact top's
   runner-up written one step after its commit (what a click in the tab opens): does the loop go
-  away? Also: how many of all the counterfactuals end without the repeated phrase.
+  away? Also: how many of all the counterfactuals end without the repeated phrase, and, over the
+  other prompts tried (the survey), how often replacing a finder's top commit shortens or ends a loop.
 - bio (a checker): validation questions decoded with confidence (2 tokens per step, as in the
   roots table), until a failing run has a single commit whose correction makes the answer right
   (boe_core.roots.true_root). For it: that root, its rank under every finder, whether its
@@ -105,13 +106,43 @@ def english_prompts(model: str, n: int) -> list[str]:
     return out[:n]
 
 
+def survey(adapter, view, pv, prompts: list[str], d: dict, log) -> dict:
+    """Over other prompts: of the runs that loop, how often the exact top's counterfactual (and
+    grad-likelihood's) ends with fewer repeats or none, and how many have a loop-free counterfactual."""
+    rows = []
+    for prompt in prompts:
+        values = {"prompt": prompt, "gen_length": d["gen_length"], "steps": d["steps"]}
+        tr = decode(adapter, view, values, pv["policy"], pv["settings"])
+        run = repeats(text_of(adapter, tr))
+        if run == 0:
+            rows.append({"prompt": prompt, "loops": False})
+            continue
+        cf = counterfactuals(adapter, tr)
+        texts = [text_of(adapter, tr, cf.finals[j]) for j in range(cf.n)]
+        exact = repeats(texts[cf.commits().index(cf.ranking()[0])])
+        one = repeats(texts[cf.commits().index(find_roots(adapter, tr, 0, ONE_PASS)[0])])
+        rows.append({"prompt": prompt, "loops": True, "repeats": run, "exact_top_repeats": exact,
+                     "one_pass_top_repeats": one, "loop_free_counterfactuals": sum(repeats(t) == 0 for t in texts),
+                     "commits": cf.n})
+        log(f"  survey {prompt!r}: repeats {run}; exact top -> {exact}, {ONE_PASS} top -> {one}; "
+            f"{rows[-1]['loop_free_counterfactuals']} loop-free of {cf.n}")
+    loops = [r for r in rows if r["loops"]]
+    return {"prompts": len(rows), "looping": len(loops),
+            "exact_top_fewer": sum(r["exact_top_repeats"] < r["repeats"] for r in loops),
+            "exact_top_loop_free": sum(r["exact_top_repeats"] == 0 for r in loops),
+            "one_pass_top_fewer": sum(r["one_pass_top_repeats"] < r["repeats"] for r in loops),
+            "one_pass_top_loop_free": sum(r["one_pass_top_repeats"] == 0 for r in loops),
+            "with_a_loop_free_counterfactual": sum(r["loop_free_counterfactuals"] > 0 for r in loops), "runs": rows}
+
+
 def english_story(adapter, model: str, n_prompts: int, log) -> dict | None:
     view = get_view(getattr(adapter, "task", "text"))
     preset = default_preset_for(model)
     pv = preset_values(preset, model)
     d = default_inputs(model)
     tried = []
-    for prompt in english_prompts(model, n_prompts):
+    prompts = english_prompts(model, n_prompts)
+    for i, prompt in enumerate(prompts):
         values = {"prompt": prompt, "gen_length": d["gen_length"], "steps": d["steps"]}
         tr = decode(adapter, view, values, pv["policy"], pv["settings"])
         run_text = text_of(adapter, tr)
@@ -146,6 +177,7 @@ def english_story(adapter, model: str, n_prompts: int, log) -> dict | None:
                  "loop_free_counterfactuals": len(no_loop), "phrase_kept_counterfactuals": len(keeps),
                  "one_pass_branch_text": one_branch, "one_pass_branch_loop": loop_of(one_branch),
                  "least_repetitive": least_facts,
+                 "survey": survey(adapter, view, pv, prompts[i + 1:], d, log),
                  "prompts_tried": tried}
         return story(f"english: the loop {loop['phrase']!r} and the commit it hangs on", values, preset, pv, exact,
                      facts, explain_english(facts))
@@ -186,8 +218,17 @@ def explain_english(f: dict) -> str:
     text += (f"Of all {f['commits']} counterfactuals, {f['loop_free_counterfactuals']} end with no repeated "
              f"{LOOP_N}-word phrase and {f['phrase_kept_counterfactuals']} still contain {loop['phrase']!r}; the least "
              f"repetitive replaces step {lf['step']}'s {lf['token']!r} by {lf['runner_up']!r} (rank {lf['ranks'][EXACT]} "
-             f"by g) and reads {lf['text']!r} ({how(lf['loop'])}). So this loop hangs on no single commit.")
-    return text
+             f"by g) and reads {lf['text']!r} ({how(lf['loop'])}). ")
+    if f["loop_free_counterfactuals"] == 0:
+        text += "So this loop hangs on no single commit. "
+    sv = f["survey"]
+    if sv["looping"]:
+        text += (f"On the next {sv['prompts']} prompts (validation texts' first words), {sv['looping']} runs loop too; "
+                 f"replacing the exact score's top commit leaves fewer repeats in {sv['exact_top_fewer']} and none in "
+                 f"{sv['exact_top_loop_free']}, {ONE_PASS}'s top in {sv['one_pass_top_fewer']} and "
+                 f"{sv['one_pass_top_loop_free']}, and {sv['with_a_loop_free_counterfactual']} have any loop-free "
+                 f"counterfactual.")
+    return text.strip()
 
 
 # --- bio: a wrong fact, its single correction, and the finders' ranks -------------------------

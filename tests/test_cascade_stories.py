@@ -131,6 +131,11 @@ def test_the_story_files_record_the_command_that_made_them():
         doc = json.loads(stories.story_file(model).read_text())
         assert doc["made_by_cascade"].startswith(f"python scripts/make_cascade_stories.py --model {model}")
         assert np.isfinite(_story(model)["facts"]["counterfactual_seconds"])
+    sv = _story("english")["facts"]["survey"]  # the other prompts the script ran, summed as the text says
+    loops = [r for r in sv["runs"] if r["loops"]]
+    assert sv["looping"] == len(loops) <= sv["prompts"] == len(sv["runs"])
+    assert sv["exact_top_fewer"] == sum(r["exact_top_repeats"] < r["repeats"] for r in loops)
+    assert f"{sv['looping']} runs loop too" in _story("english")["explanation"]
 
 
 def test_a_story_opens_with_its_settings_finder_and_outlined_commit(tmp_path, monkeypatch):
