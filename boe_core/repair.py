@@ -1,13 +1,20 @@
 """Root repair (issue #27 part 4): a finished run's most suspect commit is changed, the commits that
 hang on it go back to [MASK], and the run's own policy decodes them again.
 
-    rep = root_repair(model, trace, row=0, finder="grad-likelihood", rounds=1)
+    rep = root_repair(model, trace, row=0)                 # the defaults chosen on sudoku val / hard_val
+    rep = root_repair(model, trace, row=0, finder="grad-likelihood", rounds=10)
     rep.final          # (N,) the repaired canvas; rep.rounds says what each round did and cost
 
+**Gate.** No checker is read, so every run is a candidate. The run is first read back in `groups`
+interleaved groups (each group's decoded tokens masked, one forward each); when the model gives
+every decoded token probability >= `gate`, nothing is repaired (on the easy Sudoku split, repairs
+of such runs broke right grids more often than they fixed wrong ones).
+
 One round, on the current canvas (the run's final canvas at first):
-1. **Suspect.** A root finder (`boe_core.roots`, default `grad-likelihood`) ranks the run's commits
-   once; each round takes the next suspect j (step s, token x_j, confidence p_j) whose token still
-   stands.
+1. **Suspect.** A one-pass root finder (`boe_core.roots`: `lowest-confidence` by default, free;
+   `grad-likelihood`, the library's default for `find_roots`, costs T forwards + T backwards here)
+   ranks the run's commits once; each round takes the next suspect j (step s, token x_j,
+   confidence p_j) whose token still stands.
 2. **Ban.** x_j is banned at j: the cell takes its runner-up a_j (probability q_j, from the step's
    recorded top-k). Without the ban a remasked cell is re-predicted from its (wrong) neighbours
    and the same token comes back (the supports of a wrong cell are wrong too).
@@ -17,18 +24,21 @@ One round, on the current canvas (the run's final canvas at first):
    when x_j becomes a_j, read with every later commit masked (two batched forwards).
 4. **Re-decode.** The dependents go back to [MASK] and the run's policy, seed and commit rate
    (its tokens per step) decode them.
-5. **Accept.** `likelihood`: keep the round when the changed cells are more likely under the model
-   than before: log q_j + the re-decoded commits' summed log confidence against log p_j + the same
-   cells' summed log confidence at their earlier commits (the counterfactual score g_j of
-   docs/roots.md, restricted to the cells that moved). `always`: keep every round.
+5. **Accept.** `pll` (default): keep the round when the grouped read of the whole canvas (the
+   gate's) sums higher than before. `likelihood`: keep it when the changed cells are more likely
+   than before along the trajectory: log q_j + the re-decoded commits' summed log confidence
+   against log p_j + the same cells' summed log confidence at their earlier commits (the
+   counterfactual score g_j of docs/roots.md, restricted to the cells that moved; on sudoku it
+   kept nothing). `always`: keep every round.
 
 Why this is an operation over the loop and not a `Policy`: a policy scores one step from that
 step's canvas; it sees neither the run's commit history (which the finders read) nor the token a
 cell held before it was taken back (which the ban needs).
 
-Cost, counted per sequence: the finder's forwards and backwards (`FINDER_COST`: grad-likelihood
-re-reads the run's T commit-step canvases, T forwards and T backwards, batched), two forwards per
-round for `later-drop`, and the re-decode's own steps. The base run is not included.
+Cost, counted per sequence: the grouped read (`groups` forwards, once and once per round), the
+finder's forwards and backwards (`finder_cost`: grad-likelihood re-reads the run's T commit-step
+canvases, T forwards and T backwards, batched), two forwards per round for `later-drop`, and the
+re-decode's own steps. The base run is not included.
 """
 from __future__ import annotations
 
