@@ -13,49 +13,19 @@ from __future__ import annotations
 
 import random
 
+from . import grid_solver
+from .grid import GridShape
 from .reasoning import Example, register
-from .text_grid import GridShape, GridTask
+from .text_grid import GridTask
 
 SHAPE = GridShape(2, 2)
-UNITS = SHAPE.units
-to_text, parse, char_offset = SHAPE.to_text, SHAPE.parse, SHAPE.char_offset
+to_text, parse = SHAPE.to_text, SHAPE.parse
 _BASE = [[1, 2, 3, 4], [3, 4, 1, 2], [2, 1, 4, 3], [4, 3, 2, 1]]
-
-
-def _all_solutions() -> list[tuple[int, ...]]:
-    """The 288 solved 4x4 grids, each as 16 digits in row order (found once by backtracking)."""
-    out, g = [], [0] * 16
-
-    def ok(i, d):
-        r, c = divmod(i, 4)
-        return all(g[rr * 4 + cc] != d for unit in UNITS if (r, c) in unit for rr, cc in unit)
-
-    def fill(i):
-        if i == 16:
-            out.append(tuple(g))
-            return
-        for d in range(1, 5):
-            if ok(i, d):
-                g[i] = d
-                fill(i + 1)
-                g[i] = 0
-
-    fill(0)
-    return out
-
-
-SOLUTIONS = _all_solutions()
 
 
 def count_solutions(clues: dict[tuple[int, int], int], limit: int = 2) -> int:
     """How many solved grids keep `clues` ({(r, c): digit}), counting up to `limit`."""
-    n = 0
-    for s in SOLUTIONS:
-        if all(s[r * 4 + c] == d for (r, c), d in clues.items()):
-            n += 1
-            if n >= limit:
-                break
-    return n
+    return grid_solver.count_solutions(SHAPE, SHAPE.flatten(clues), limit)
 
 
 def random_solution(rng: random.Random) -> list[list[int]]:

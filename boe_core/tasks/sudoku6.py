@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import random
 
+from . import grid_solver
+from .grid import GridShape
 from .reasoning import Example, register
-from .text_grid import GridShape, GridTask
+from .text_grid import GridTask
 
 SHAPE = GridShape(2, 3)
 N = SHAPE.n
@@ -52,40 +54,9 @@ def random_solution(rng: random.Random) -> list[list[int]]:
 
 
 def solve_by_singles(clues: dict[tuple[int, int], int]) -> dict[tuple[int, int], int] | None:
-    """Fill the grid using naked and hidden singles only; the full grid, or None if they stall
-    (or hit a contradiction)."""
-    grid = dict(clues)
-    cand = {cell: set(range(1, N + 1)) for cell in CELLS if cell not in grid}
-    for cell, d in grid.items():
-        for p in SHAPE.peers[cell]:
-            if p in cand:
-                cand[p].discard(d)
-    while cand:
-        placed = None
-        for cell, cs in cand.items():  # naked single
-            if len(cs) == 1:
-                placed = (cell, next(iter(cs)))
-                break
-            if not cs:
-                return None
-        if placed is None:  # hidden single
-            for unit in SHAPE.units:
-                for d in range(1, N + 1):
-                    where = [x for x in unit if x in cand and d in cand[x]]
-                    if len(where) == 1 and not any(grid.get(x) == d for x in unit):
-                        placed = (where[0], d)
-                        break
-                if placed:
-                    break
-        if placed is None:
-            return None
-        cell, d = placed
-        grid[cell] = d
-        del cand[cell]
-        for p in SHAPE.peers[cell]:
-            if p in cand:
-                cand[p].discard(d)
-    return grid
+    """The full grid that naked and hidden singles alone fill from `clues`, or None (the sudoku6
+    puzzles are exactly those this fills)."""
+    return grid_solver.solve_by_singles(SHAPE, clues)
 
 
 @register

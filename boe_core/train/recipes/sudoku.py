@@ -29,6 +29,7 @@ from ...errors import ConfigError
 from ...models import training
 from ...models.tiny_mdm import TinyMDM, TinyMDMConfig, mdm_loss
 from ...tasks import sudoku as S
+from ..augment import augment_batch
 from ..config import OptimConfig, opt
 
 
@@ -78,7 +79,8 @@ def struct_init_(model: TinyMDM, g: torch.Generator, std: float = 0.02) -> None:
     unit start out similar, which the attention can use from step 0. Only an initialisation."""
     d = model.config.d_model
     row, col, box = (torch.randn(9, d, generator=g) * std for _ in range(3))
-    pe = torch.stack([row[S.ROW[i]] + col[S.COL[i]] + box[S.BOX[i]] for i in range(81)])
+    of = S.SHAPE.unit_of  # each cell's row, column and box number
+    pe = torch.stack([row[of["row"][i]] + col[of["column"][i]] + box[of["box"][i]] for i in range(81)])
     with torch.no_grad():
         model.pos_emb.weight[:81] = pe
 
@@ -101,7 +103,7 @@ def build(c: SudokuConfig, tok):
 
 def batch(pool, c: SudokuConfig, g, lut):
     idx = torch.randint(0, pool.shape[0], (c.batch_size,), generator=g)
-    return lut[S.augment_batch(pool[idx], g)]
+    return lut[augment_batch(pool[idx], g)]
 
 
 def evaluate(model, tok, rows, order="confidence"):

@@ -36,6 +36,7 @@ from ...errors import ConfigError
 from ...models import training
 from ...models.tiny_mdm import TinyMDM, mdm_loss
 from ...tasks import sudoku as S
+from ..augment import augment_batch
 from ..config import OptimConfig, opt
 from .sudoku import make_pool
 
@@ -76,7 +77,7 @@ def make_puzzles(grids: torch.Tensor, n: int, c: SudokuSelfplayConfig, g: torch.
     """n (puzzle, solution) pairs: training grids under a random symmetry, clues removed down to
     U{min_clues..max_clues} with a unique solution kept (`make_puzzle`)."""
     idx = torch.randint(0, grids.shape[0], (n,), generator=g)
-    sols = [S.grid_to_str(row.tolist()) for row in S.augment_batch(grids[idx], g)]
+    sols = [S.grid_to_str(row.tolist()) for row in augment_batch(grids[idx], g)]
     puzzles = [S.make_puzzle(s, rng, rng.randint(c.min_clues, c.max_clues)) for s in sols]
     return puzzles, sols
 
@@ -248,7 +249,7 @@ def run(c: SudokuSelfplayConfig) -> None:
             metrics.update(own_loss=lo.item(), own_acc=acc.item())
         if c.batch_size - n_own:
             idx = torch.randint(0, grids.shape[0], (c.batch_size - n_own,), generator=g)
-            lo, acc = mdm_loss(model, lut[S.augment_batch(grids[idx], g)], tok.mask_id, g)
+            lo, acc = mdm_loss(model, lut[augment_batch(grids[idx], g)], tok.mask_id, g)
             parts.append((1 - c.own_frac) * lo)
             metrics.update(mdm_loss=lo.item(), mdm_acc=acc.item())
         loss = sum(parts)
