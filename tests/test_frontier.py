@@ -173,3 +173,77 @@ def test_the_frontier_sweeps_each_family_over_its_budget_grid(tmp_path, monkeypa
             assert sw.budgets == want, (t, fam.spec)
             assert sw.out == csv_path(t, tmp_path, "val") and sw.model == make_task(t).default_model
             assert (sw.split, sw.limit) == ("val", 2)
+
+
+def _ceiling_rows():
+    """Three decoders and an oracle that beats them all at less compute (it reads the answer)."""
+    df = _rows([("confidence", 4, 0.30, 0.22, 0.40, 4.0), ("confidence", 8, 0.40, 0.31, 0.50, 8.0),
+                ("threshold:tau=0.9", 81, 0.45, 0.36, 0.55, 3.0), ("rcr", 8, 0.42, 0.33, 0.52, 8.0),
+                ("oracle", 4, 0.99, 0.95, 1.00, 2.0), ("oracle", 8, 1.00, 0.96, 1.00, 8.0)])
+    return df.assign(key=[f"k{i}" for i in range(len(df))])
+
+
+def test_the_oracle_is_a_ceiling_line_never_on_the_envelope():
+    from boe_core.bench.frontier import markdown
+
+    env = envelope_table(_ceiling_rows())
+    ceil = env[env["family"] == "oracle"]
+    assert ceil["ceiling"].all() and not ceil["on_envelope"].any()
+    assert owners(env) == [(3.0, float("inf"), "threshold")]  # the oracle at 2 fwd-eq would own it as a decoder
+    assert (env[~env["ceiling"]]["significantly_below"] == "").all()  # nor does it beat anyone
+    md = markdown(env, "t")
+    assert "| oracle (reads the answer) | steps=4 | 100 | 0.990" in md and "ceiling, never" in md
+    assert "Ceiling (reads the answer, so not a decoder and never on the envelope): oracle 1.000" in md
+    fig = frontier_chart(_ceiling_rows())
+    line = [t for t in fig.data if t.name == "oracle (reads the answer)"]
+    assert len(line) == 1 and line[0].line.dash == "dash"
+    assert "oracle" not in list(next(t for t in fig.data if t.name == "envelope").text)
+    row = [ln for ln in summary_markdown({"t": _ceiling_rows()}).splitlines() if ln.startswith("| oracle")]
+    assert row == ["| oracle (reads the answer) | ceiling 1.00 @ 8 |"]
+
+
+def test_paired_tests_between_the_top_points():
+    from boe_core.bench.frontier import markdown, top_pairs
+
+    df = _ceiling_rows()
+    env = envelope_table(df)
+    pairs = [(a["policy"], a["steps"], b["policy"], b["steps"], why) for a, b, why in top_pairs(env)]
+    assert pairs == [("threshold:tau=0.9", 81, "rcr", 8, "the two best checker-free families"),
+                     ("threshold:tau=0.9", 81, "confidence", 4, "against confidence at the nearest compute"),
+                     ("threshold:tau=0.9", 81, "confidence", 8, "against confidence's best point"),
+                     ("rcr", 8, "confidence", 8, "against confidence at the nearest compute"),
+                     ("oracle", 4, "threshold:tau=0.9", 81, "the ceiling against the best")]
+    # per-problem outcomes on 10 problems: threshold solves 0-5, rcr 0-3 and 8, confidence@8 0-2, the oracle all
+    solved = {"k0": range(2), "k1": range(3), "k2": range(6), "k3": [0, 1, 2, 3, 8], "k4": range(10),
+              "k5": range(10)}
+    ex = pd.DataFrame([dict(key=k, id=i, exact_match=float(i in s)) for k, s in solved.items() for i in range(10)])
+    md = markdown(env, "t", ex)
+    assert "| threshold @ tau=0.9 (3.0 fwd-eq) | rcr @ steps=8 (8.0 fwd-eq) | the two best checker-free families " \
+           "| 10 | 6 | 5 | 2 | 1 | 1 |" in md
+    assert "| threshold @ tau=0.9 (3.0 fwd-eq) | confidence @ steps=8 (8.0 fwd-eq) | against confidence's best " \
+           "point | 10 | 6 | 3 | 3 | 0 | 0.25 |" in md
+    assert "| oracle (reads the answer) @ steps=4 (2.0 fwd-eq) | threshold @ tau=0.9 (3.0 fwd-eq) |" in md
+    assert "Paired per problem" not in markdown(env, "t")  # no per-example outcomes: no paired table
+
+
+def test_a_rerun_at_more_problems_replaces_the_point_and_the_oracle_needs_answers():
+    from boe_core.bench import make_task
+    from boe_core.bench.frontier import FAMILIES, has_answers
+
+    old = _rows([("confidence", 4, 0.50, 0.40, 0.60, 4.0)])
+    new = old.assign(n=300, quality=0.6)
+    env = envelope_table(pd.concat([new, old]))
+    assert len(env) == 1 and env.iloc[0]["n"] == 300 and env.iloc[0]["quality"] == 0.6
+    assert [f.spec for f in FAMILIES if f.reads_answer] == ["oracle"] and "rcr" in [f.spec for f in FAMILIES]
+    assert has_answers(make_task("sudoku")) and has_answers(make_task("countdown"))
+    assert not has_answers(make_task("kjv-gen"))
+
+
+def test_the_best_is_paired_with_the_cheapest_envelope_point_that_matches_it():
+    from boe_core.bench.frontier import top_pairs
+
+    df = _rows([("confidence", 24, 0.33, 0.25, 0.43, 24.0), ("confidence", 48, 0.46, 0.37, 0.56, 48.0),
+                ("threshold:tau=0.99", 81, 0.44, 0.35, 0.54, 21.0), ("rcr", 48, 0.49, 0.39, 0.59, 48.0)])
+    pairs = [(a["policy"], a["steps"], b["policy"], b["steps"]) for a, b, _ in top_pairs(envelope_table(df))]
+    assert pairs == [("rcr", 48, "confidence", 48), ("rcr", 48, "threshold:tau=0.99", 81),
+                     ("threshold:tau=0.99", 81, "confidence", 24), ("threshold:tau=0.99", 81, "confidence", 48)]
