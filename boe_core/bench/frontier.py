@@ -384,8 +384,10 @@ def frontier_png(frames: dict, path: Path) -> Path:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(handles, labels, loc="lower center", ncol=min(7, len(labels)), fontsize=7)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    ncol = min(4 if cols == 1 else 7, len(labels))  # one panel is narrow: fewer, taller legend columns
+    legend_rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=7)
+    fig.tight_layout(rect=(0, min(0.35, (0.25 + 0.16 * legend_rows) / fig.get_figheight()), 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
