@@ -186,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(python -m boe_core.bench cascade --help)")
     sub.add_parser("roots", help="root finders against the commit whose correction fixes a failing run "
                                  "(python -m boe_core.bench roots --help)")
+    sub.add_parser("repair", help="root repair against confidence, threshold and rcr, paired, with its compute "
+                                  "(python -m boe_core.bench repair --help)")
     sub.add_parser("table", help="the reasoning tables: every task x policy at tokens-per-step budgets, paired "
                                  "with confidence (python -m boe_core.bench table --help)")
     sub.add_parser("frontier", help="every policy over its budget knob on four tasks, with the envelope and its "
@@ -220,6 +222,10 @@ def main(argv=None) -> int:
 
         roots_main(argv[1:])
         return 0
+    if argv[:1] == ["repair"]:  # its own parser: boe_core.bench.repair
+        from .repair import main as repair_main
+
+        return repair_main(argv[1:]) or 0
     if argv[:1] == ["table"]:  # its own parser: boe_core.bench.table
         from .table import main as table_main
 

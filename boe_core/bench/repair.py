@@ -1,6 +1,6 @@
 """Root repair against the decoders it competes with, on the same problems (issue #27 part 4).
 
-    python -m boe_core.bench.repair --task sudoku --split hard_val --n 200 --steps 24 \\
+    python -m boe_core.bench repair --task sudoku --split hard_val --n 200 --steps 24 \\
         --variants finder=grad-likelihood,accept=pll finder=lowest-confidence,accept=pll,rounds=3 \\
         --compare threshold rcr confidence@54
 
@@ -149,7 +149,7 @@ def main(argv=None):
     from ..models import load_model
     from .tasks import make_task
 
-    p = argparse.ArgumentParser(prog="python -m boe_core.bench.repair", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m boe_core.bench repair", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="sudoku")
     p.add_argument("--model", default=None)
