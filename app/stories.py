@@ -1,9 +1,9 @@
 """Stories for teaching: validation examples where confidence locks into an error that another
 policy avoids (and one where BoE is the one that errs), picked and explained from measured facts
-by scripts/make_stories.py into assets/examples/stories_<model>.json. The picker loads one: its
+by tools/make_stories.py into assets/examples/stories_<model>.json. The picker loads one: its
 inputs, the policy to run and the policy to branch with, and its explanation.
 
-Cascade stories (kind "cascade", scripts/make_cascade_stories.py) are opened from the Cascade tab:
+Cascade stories (kind "cascade", tools/make_cascade_stories.py) are opened from the Cascade tab:
 the story's run, its counterfactuals and root finders, and the commit the story is about
 (`cascade.open`: step, position), explained from the measured facts the script stored."""
 from __future__ import annotations
@@ -92,4 +92,4 @@ def cascade_story_html(story: dict | None) -> str:
             f"click its row to open its counterfactual in Compare." if where else "")
     return (f'<div class="story-text cascade-story"><b>{html.escape(story["label"])}</b><br>'
             f'{html.escape(story.get("explanation", ""))}<br><span class="hint-text">{html.escape(mark)} Measured by '
-            f'<code>scripts/make_cascade_stories.py</code> (the facts are stored with the story).</span></div>')
+            f'<code>tools/make_cascade_stories.py</code> (the facts are stored with the story).</span></div>')

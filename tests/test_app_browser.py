@@ -135,7 +135,7 @@ def test_new_views_in_a_browser(monkeypatch):
 
     told = [s for s in stories.load_stories(name) if s["kind"] == "confidence-locks-in"]
     if not told:
-        pytest.skip(f"no stories for {name} (scripts/make_stories.py)")
+        pytest.skip(f"no stories for {name} (tools/make_stories.py)")
     st = min(told, key=lambda s: s["values"]["steps"])
     torch.set_num_threads(1)
     ART.mkdir(exist_ok=True)

@@ -1,4 +1,4 @@
-"""The cascade stories (scripts/make_cascade_stories.py) opened in the Cascade tab through its
+"""The cascade stories (tools/make_cascade_stories.py) opened in the Cascade tab through its
 handler: the story's run is decoded with the settings it was measured with, its counterfactuals
 and root finders computed, and they show what the story's text says (the top commit of each
 finder, the root's ranks, whether the loop goes away, the fixed bio answer). On the shipped
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 def _story(model):
     told = [s for s in stories.load_stories(model) if s.get("kind") == stories.CASCADE]
     if not told:
-        pytest.skip(f"no cascade story for {model} (scripts/make_cascade_stories.py --model {model})")
+        pytest.skip(f"no cascade story for {model} (tools/make_cascade_stories.py --model {model})")
     return told[0]
 
 
@@ -129,7 +129,7 @@ def test_a_lock_in_story_is_not_opened_as_a_cascade_story():
 def test_the_story_files_record_the_command_that_made_them():
     for model in ("english", "bio"):
         doc = json.loads(stories.story_file(model).read_text())
-        assert doc["made_by_cascade"].startswith(f"python scripts/make_cascade_stories.py --model {model}")
+        assert doc["made_by_cascade"].startswith(f"python tools/make_cascade_stories.py --model {model}")
         assert np.isfinite(_story(model)["facts"]["counterfactual_seconds"])
     sv = _story("english")["facts"]["survey"]  # the other prompts the script ran, summed as the text says
     loops = [r for r in sv["runs"] if r["loops"]]

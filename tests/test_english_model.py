@@ -88,7 +88,7 @@ def test_pruning_rejects_a_missing_special_token():
 
 
 def test_the_english_stories_name_known_presets_and_open():
-    """scripts/make_stories.py --model english: stories where confidence commits a phrase early and
+    """tools/make_stories.py --model english: stories where confidence commits a phrase early and
     repeats it; each names presets the explorer knows and opens from the picker."""
     import html
 

@@ -115,7 +115,7 @@ def _story(page, timeout=400_000):
 
 @pytest.mark.parametrize("name", ["english", "bio"])
 def test_the_cascade_tab_on_text(monkeypatch, name):
-    """Each text model's cascade story, opened from the Cascade tab's picker (scripts/make_cascade_stories.py);
+    """Each text model's cascade story, opened from the Cascade tab's picker (tools/make_cascade_stories.py);
     its commit's row opens its counterfactual in Compare."""
     sync_api = pytest.importorskip("playwright.sync_api")
     torch.set_num_threads(1)

@@ -150,7 +150,7 @@ def test_jobs_cancel_by_session_and_the_unfinished_run_is_refused(finished):
 def test_stories_file_loads_and_explains():
     told = stories.load_stories("sudoku")
     if not told:
-        pytest.skip("no assets/examples/stories_sudoku.json (run scripts/make_stories.py --model sudoku)")
+        pytest.skip("no assets/examples/stories_sudoku.json (run tools/make_stories.py --model sudoku)")
     kinds = {s["kind"] for s in told}
     assert "confidence-locks-in" in kinds
     for s in told:

@@ -7,9 +7,9 @@ validation examples where confidence locks into a wrong commit, decoded by each 
 The stories are appended to assets/examples/stories_<model>.json (a story of the same label is
 replaced; make_stories.py rewrites the file, so run this after it).
 
-    python scripts/make_revision_stories.py --model sudoku --n 100 --steps 12
-    python scripts/make_revision_stories.py --model sudoku6 --n 40
-    python scripts/make_revision_stories.py --model reasoning --n 20
+    python tools/make_revision_stories.py --model sudoku --n 100 --steps 12
+    python tools/make_revision_stories.py --model sudoku6 --n 40
+    python tools/make_revision_stories.py --model reasoning --n 20
 """
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     data = json.loads(out.read_text()) if out.is_file() else {"model": a.model, "stories": []}
     keep = [s for s in data.get("stories", []) if s.get("kind", "").startswith("revision") is False]
     data["stories"] = keep + stories
-    data["revision_made_by"] = "python scripts/make_revision_stories.py " + " ".join(argv or sys.argv[1:])
+    data["revision_made_by"] = "python tools/make_revision_stories.py " + " ".join(argv or sys.argv[1:])
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     for s in stories:
         print(f"wrote {s['label']!r} to {out}")

@@ -15,10 +15,10 @@ Text models have no checker: a text story uses the lock-in map's text distance (
 BoE run to confidence moves the output) and is kept only when the texts are not degenerate; when
 nothing meaningful comes out, the script says so and writes no story.
 
-    python scripts/make_stories.py --model sudoku --n 60 --threads 1
-    python scripts/make_stories.py --model /tmp/reasoning-export --n 6 --out /tmp/stories_reasoning.json
-    python scripts/make_stories.py --model kjv --n 4
-    python scripts/make_stories.py --model sudoku6 --n 20 --per-step 4 8
+    python tools/make_stories.py --model sudoku --n 60 --threads 1
+    python tools/make_stories.py --model /tmp/reasoning-export --n 6 --out /tmp/stories_reasoning.json
+    python tools/make_stories.py --model kjv --n 4
+    python tools/make_stories.py --model sudoku6 --n 20 --per-step 4 8
 """
 from __future__ import annotations
 
@@ -391,7 +391,7 @@ def main(argv=None) -> int:
         print(why)
     out = Path(a.out) if a.out else ROOT / "assets" / "examples" / f"stories_{name}.json"
     doc = {"model": name, "task": view.name, "split": "validation",
-           "made_by": "python scripts/make_stories.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "made_by": "python tools/make_stories.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "note": why, "stories": stories}
     out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     log(f"wrote {len(stories)} stories to {out}")

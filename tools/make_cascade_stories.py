@@ -18,8 +18,8 @@ Each story (kind "cascade") is added to assets/examples/stories_<model>.json (a 
 already there is replaced; the other stories are kept). The Cascade tab's story picker runs it and
 computes the counterfactuals; tests/test_cascade_stories.py checks that it shows these facts.
 
-    python scripts/make_cascade_stories.py --model english --prompts 12
-    python scripts/make_cascade_stories.py --model bio --n 40
+    python tools/make_cascade_stories.py --model english --prompts 12
+    python tools/make_cascade_stories.py --model bio --n 40
 """
 from __future__ import annotations
 
@@ -338,7 +338,7 @@ def main(argv=None) -> int:
         return 1
     out = Path(a.out) if a.out else ROOT / "assets" / "examples" / f"stories_{a.model}.json"
     args = f"--prompts {a.prompts}" if a.model == "english" else f"--n {a.n} --per-step {a.per_step}"
-    write(out, a.model, new, f"python scripts/make_cascade_stories.py --model {a.model} {args} --threads {a.threads}")
+    write(out, a.model, new, f"python tools/make_cascade_stories.py --model {a.model} {args} --threads {a.threads}")
     log(f"wrote the cascade story to {out}")
     return 0
 
