@@ -290,6 +290,12 @@ def summary_markdown(frames: dict) -> str:
 
 
 # --- charts ----------------------------------------------------------------------------------------
+def _n_range(env: pd.DataFrame) -> str:
+    """The problems per point, as a range when a rerun left points at different n."""
+    lo, hi = int(env["n"].min()), int(env["n"].max())
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
 def _style(family: str):
     if is_ceiling(family):
         return dict(lw=1.8, ms=5, ls="--")
@@ -331,7 +337,7 @@ def frontier_chart(csv_or_df, task: str | None = None):
                              text=e["family"], textposition="top left", textfont=dict(size=9),
                              line=dict(color="black", width=1, shape="hv"), marker=dict(color="black", size=4)))
     r0 = env.iloc[0]
-    fig.update_layout(title=dict(text=f"{r0['task']} · {r0['split']} · n={int(r0['n'])} per point · a backward = "
+    fig.update_layout(title=dict(text=f"{r0['task']} · {r0['split']} · n={_n_range(env)} per point · a backward = "
                                       f"{float(r0['backward_cost']):.2f} forwards", font=dict(size=13)),
                       template="plotly_white", height=560, xaxis=dict(title="forward-equivalents per example",
                                                                       type="log"),
@@ -372,7 +378,7 @@ def frontier_png(frames: dict, path: Path) -> Path:
             ax.annotate(r.family, (r.fwd_equiv, r.quality), textcoords="offset points", xytext=(3, 4), fontsize=6)
         r0 = env.iloc[0]
         ax.set_xscale("log")
-        ax.set_title(f"{task} ({r0['split']}, n={int(r0['n'])}/point)", fontsize=10)
+        ax.set_title(f"{task} ({r0['split']}, n={_n_range(env)}/point)", fontsize=10)
         ax.set_xlabel("forward-equivalents per example")
         ax.set_ylabel(str(r0["metric"]))
         ax.grid(alpha=0.3)
