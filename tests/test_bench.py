@@ -230,3 +230,24 @@ def test_tune_grid_specs():
     labels = [s.label for s in grid_specs(g)]
     assert labels == ["boe", "boe:rho=0.9", f"boe:linearize_at={other}"]  # defaults collapse onto 'boe'
     assert len(grid_specs(g, "full")) == 4
+
+
+def test_rewriting_examples_keeps_cells_whose_work_folder_is_gone(tmp_path):
+    """A rerun rebuilds the per-example rows of the cells it has work folders for, and keeps the
+    rows of the other cells in the results file (they were computed elsewhere): none are dropped."""
+    import json
+
+    import pandas as pd
+
+    from boe_core.bench.runner import _write_examples, examples_path
+
+    out, work = tmp_path / "sweep.csv", tmp_path / "work"
+    pd.DataFrame({"key": ["gone", "gone", "stale"], "policy": ["a", "a", "b"], "steps": [4, 4, 8],
+                  "id": [0, 1, 0], "exact_match": [1.0, 0.0, 0.0]}).to_parquet(examples_path(out))
+    (work / "here").mkdir(parents=True)
+    (work / "here" / "cell.json").write_text(json.dumps({"policy": "c", "steps": 2}))
+    pd.DataFrame({"id": [0], "exact_match": [1.0]}).to_parquet(work / "here" / "b0000.parquet")
+    _write_examples(out, work, {"gone", "here"})
+    got = pd.read_parquet(examples_path(out))
+    assert sorted(got["key"]) == ["gone", "gone", "here"]  # "stale" is no cell of the results any more
+    assert got.loc[got["key"] == "here", "policy"].tolist() == ["c"]

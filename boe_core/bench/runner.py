@@ -351,7 +351,10 @@ def _aggregate(cdir, n_batches, ident, key, metric, hib, task, kappa, machine, s
 
 
 def _write_examples(out, work, keys):
-    frames = []
+    """Rebuild the per-example rows of the cells `keys` from their work folders. A cell whose work
+    folder is not on this machine (run elsewhere, or cleaned) keeps its rows from the existing
+    file, so a rerun never drops examples it did not recompute."""
+    frames, rebuilt = [], set()
     for key in sorted(keys):
         cdir = work / key
         if not (cdir / "cell.json").is_file():
@@ -363,5 +366,13 @@ def _write_examples(out, work, keys):
             d.insert(0, "policy", ident["policy"])
             d.insert(0, "key", key)
             frames.append(d)
+        rebuilt.add(key)
+    path = examples_path(out)
+    if path.is_file():
+        old = pd.read_parquet(path)
+        if "key" in old:
+            kept = old[old["key"].isin(set(keys) - rebuilt)]
+            if len(kept):
+                frames.insert(0, kept)
     if frames:
-        _atomic_write(pd.concat(frames, ignore_index=True), examples_path(out))
+        _atomic_write(pd.concat(frames, ignore_index=True), path)
