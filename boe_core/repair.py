@@ -206,6 +206,11 @@ def root_repair(model, trace: Trace, row: int = 0, settings: RepairSettings | No
         raise ConfigError("trace", "no steps", "has no commits to repair")
     t0 = time.perf_counter()
     cfg = config or DecodeConfig.from_dict(trace.config)
+    if cfg.block_length is not None:  # the cells taken back are scattered: no block tiles them
+        raise ConfigError("block_length", cfg.block_length,
+                          "root repair re-decodes the cells it takes back as one region, so a run decoded in "
+                          "blocks is not supported yet; pass config=DecodeConfig(..., block_length=None) to "
+                          "re-decode them without blocks")
     original = np.asarray(trace.final_canvas[row]).copy()
     rep = Repair(original.copy(), original)
     cm = commits_of(trace, row)

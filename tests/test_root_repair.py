@@ -125,3 +125,17 @@ def test_bench_variants_and_paired_summary():
     out = summarise(df, 2.0, ["base"]).set_index("decoder")
     assert out.loc["rep", "rate"] == 0.75 and out.loc["rep", "fwd_equiv"] == 34.0
     assert out.loc["rep", "vs base"].startswith("+2 / −0")
+
+
+def test_a_run_decoded_in_blocks_is_refused_with_the_way_out(tiny):
+    """The cells repair takes back are scattered, so no block of the run's length tiles them: a run
+    decoded in blocks is refused by name (not a schedule traceback), and re-decoding without blocks
+    is the documented way out."""
+    from boe_core import DecodeConfig
+
+    blocked = generate(tiny, "ab", gen_length=10, steps=5, policy="confidence", block_length=5)
+    with pytest.raises(ConfigError, match="block_length=5: root repair re-decodes"):
+        root_repair(tiny, blocked, finder="lowest-confidence", accept="always", gate=1.0, rounds=1)
+    rep = root_repair(tiny, blocked, config=DecodeConfig(policy="confidence", steps=5), finder="lowest-confidence",
+                      accept="always", gate=1.0, rounds=1)
+    assert len(rep.rounds) == 1 and (rep.final != tiny.mask_id).all()
