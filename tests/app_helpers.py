@@ -16,3 +16,20 @@ def default_model_or_reason() -> tuple[str | None, str]:
     return None, (f"no shipped model in {models_dir()} (expected 'sudoku' or 'kjv', each a folder with "
                   f"config.json); train them with python -m boe_core.train sudoku / kjv, or point "
                   f"BOE_MODELS_DIR at a folder that has them")
+
+
+def offer_tiny_text_model(root) -> str:
+    """Save a tiny random character TinyMDM (letters a-j and space, seed 0) in `root` and offer it
+    to the explorer; returns its path. The caller takes it back with `app.models.configure()`."""
+    import torch
+
+    from app import models
+    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
+    from boe_core.tokenization import char_tokenizer
+
+    torch.manual_seed(0)
+    tok = char_tokenizer(list("abcdefghij "), {"mask_token": "[MASK]", "pad_token": "[PAD]"})
+    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=32, d_model=16, n_layers=1, n_heads=2)).save_pretrained(root)
+    tok.save(root)
+    models.configure(extra=[str(root)])
+    return str(root)

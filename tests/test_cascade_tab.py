@@ -11,6 +11,7 @@ import torch
 
 from app import cascade as C, handlers as H, jobs, models
 from app.session import Session
+from app_helpers import offer_tiny_text_model
 from boe_core.counterfactuals import Counterfactuals
 from boe_core.roots import ROOT_FINDERS
 from boe_core.tasks.sudoku import load_examples
@@ -34,17 +35,9 @@ def sudoku():
 
 @pytest.fixture(scope="module")
 def text(tmp_path_factory):
-    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
-    from boe_core.tokenization import char_tokenizer
-
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("tiny_text")
-    tok = char_tokenizer(list("abcdefghij "), {"mask_token": "[MASK]", "pad_token": "[PAD]"})
-    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=32, d_model=16, n_layers=1, n_heads=2)).save_pretrained(root)
-    tok.save(root)
-    models.configure(extra=[str(root)])
+    root = offer_tiny_text_model(tmp_path_factory.mktemp("tiny_text"))
     sess = Session()
-    list(H.run(sess, **_values(str(root), steps=6)))
+    list(H.run(sess, **_values(root, steps=6)))
     yield sess
     models.configure()
 

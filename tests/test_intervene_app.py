@@ -8,6 +8,7 @@ import torch
 
 from app import compare, handlers as H, intervene as IV, models
 from app.session import Session, UserError
+from app_helpers import offer_tiny_text_model
 from boe_core import ConfigError
 from boe_core.counterfactuals import counterfactuals
 from boe_core.tasks.sudoku import load_examples
@@ -33,16 +34,8 @@ def sudoku():
 @pytest.fixture(scope="module")
 def text(tmp_path_factory):
     """A finished 6-step run of a tiny random character model offered by the explorer."""
-    from boe_core.models.tiny_mdm import TinyMDM, TinyMDMConfig
-    from boe_core.tokenization import char_tokenizer
-
-    torch.manual_seed(0)
-    root = tmp_path_factory.mktemp("tiny_text")
-    tok = char_tokenizer(list("abcdefghij "), {"mask_token": "[MASK]", "pad_token": "[PAD]"})
-    TinyMDM(TinyMDMConfig(vocab_size=tok.vocab_size, max_length=32, d_model=16, n_layers=1, n_heads=2)).save_pretrained(root)
-    tok.save(root)
-    models.configure(extra=[str(root)])
-    sess = _run(str(root), prompt="abc", gen_length=6, steps=6)
+    root = offer_tiny_text_model(tmp_path_factory.mktemp("tiny_text"))
+    sess = _run(root, prompt="abc", gen_length=6, steps=6)
     yield sess
     models.configure()
 

@@ -48,16 +48,22 @@ def _run(page, url):
     page.wait_for_selector("#status .badge.ok >> text=done", timeout=240_000)
 
 
+def _settle_at(page, selector):
+    """Scroll `selector` to the top of the view, move the pointer off the page and let it paint
+    (for a screenshot)."""
+    page.evaluate("(sel) => { const e = document.querySelector(sel);"
+                  " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 12); }", selector)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(800)
+
+
 def _cascade(page, timeout=400_000):
     page.get_by_role("tab", name="Cascade").click()
     page.wait_for_selector("#cascade-status >> text=batched forwards", timeout=30_000)  # the cost, before it runs
     page.click("#btn-cascade")
     page.wait_for_selector("#cascade-ranks table", timeout=timeout)
     page.wait_for_selector("#cascade-canvas .suspect", timeout=30_000)
-    page.evaluate("() => { const e = document.querySelector('#cascade-status');"
-                  " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 12); }")
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(800)
+    _settle_at(page, "#cascade-status")
 
 
 def test_click_a_cell_intervene_and_open_a_counterfactual(monkeypatch):
@@ -79,10 +85,7 @@ def test_click_a_cell_intervene_and_open_a_counterfactual(monkeypatch):
             page.click("#btn-intervene")  # replace with the first alternative, the run's policy on
             page.wait_for_selector(f"text=intervened before step {step + 1}", timeout=120_000)
             page.wait_for_selector(f'#cmp-b .edited[data-pos="{pos}"]', timeout=30_000)
-            page.evaluate("() => { const e = document.querySelector('#btn-intervene');"
-                          " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 12); }")
-            page.mouse.move(5, 5)
-            page.wait_for_timeout(800)
+            _settle_at(page, "#btn-intervene")
             page.screenshot(path=str(DOCS / "explorer-intervene.png"), full_page=False)
 
             _cascade(page)
@@ -107,10 +110,7 @@ def _story(page, timeout=400_000):
     page.wait_for_selector("#cascade-story-text .cascade-story", timeout=120_000)
     page.wait_for_selector("#cascade-ranks tr.story", timeout=timeout)
     page.wait_for_selector("#cascade-canvas .suspect", timeout=30_000)
-    page.evaluate("() => { const e = document.querySelector('#cascade-story-text');"
-                  " window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 12); }")
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(800)
+    _settle_at(page, "#cascade-story-text")
 
 
 @pytest.mark.parametrize("name", ["english", "bio"])
