@@ -106,3 +106,22 @@ def test_bench_summary_counts_ties_against_the_root():
     assert s["methods"]["a"]["chance@1"] == 0.25 and s["methods"]["a"]["chance@3"] == 0.75
     assert s["methods"]["counterfactual"]["hit@1"] == 0.5
     assert s["methods"]["a"]["spearman_vs_exact"] == pytest.approx((0.8944271909999159 + 1.0 + 1.0) / 3)
+
+
+def test_counterfactual_top_is_the_exact_score_on_grad_likelihoods_first_m(tiny, run):
+    from boe_core.roots.counterfactual_top import top_scores
+
+    cf = counterfactuals(tiny, run, store=False)
+    gl = ROOT_FINDERS.get("grad-likelihood").score(tiny, run)
+    n, m = len(gl), 3
+    first = set(np.lexsort((np.arange(n), -gl))[:m].tolist())
+    alone = top_scores(tiny, run, 0, m)  # its own branches, only m of them
+    reused = top_scores(tiny, run, 0, m, cf)  # read from the full counterfactuals
+    np.testing.assert_allclose(alone, reused, rtol=1e-6, atol=1e-6)
+    for i in range(n):
+        if i in first:
+            assert alone[i] == pytest.approx(cf.g[i], abs=1e-6)
+        else:
+            assert alone[i] < min(alone[j] for j in first)  # behind every exact score
+    rest = sorted((i for i in range(n) if i not in first), key=lambda i: -alone[i])
+    assert rest == sorted(rest, key=lambda i: (-gl[i], i))  # grad-likelihood's order behind them

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..counterfactuals import commits_of
 from ..errors import ConfigError
-from . import confidence_drop, counterfactual, grad_likelihood, leave_one_out, lowest_confidence, remask_tis  # noqa: F401
+from . import (confidence_drop, counterfactual, counterfactual_top, grad_likelihood, leave_one_out,  # noqa: F401
+               lowest_confidence, remask_tis)
 from .base import ROOT_FINDERS, RootFinder, register_finder
 from .metrics import chance_at, pessimistic_rank
 from .truth import Truth, true_root
