@@ -54,7 +54,8 @@ from .counterfactuals import commits_of, runner_up
 from .errors import ConfigError, finite, is_int
 from .numerics import suppress
 from .roots import ROOT_FINDERS, order_of
-from .sampler import generate
+from .sampler import generate, init_state, iterate
+from .schedule import plan_in_blocks
 from .trace import Trace
 
 DEPENDENTS = ("later-all", "later-drop")
@@ -206,11 +207,8 @@ def root_repair(model, trace: Trace, row: int = 0, settings: RepairSettings | No
         raise ConfigError("trace", "no steps", "has no commits to repair")
     t0 = time.perf_counter()
     cfg = config or DecodeConfig.from_dict(trace.config)
-    if cfg.block_length is not None:  # the cells taken back are scattered: no block tiles them
-        raise ConfigError("block_length", cfg.block_length,
-                          "root repair re-decodes the cells it takes back as one region, so a run decoded in "
-                          "blocks is not supported yet; pass config=DecodeConfig(..., block_length=None) to "
-                          "re-decode them without blocks")
+    # a run decoded in blocks re-decodes inside its own blocks, in order (`plan_in_blocks`)
+    blocks = [tuple(b) for b in trace.schedule["blocks"]] if cfg.block_length is not None else None
     original = np.asarray(trace.final_canvas[row]).copy()
     rep = Repair(original.copy(), original)
     cm = commits_of(trace, row)
@@ -242,7 +240,8 @@ def root_repair(model, trace: Trace, row: int = 0, settings: RepairSettings | No
         if int(rep.final[p]) != tok:
             continue  # moved by an accepted round: no longer the run's commit
         tried.add(p)
-        rep.rounds.append(_round(model, trace, row, s, cfg, rep.final, am, logc, last, step_j, p, tok, alt, q, rate))
+        rep.rounds.append(_round(model, trace, row, s, cfg, rep.final, am, logc, last, step_j, p, tok, alt, q, rate,
+                                      blocks))
         r = rep.rounds[-1]
         if s.accept == "pll":  # the same belief, read on the repaired canvas
             new_pll, _ = grouped_pll(model, r.canvas, decoded, am, s.groups)
@@ -261,7 +260,7 @@ def root_repair(model, trace: Trace, row: int = 0, settings: RepairSettings | No
 
 
 def _round(model, trace, row, s: RepairSettings, cfg: DecodeConfig, canvas, am, logc, last, step_j, p, tok, alt,
-           q, rate) -> RepairRound:
+           q, rate, blocks=None) -> RepairRound:
     mask_id = trace.mask_id
     later = sorted(k for k, (st, _) in last.items() if st > step_j and k != p)
     put = alt if s.ban else mask_id
@@ -280,19 +279,32 @@ def _round(model, trace, row, s: RepairSettings, cfg: DecodeConfig, canvas, am, 
     new_logc = {p: new_ll} if s.ban else {}
     bw = 0
     if redo:
-        steps = max(1, math.ceil(len(redo) / max(rate, 1e-9)))
-        a = None if am is None else torch.as_tensor(am)[None]
-        cont = generate(model, canvas=torch.as_tensor(edited)[None], attention_mask=a, config=cfg.replace(steps=steps))
-        for r in cont.records:
+        records = _redecode(model, edited, am, cfg, rate, len(redo), blocks)
+        for r in records:
             fw += r.n_forward
             bw += r.n_backward
             for k in np.flatnonzero(r.chosen[0]):
                 lc = float(np.log(max(float(r.confidence[0, k]), 1e-45)))
                 new_logc[int(k)] = lc
         new_ll += sum(v for k, v in new_logc.items() if k != p or not s.ban)
-        edited = np.asarray(cont.final_canvas[0]).copy()
+        edited = np.asarray(records[-1].canvas_after[0]).copy()
     delta = new_ll - old_ll
     out = RepairRound(step_j, p, tok, int(edited[p]), [int(k) for k in deps], float(delta),
                       s.accept == "always" or delta > 0, fw, bw)
     out.canvas, out.logc = edited, new_logc  # taken by root_repair, then dropped
     return out
+
+
+def _redecode(model, canvas: np.ndarray, am, cfg: DecodeConfig, rate: float, n: int, blocks) -> list:
+    """Decode the masks of one canvas with the run's policy and seed at its commit rate: as one
+    region, or (`blocks`: the run's block boundaries) block by block inside them, as the run did."""
+    a = None if am is None else torch.as_tensor(am)[None]
+    x = torch.as_tensor(canvas)[None]
+    if blocks is None:
+        steps = max(1, math.ceil(n / max(rate, 1e-9)))
+        return generate(model, canvas=x, attention_mask=a, config=cfg.replace(steps=steps)).records
+    free = cfg.replace(block_length=None, steps=1)
+    state = init_state(model, x, free, a)
+    schedule = plan_in_blocks((state.canvas == model.mask_id).cpu() & ~state.fixed.cpu(), blocks, rate)
+    state = replace(state, schedule=schedule)
+    return list(iterate(model, state, free.replace(steps=schedule.total_steps)))

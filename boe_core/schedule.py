@@ -65,3 +65,24 @@ def plan(masked: torch.Tensor, steps: int, block_length: int | None) -> Schedule
         step_block += [k] * sk
         t0 += sk
     return Schedule(blocks, step_block, counts)
+
+
+def plan_in_blocks(masked: torch.Tensor, blocks: list[tuple[int, int]], rate: float) -> Schedule:
+    """A schedule over given block boundaries (a finished run's), for canvases whose masks are
+    scattered inside them (root repair takes cells back): only the blocks that hold a mask are kept,
+    in order, and each gets ceil(its most masks in any row / `rate`) steps (at least one), its masks
+    spread over them as `plan` spreads them. masked: (B, N) bool."""
+    if not rate > 0:
+        raise ConfigError("rate", rate, "must be a positive number of tokens per step")
+    B = masked.shape[0]
+    kept = [(s, e) for s, e in blocks if bool(masked[:, s:e].any())]
+    if not kept:
+        raise ConfigError("canvas", "no [MASK]", "nothing to decode: no block holds a masked position")
+    cols, step_block = [], []
+    for k, (s, e) in enumerate(kept):
+        m = masked[:, s:e].sum(1).cpu()
+        sk = max(1, int(-(-int(m.max()) // rate)))
+        base, rem = m // sk, m % sk
+        cols += [base + (j < rem).long() for j in range(sk)]
+        step_block += [k] * sk
+    return Schedule(kept, step_block, torch.stack(cols, 1).reshape(B, -1))

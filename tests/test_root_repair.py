@@ -127,15 +127,44 @@ def test_bench_variants_and_paired_summary():
     assert out.loc["rep", "vs base"].startswith("+2 / −0")
 
 
-def test_a_run_decoded_in_blocks_is_refused_with_the_way_out(tiny):
-    """The cells repair takes back are scattered, so no block of the run's length tiles them: a run
-    decoded in blocks is refused by name (not a schedule traceback), and re-decoding without blocks
-    is the documented way out."""
+def test_a_run_decoded_in_blocks_is_repaired_inside_its_blocks(tiny):
+    """The cells repair takes back are scattered; a run decoded in blocks re-decodes them block by
+    block, in the run's order and inside its boundaries, at the run's commit rate."""
     from boe_core import DecodeConfig
+    from boe_core.repair import _redecode
 
     blocked = generate(tiny, "ab", gen_length=10, steps=5, policy="confidence", block_length=5)
-    with pytest.raises(ConfigError, match="block_length=5: root repair re-decodes"):
-        root_repair(tiny, blocked, finder="lowest-confidence", accept="always", gate=1.0, rounds=1)
-    rep = root_repair(tiny, blocked, config=DecodeConfig(policy="confidence", steps=5), finder="lowest-confidence",
-                      accept="always", gate=1.0, rounds=1)
+    blocks = [tuple(b) for b in blocked.schedule["blocks"]]
+    assert len(blocks) == 2
+    canvas = blocked.final_canvas[0].copy()
+    (s0, e0), (s1, e1) = blocks
+    canvas[[s0 + 1, s0 + 3]] = tiny.mask_id  # two cells of the first block, all of the second
+    canvas[s1:e1] = tiny.mask_id
+    cfg = DecodeConfig.from_dict(blocked.config)
+    records = _redecode(tiny, canvas, None, cfg, rate=2.0, n=7, blocks=blocks)
+    assert len(records) == 1 + 3  # ceil(2 / 2) steps in the first block, ceil(5 / 2) in the second
+    for r in records:
+        first_open = (r.canvas_before[0, s0:e0] == tiny.mask_id).any()
+        assert not (first_open and r.chosen[0, s1:e1].any())  # the second block waits for the first
+    assert (records[-1].canvas_after[0] != tiny.mask_id).all()
+    rep = root_repair(tiny, blocked, finder="lowest-confidence", accept="always", gate=1.0, rounds=1)
     assert len(rep.rounds) == 1 and (rep.final != tiny.mask_id).all()
+    # re-decoding as one region stays possible, by passing a config without blocks
+    one = root_repair(tiny, blocked, config=cfg.replace(block_length=None), finder="lowest-confidence",
+                      accept="always", gate=1.0, rounds=1)
+    assert (one.final != tiny.mask_id).all()
+
+
+def test_plan_in_blocks_keeps_the_blocks_with_masks():
+    import torch
+
+    from boe_core.schedule import plan_in_blocks
+
+    masked = torch.zeros(2, 12, dtype=torch.bool)
+    masked[0, [1, 2]] = True  # block 0: row 0 has 2 masks, row 1 none
+    masked[:, 8:12] = True  # block 2: 4 masks in each row; block 1 has none
+    sch = plan_in_blocks(masked, [(0, 4), (4, 8), (8, 12)], rate=2)
+    assert sch.blocks == [(0, 4), (8, 12)] and sch.step_block == [0, 1, 1]
+    assert sch.counts.tolist() == [[2, 2, 2], [0, 2, 2]]
+    with pytest.raises(ConfigError):
+        plan_in_blocks(masked, [(0, 12)], rate=0)
