@@ -23,7 +23,8 @@ One round, on the current canvas (the run's final canvas at first):
    `later-drop`: only the later commits whose log-probability falls by more than `min_drop` nats
    when x_j becomes a_j, read with every later commit masked (two batched forwards).
 4. **Re-decode.** The dependents go back to [MASK] and the run's policy, seed and commit rate
-   (its tokens per step) decode them.
+   (its tokens per step) decode them; a run decoded in blocks decodes them inside its own blocks,
+   in order, each block at that rate (`schedule.plan_in_blocks`).
 5. **Accept.** `pll` (default): keep the round when the grouped read of the whole canvas (the
    gate's) sums higher than before. `likelihood`: keep it when the changed cells are more likely
    than before along the trajectory: log q_j + the re-decoded commits' summed log confidence
