@@ -429,6 +429,7 @@ def cascade_tab(u, d: dict | None = None):
     import gradio as gr
 
     from . import stories
+    from .repair import MAX_ROUNDS, repair_html
 
     told = stories.cascade_labels((d or {}).get("model"))
 
@@ -463,13 +464,21 @@ def cascade_tab(u, d: dict | None = None):
                               js_on_load=CLICK_JS)
         with gr.Accordion("Cascade data (JSON)", open=False):
             u.cas_info = gr.JSON(label="cascade", show_label=False)
+        with gr.Accordion("Repair the run (no checker)", open=False, elem_id="repair-panel"):
+            with gr.Row():
+                u.rep_rounds = gr.Number(3, precision=0, minimum=1, maximum=MAX_ROUNDS, label="suspects to try",
+                                         elem_id="repair-rounds", scale=1,
+                                         info="most suspect first (lowest commit confidence)")
+                u.rep_b = gr.Button("Repair the run", elem_id="btn-repair", scale=1)
+            u.rep_out = gr.HTML(repair_html(None, None, None), label="repair", elem_id="repair-out", min_height=0)
+            u.rep_info = gr.JSON(label="repair", visible=False)
         u.cas_step = gr.Number(None, precision=0, label="commit step", visible=False)
         u.cas_pos = gr.Number(None, precision=0, label="position", visible=False)
 
 
 def wire_cascade(u, guard):
     """Connect the Cascade tab's events (API names: cascade, cascade_cancel, cascade_open,
-    cascade_suspects)."""
+    cascade_suspects, repair)."""
     import gradio as gr
 
     outs = [u.sess, u.cas_status, u.cas_graph, u.cas_table, u.cas_canvas, u.cas_info]
@@ -479,6 +488,9 @@ def wire_cascade(u, guard):
     u.cas_stop.click(guard(cascade_cancel), [u.sess, u.job_id], u.cas_cancelled, api_name="cascade_cancel")
     u.cas_finder.input(guard(cascade_suspects), [u.sess, u.cas_finder], u.cas_canvas, api_name="cascade_suspects",
                        show_progress="hidden")
+    from .repair import repair
+
+    u.rep_b.click(guard(repair), [u.sess, u.rep_rounds], [u.rep_out, u.rep_info], api_name="repair", **u.model_work)
 
     def open_clicked(sess, evt):
         d = getattr(evt, "_data", None) or {}

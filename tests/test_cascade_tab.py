@@ -127,3 +127,49 @@ def test_cancel_and_a_new_run_stop_the_cascade_job(sudoku, monkeypatch):
     list(H.run(sess, **_values("sudoku", steps=9)))
     assert job.finished.wait(30) and job.status == "cancelled"
     gen.close()
+
+
+def test_repair_a_wrong_hard_sudoku_run_shows_both_canvases_and_its_rounds():
+    from app import repair as R
+
+    hard = next(e for e in load_examples() if e["name"] == "hard27-3")  # confidence gets it wrong at 24 steps
+    sess = Session()
+    list(H.run(sess, **_values("sudoku", puzzle=hard["puzzle"], steps=24)))
+    html, data = R.repair(sess, 3)
+    assert "the run: wrong (the checker)" in html and "repaired: " in html
+    assert len(data["rounds"]) == 3  # the model doubts some of its tokens, so every suspect is tried
+    changed = set(data["changed"])
+    assert changed
+    final = sess.trace.final_canvas[0]
+    for r in data["rounds"]:
+        assert final[r["position"]] == r["old"] and r["old"] != r["new"]  # the suspect took another token
+    if changed:  # the marked cells are exactly the changed ones, on both canvases
+        marked = {int(m) for m in re.findall(r'class="[^"]*edited[^"]*" data-pos="(\d+)"', html)}
+        assert marked == changed
+        assert any(r["accepted"] for r in data["rounds"])
+
+
+def test_repair_a_text_run_without_a_checker(text):
+    from app import repair as R
+
+    html, data = R.repair(text, 1)
+    assert "(the checker)" not in html  # nothing judged
+    assert "round(s) tried" in html and data["forwards"] >= 0
+
+
+@pytest.mark.parametrize("rounds", [0, 11, "x", -1])
+def test_repair_refuses_a_bad_round_count_by_name(text, rounds):
+    from app import repair as R
+    from boe_core import ConfigError
+
+    with pytest.raises((ConfigError, ValueError)) as e:
+        R.repair(text, rounds)
+    assert "rounds" in str(e.value)
+
+
+def test_repair_refuses_an_unfinished_run():
+    from app import repair as R
+    from app.session import UserError
+
+    with pytest.raises(UserError):
+        R.repair(Session(), 1)

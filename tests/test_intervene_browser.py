@@ -1,6 +1,6 @@
 """A real browser (Debian's Chromium through Playwright) clicks a committed cell of the Explore
-canvas, intervenes from the Compare tab's panel, computes the Cascade tab and opens a commit's
-counterfactual from it; on sudoku, and the Cascade tab's story on english and bio. Screenshots go to
+canvas, intervenes from the Compare tab's panel, computes the Cascade tab, opens a commit's
+counterfactual from it and repairs the run; on sudoku, and the Cascade tab's story on english and bio. Screenshots go to
 test-artifacts/ (docs/ with BOE_REFRESH_DOCS=1). Skipped when /usr/bin/chromium is absent."""
 import os
 from pathlib import Path
@@ -95,6 +95,15 @@ def test_click_a_cell_intervene_and_open_a_counterfactual(monkeypatch):
             row.click()  # its counterfactual, in Compare
             page.wait_for_selector(f"text=intervened before step {s + 1}", timeout=120_000)
             page.wait_for_selector(f'#cmp-b .edited[data-pos="{q}"]', timeout=30_000)
+
+            page.wait_for_timeout(2000)  # the click's handler ends by selecting Compare again: let it finish
+            page.get_by_role("tab", name="Cascade").click()  # repair the run, from the Cascade tab's panel
+            page.locator("#repair-panel").get_by_text("Repair the run (no checker)").click()
+            page.click("#btn-repair")
+            page.wait_for_selector("#repair-out >> text=round(s) tried", timeout=120_000)
+            _settle_at(page, "#repair-panel")
+            page.screenshot(path=str(DOCS / "explorer-repair.png"), full_page=False)
+            assert page.locator("#repair-out >> text=(the checker)").count() >= 1  # sudoku has a checker
             assert not errors, errors
         except Exception:
             page.screenshot(path=str(ART / "intervene-failure.png"), full_page=True)
