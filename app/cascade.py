@@ -342,9 +342,9 @@ def _cascade(sess, finder, mark=None):
 
 def cascade_story(sess, model=None, label=None):
     """Open a cascade story of `model`: run its example with the settings it was measured with,
-    then compute its counterfactuals and root finders, the story's commit outlined; yields
-    (session, story panel, the finder whose suspects the canvas shows, summary, graph, rankings,
-    canvas, JSON)."""
+    then compute its counterfactuals and root finders, the story's commit outlined, and repair the
+    run when the story names repair rounds; yields (session, story panel, the finder whose suspects
+    the canvas shows, summary, graph, rankings, canvas, JSON, repair panel, repair JSON)."""
     from . import handlers as H, models, stories
 
     sess = ensure(sess)
@@ -358,8 +358,14 @@ def cascade_story(sess, model=None, label=None):
     finder = spec.get("finder") if spec.get("finder") in ROOT_FINDERS else EXACT
     mark = tuple(int(x) for x in spec["open"]) if isinstance(spec.get("open"), (list, tuple)) else None
     panel = stories.cascade_story_html(st)
+    from .repair import repair, repair_html
+
+    rep = (repair_html(None, None, None), {})  # a story that names repair rounds fills the repair panel too
     for out in _cascade(sess, finder, mark):
-        yield (out[0], panel, finder, *out[1:])
+        yield (out[0], panel, finder, *out[1:], *rep)
+    if spec.get("repair"):
+        rep = repair(sess, spec["repair"])
+        yield (out[0], panel, finder, *out[1:], *rep)
 
 
 def story_choices(model):
@@ -464,7 +470,7 @@ def cascade_tab(u, d: dict | None = None):
                               js_on_load=CLICK_JS)
         with gr.Accordion("Cascade data (JSON)", open=False):
             u.cas_info = gr.JSON(label="cascade", show_label=False)
-        with gr.Accordion("Repair the run (no checker)", open=False, elem_id="repair-panel"):
+        with gr.Accordion("Repair the run (no checker)", open=False, elem_id="repair-panel") as u.rep_acc:
             with gr.Row():
                 u.rep_rounds = gr.Number(3, precision=0, minimum=1, maximum=MAX_ROUNDS, label="suspects to try",
                                          elem_id="repair-rounds", scale=1,
@@ -511,15 +517,27 @@ def wire_cascade(u, guard):
     def fill_setup(label, model):  # the story's panel is the Cascade tab's: the setup column's is cleared
         return (*on_story(label, model)[:-1], "")
 
+    def open_repair(label, model):  # a story that repairs its run opens the repair panel
+        from . import stories
+
+        try:
+            spec = stories.find(model, label).get("cascade") or {}
+        except Exception:
+            spec = {}
+        return gr.Accordion(open=bool(spec.get("repair")))
+
     u.cas_story_b.click(guard(fill_setup), [u.cas_story_pick, c["model"]], setup, **u.private).success(
+        open_repair, [u.cas_story_pick, c["model"]], u.rep_acc, show_progress="hidden", **u.private).success(
         guard(cascade_story), [u.sess, c["model"], u.cas_story_pick],
-        [u.sess, u.cas_story_text, u.cas_finder, *outs[1:]], **u.model_work, **u.private).success(
+        [u.sess, u.cas_story_text, u.cas_finder, *outs[1:], u.rep_out, u.rep_info], **u.model_work,
+        **u.private).success(
         guard(explore_outputs), [u.sess, u.overlay], u.explore_out, show_progress="hidden", **u.private).then(**u.menus)
     c["model"].change(story_choices, c["model"], [u.cas_story_pick, u.cas_story_b], show_progress="hidden", **u.private)
     c["model"].change(lambda: "", None, u.cas_story_text, show_progress="hidden", **u.private)
     u.cas_story_api = gr.Button(visible=False)
     u.cas_story_api.click(guard(cascade_story), [u.sess, c["model"], u.cas_story_pick],
-                          [u.sess, u.cas_story_text, u.cas_finder, *outs[1:]], api_name="cascade_story",
+                          [u.sess, u.cas_story_text, u.cas_finder, *outs[1:], u.rep_out, u.rep_info],
+                          api_name="cascade_story",
                           **u.model_work)
     u.cas_api = gr.Button(visible=False)
     u.cas_api.click(guard(cascade_open), [u.sess, u.cas_step, u.cas_pos], u.compare_out, api_name="cascade_open",

@@ -85,8 +85,8 @@ def repair_html(tr, rep, view) -> str:
              + "</tbody></table>")
     if not len(changed):  # one canvas says it all
         return head + f"<div class='repair-pair'>{a}</div>{table}"
-    return (head + "<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:1em'>"
-            f"<div>{a}</div><div>{b}</div></div>{table}")
+    return (head + "<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:.5em'>"
+            f"<div class='compare-pane'>{a}</div><div class='compare-pane'>{b}</div></div>{table}")
 
 
 def repair_json(rep) -> dict:

@@ -33,9 +33,11 @@ def _open(model):
     st = _story(model)
     sess = Session()
     outs = list(C.cascade_story(sess, model, st["label"]))
-    sess, panel, finder, _summary, graph, table, _canvas, data = outs[-1]
+    sess, panel, finder, _summary, graph, table, _canvas, data, rep_html, rep = outs[-1]
     assert data["status"] == "done" and data["complete"]
-    return st, sess, panel, finder, graph, table, data
+    if model != "sudoku":
+        return st, sess, panel, finder, graph, table, data
+    return st, sess, panel, finder, graph, table, data, rep_html, rep
 
 
 def _rank(data, commit, finder):
@@ -53,10 +55,16 @@ def bio():
     return _open("bio")
 
 
+@pytest.fixture(scope="module")
+def sudoku():
+    return _open("sudoku")
+
+
 def test_the_picker_lists_each_models_cascade_story():
     assert stories.cascade_labels("english") and stories.cascade_labels("bio")
-    assert not stories.cascade_labels("sudoku")  # the lock-in stories stay in the setup picker
-    for model in ("english", "bio"):
+    assert stories.cascade_labels("sudoku") == [s["label"] for s in stories.load_stories("sudoku")
+                                                if s.get("kind") == stories.CASCADE]  # the hard puzzle's only
+    for model in ("english", "bio", "sudoku"):
         st = _story(model)
         assert st["cascade"]["open"] == [st["branch_at"] - 1, st["cascade"]["open"][1]]
         assert "Cascade" in stories.story_html(st)  # the setup picker says where it opens
@@ -127,7 +135,7 @@ def test_a_lock_in_story_is_not_opened_as_a_cascade_story():
 
 
 def test_the_story_files_record_the_command_that_made_them():
-    for model in ("english", "bio"):
+    for model in ("english", "bio", "sudoku"):
         doc = json.loads(stories.story_file(model).read_text())
         assert doc["made_by_cascade"].startswith(f"python tools/make_cascade_stories.py --model {model}")
         assert np.isfinite(_story(model)["facts"]["counterfactual_seconds"])
@@ -164,7 +172,7 @@ def test_a_story_opens_with_its_settings_finder_and_outlined_commit(tmp_path, mo
         s, p = commits_of(first[0].trace, 0)[0]
         story["cascade"]["open"] = [s, p]
         (tmp_path / "stories_tiny-story.json").write_text(json.dumps({"stories": [story]}))
-        sess, panel, finder, _summary, graph, table, canvas, _data = list(
+        sess, panel, finder, _summary, graph, table, canvas, _data, rep_html, rep = list(
             C.cascade_story(Session(), str(root), "tiny: a story"))[-1]
     finally:
         models.configure()
@@ -173,4 +181,23 @@ def test_a_story_opens_with_its_settings_finder_and_outlined_commit(tmp_path, mo
     assert finder == "lowest-confidence" and "suspect by lowest-confidence" in canvas
     assert f'data-step="{s}" data-pos="{p}" style=' in graph and graph.count(C.STORY_STYLE) == 1
     assert table.count("class='story'") == 1 and "measured" in panel
+    assert rep == {} and "round(s) tried" not in rep_html  # a story that names no repair leaves the panel empty
     assert stories.cascade_labels(str(root)) == ["tiny: a story"] and "Cascade" in stories.story_html(story)
+
+
+@pytest.mark.slow
+def test_the_hard_sudoku_story_shows_where_confidence_lost_it_and_what_repair_committed(sudoku):
+    st, sess, panel, finder, graph, table, data, rep_html, rep = sudoku
+    f = st["facts"]
+    r = f["root"]
+    view = get_view(sess.task)
+    tr = sess.trace
+    assert st["values"]["puzzle"] == f["puzzle"] and f["clues"] == 27 and tr.num_steps == f["steps"] == 24
+    assert not view.solved(tr, tr.num_steps - 1) and f["oracle_solved"]
+    for name, k in r["ranks"].items():
+        assert _rank(data, r, name) == k, name
+    # the repair the story states: its rounds, what they changed, and a right grid
+    assert [(x["step"], x["accepted"]) for x in rep["rounds"]] == [(x["step"], x["kept"]) for x in f["repair"]["rounds"]]
+    assert len(rep["changed"]) == f["repair"]["changed_cells"] and rep["forwards"] == f["repair"]["forwards"]
+    assert "repaired: right (the checker)" in rep_html and "the run: wrong (the checker)" in rep_html
+    assert "repair" in st["explanation"] and f"{r['where']} = {r['token']}" in st["explanation"]

@@ -101,8 +101,6 @@ def test_click_a_cell_intervene_and_open_a_counterfactual(monkeypatch):
             page.locator("#repair-panel").get_by_text("Repair the run (no checker)").click()
             page.click("#btn-repair")
             page.wait_for_selector("#repair-out >> text=round(s) tried", timeout=120_000)
-            _settle_at(page, "#repair-panel")
-            page.screenshot(path=str(DOCS / "explorer-repair.png"), full_page=False)
             assert page.locator("#repair-out >> text=(the checker)").count() >= 1  # sudoku has a checker
             assert not errors, errors
         except Exception:
@@ -122,10 +120,10 @@ def _story(page, timeout=400_000):
     _settle_at(page, "#cascade-story-text")
 
 
-@pytest.mark.parametrize("name", ["english", "bio"])
+@pytest.mark.parametrize("name", ["english", "bio", "sudoku"])
 def test_the_cascade_tab_on_text(monkeypatch, name):
-    """Each text model's cascade story, opened from the Cascade tab's picker (tools/make_cascade_stories.py);
-    its commit's row opens its counterfactual in Compare."""
+    """Each cascade story (english, bio, and sudoku's hard puzzle), opened from the Cascade tab's picker
+    (tools/make_cascade_stories.py); its commit's row opens its counterfactual in Compare."""
     sync_api = pytest.importorskip("playwright.sync_api")
     torch.set_num_threads(1)
     ART.mkdir(exist_ok=True)
@@ -136,7 +134,12 @@ def test_the_cascade_tab_on_text(monkeypatch, name):
             page.goto(url, timeout=60_000)
             page.wait_for_selector("#status >> text=planned", timeout=90_000)
             _story(page)
-            page.screenshot(path=str(DOCS / f"explorer-cascade-{name}.png"), full_page=False)
+            shot = "explorer-cascade-sudoku-hard.png" if name == "sudoku" else f"explorer-cascade-{name}.png"
+            page.screenshot(path=str(DOCS / shot), full_page=False)
+            if name == "sudoku":  # the hard puzzle's story repairs its run: the panel opens with a right grid
+                page.wait_for_selector("#repair-out >> text=repaired: right", timeout=120_000)
+                _settle_at(page, "#repair-panel")
+                page.screenshot(path=str(DOCS / "explorer-repair.png"), full_page=False)
             assert page.locator("#status .badge.ok >> text=done").count() == 1  # Explore shows the story's run
             row = page.locator("#cascade-ranks tr.story")
             s, q = int(row.get_attribute("data-step")), row.get_attribute("data-pos")

@@ -14,12 +14,20 @@ counterfactuals and the default root finder put first, and the run with that com
   (boe_core.roots.true_root). For it: that root, its rank under every finder, whether its
   runner-up counterfactual fixes the answer too, and the run with the correct token written.
 
+- sudoku (a checker), a hard puzzle: hard validation puzzles (27 clues) decoded with confidence at
+  24 steps, until a failing run has a root (a single fixing commit) and the library's root repair
+  (`boe_core.repair.root_repair`, its defaults) makes it right. For it: where confidence lost it
+  (its first wrong commit, the root), whether the oracle order would have solved it with the same
+  proposals, the root's rank under every finder, and what repair committed instead, round by round.
+  The story also runs repair in the tab ("repair": its rounds).
+
 Each story (kind "cascade") is added to assets/examples/stories_<model>.json (a cascade story
 already there is replaced; the other stories are kept). The Cascade tab's story picker runs it and
 computes the counterfactuals; tests/test_cascade_stories.py checks that it shows these facts.
 
     python tools/make_cascade_stories.py --model english --prompts 12
     python tools/make_cascade_stories.py --model bio --n 40
+    python tools/make_cascade_stories.py --model sudoku --n 40
 """
 from __future__ import annotations
 
@@ -300,6 +308,88 @@ def explain_bio(f: dict) -> str:
     return text
 
 
+# --- sudoku: a hard puzzle, where confidence lost it and what repair committed instead ------------
+def sudoku_story(adapter, n: int, steps: int, rounds: int, log) -> dict | None:
+    from boe_core.bench.tasks import make_task
+    from boe_core.counterfactuals import view_judge
+    from boe_core.repair import root_repair
+
+    view = get_view(adapter.task)
+    task = make_task("sudoku")
+    examples = task.load("hard_val", n)
+    where = lambda p: f"r{p // 9 + 1}c{p % 9 + 1}"  # noqa: E731
+    tok = lambda t: adapter.decode([int(t)]).strip() or adapter.id_to_token(int(t))  # noqa: E731
+    failing = rooted = 0
+    for i, ex in enumerate(examples):
+        values = {"puzzle": ex["puzzle"], "steps": steps}
+        tr = decode(adapter, view, values, "confidence", {})
+        ids, _ = task.canvas(adapter, [ex])
+        assert np.array_equal(ids.numpy(), tr.initial_canvas), "the explorer's canvas must be the bench's"
+        if view.solved(tr, tr.num_steps - 1):
+            continue
+        failing += 1
+        target = np.asarray(task.answer_canvas(adapter, [ex]))[0]
+        target = np.where(target >= 0, target, tr.initial_canvas[0])
+        truth = true_root(adapter, tr, 0, target, view_judge(tr))
+        if truth.root is None:
+            log(f"hard val {i}: wrong, {len(truth.wrong)} wrong commits, none fixes it alone")
+            continue
+        rooted += 1
+        rep = root_repair(adapter, tr, 0, rounds=rounds)
+        judge = view_judge(tr)
+        repaired = bool(judge(rep.final))
+        log(f"hard val {i}: root {truth.root}, repair {'solves' if repaired else 'does not solve'} it "
+            f"({len(rep.rounds)} rounds, {sum(r.accepted for r in rep.rounds)} kept)")
+        if not repaired:
+            continue
+        oracle = generate(adapter, canvas=torch.as_tensor(tr.initial_canvas),
+                          config=DecodeConfig(policy="oracle", steps=steps).validate(), target=target[None])
+        s, p = truth.root
+        t0 = time.perf_counter()
+        cf = counterfactuals(adapter, tr)
+        secs = time.perf_counter() - t0
+        order = ranks(adapter, tr, cf)
+        root = commit_facts(adapter, tr, cf, order, s, p)
+        root.update(where=where(p), correct=tok(target[p]))
+        facts = {"example": f"hard val {i}", "puzzle": ex["puzzle"], "clues": 81 - ex["puzzle"].count("0"),
+                 "policy": "confidence", "steps": tr.num_steps, "commits": cf.n,
+                 "wrong_commits": len(truth.wrong), "wrong_cells": int((tr.final_canvas[0] != target).sum()),
+                 "fixing_commits": [list(c) for c in truth.fixing], "root": root,
+                 "oracle_solved": bool(judge(oracle.final_canvas[0])),
+                 "counterfactual_seconds": round(secs, 1),
+                 "repair": {"rounds": [{"step": r.step, "where": where(r.position), "old": tok(r.old), "new": tok(r.new),
+                                        "remasked": len(r.remasked), "delta": round(r.delta, 2), "kept": r.accepted,
+                                        "forwards": r.forwards} for r in rep.rounds],
+                            "changed_cells": int((rep.final != rep.original).sum()), "forwards": rep.forwards,
+                            "solved": repaired, "max_rounds": rounds},
+                 "failing_runs_tried": failing, "rooted_runs_tried": rooted, "hard_val_puzzles_tried": i + 1}
+        new = story(f"hard val {i}: where confidence lost it, and what repair committed instead", values,
+                    "confidence", {"policy": "confidence", "settings": {}}, root, facts, explain_sudoku(facts))
+        new["values"]["puzzle"] = ex["puzzle"]
+        new["cascade"]["repair"] = rounds
+        return new
+    log(f"no hard val run among {n} that has a root and that repair makes right ({failing} failing, {rooted} rooted)")
+    return None
+
+
+def explain_sudoku(f: dict) -> str:
+    r, rep = f["root"], f["repair"]
+    kept = [x for x in rep["rounds"] if x["kept"]]
+    text = (f"A hard puzzle ({f['clues']} clues). Confidence, {f['steps']} steps, ends with {f['wrong_cells']} wrong "
+            f"cells; {f['wrong_commits']} of its commits differ from the solution. The order lost it, not the model: "
+            f"the oracle order, which commits the same proposals but only right ones first, "
+            f"{'solves' if f['oracle_solved'] else 'does not solve'} it. Where confidence lost it: step {r['step']}'s "
+            f"{r['where']} = {r['token']} (p = {r['p']:.2f}; the solution has {r['correct']}). Corrected alone, "
+            f"confidence then solves the puzzle: it is the root. Without the checker, the root finders rank it among "
+            f"the {f['commits']} commits: {ranks_text(r['ranks'])}. ")
+    tried = "; ".join(f"{x['where']} {x['old']} → {x['new']} ({x['remasked']} cells decoded again, "
+                      f"{'kept' if x['kept'] else 'undone'})" for x in rep["rounds"])
+    text += (f"Repair, which reads no checker, tried {len(rep['rounds'])} suspects, least confident first: {tried}. "
+             f"It kept {len(kept)}, changed {rep['changed_cells']} cells for {rep['forwards']} forwards, and the "
+             f"repaired grid is right. The repair panel below the rankings shows both grids.")
+    return text
+
+
 # --- the file ------------------------------------------------------------------------------------
 def story(label, values, preset, pv, commit: dict, facts: dict, explanation: str) -> dict:
     return {"label": label, "kind": "cascade", "values": story_values(values), "run_preset": preset,
@@ -318,9 +408,11 @@ def write(out: Path, model: str, new: dict, made_by: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, choices=["english", "bio"])
+    ap.add_argument("--model", required=True, choices=["english", "bio", "sudoku"])
     ap.add_argument("--prompts", type=int, default=12, help="english: prompts to try until one loops")
-    ap.add_argument("--n", type=int, default=40, help="bio: validation questions to try")
+    ap.add_argument("--n", type=int, default=40, help="bio, sudoku: validation problems to try")
+    ap.add_argument("--steps", type=int, default=24, help="sudoku: confidence's steps")
+    ap.add_argument("--rounds", type=int, default=3, help="sudoku: repair's rounds")
     ap.add_argument("--per-step", type=int, default=2, help="bio: tokens per step")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="default: assets/examples/stories_<model>.json")
@@ -332,12 +424,17 @@ def main(argv=None) -> int:
         print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", flush=True)
 
     adapter = load_model(a.model)
-    new = (english_story(adapter, a.model, a.prompts, log) if a.model == "english" else
-           bio_story(adapter, a.model, a.n, a.per_step, log))
+    if a.model == "english":
+        new = english_story(adapter, a.model, a.prompts, log)
+    elif a.model == "bio":
+        new = bio_story(adapter, a.model, a.n, a.per_step, log)
+    else:
+        new = sudoku_story(adapter, a.n, a.steps, a.rounds, log)
     if new is None:
         return 1
     out = Path(a.out) if a.out else ROOT / "assets" / "examples" / f"stories_{a.model}.json"
-    args = f"--prompts {a.prompts}" if a.model == "english" else f"--n {a.n} --per-step {a.per_step}"
+    args = {"english": f"--prompts {a.prompts}", "bio": f"--n {a.n} --per-step {a.per_step}",
+            "sudoku": f"--n {a.n} --steps {a.steps} --rounds {a.rounds}"}[a.model]
     write(out, a.model, new, f"python tools/make_cascade_stories.py --model {a.model} {args} --threads {a.threads}")
     log(f"wrote the cascade story to {out}")
     return 0
