@@ -11,8 +11,9 @@ every decoded token probability >= `gate`, nothing is repaired (on the easy Sudo
 of such runs broke right grids more often than they fixed wrong ones).
 
 One round, on the current canvas (the run's final canvas at first):
-1. **Suspect.** A one-pass root finder (`boe_core.roots`: `lowest-confidence` by default, free;
-   `grad-likelihood`, the library's default for `find_roots`, costs T forwards + T backwards here)
+1. **Suspect.** A root finder (`boe_core.roots`: `lowest-confidence` by default, free;
+   `grad-likelihood`, the library's default for `find_roots`, costs T forwards + T backwards here;
+   `counterfactual-top` adds its 12 branches' rollouts)
    ranks the run's commits once; each round takes the next suspect j (step s, token x_j,
    confidence p_j) whose token still stands.
 2. **Ban.** x_j is banned at j: the cell takes its runner-up a_j (probability q_j, from the step's
@@ -63,17 +64,24 @@ DEPENDENTS = ("later-all", "later-drop")
 ACCEPT = ("likelihood", "pll", "always")
 
 
-def finder_cost(finder: str, trace: Trace, row: int) -> tuple[int, int]:
-    """(forwards, backwards) per sequence that a one-pass finder spends on one row."""
+def finder_cost(finder: str, trace: Trace, row: int, scores: np.ndarray | None = None) -> tuple[int, int]:
+    """(forwards, backwards) per sequence that a finder spends on one row. `counterfactual-top` also
+    continues its top commits' branches: their later steps' forwards, read from its `scores`."""
     T, M = trace.num_steps, len(commits_of(trace, row))
     costs = {"lowest-confidence": (0, 0), "leave-one-out": (M, 0), "grad-likelihood": (T, T),
-             "grad-likelihood-mid": (T, T)}
+             "grad-likelihood-mid": (T, T), "counterfactual-top": (T, T)}
     if finder not in costs:
-        raise ConfigError("finder", finder, f"root repair runs one-pass finders with a known cost: {sorted(costs)}")
-    return costs[finder]
+        raise ConfigError("finder", finder, f"root repair runs finders with a known cost: {sorted(costs)}")
+    fw, bw = costs[finder]
+    if finder == "counterfactual-top" and scores is not None:
+        per_step = [r.n_forward for r in trace.records]
+        branched = [s for (s, _), v in zip(commits_of(trace, row), scores) if v > -1e11]  # scored exactly
+        replay = trace.initial_canvas.shape[0] > 1  # a batched trace's branches replay its own canvas per step
+        fw += sum(sum(per_step[s + 1:]) for s in branched + (sorted(set(branched)) if replay else []))
+    return fw, bw
 
 
-FINDERS = ("grad-likelihood", "lowest-confidence", "leave-one-out", "grad-likelihood-mid")
+FINDERS = ("grad-likelihood", "lowest-confidence", "leave-one-out", "grad-likelihood-mid", "counterfactual-top")
 
 
 @dataclass
@@ -228,9 +236,10 @@ def root_repair(model, trace: Trace, row: int = 0, settings: RepairSettings | No
         if weakest >= math.log(s.gate):
             rep.seconds = time.perf_counter() - t0
             return rep  # the model doubts none of the run's tokens: nothing to repair
-    fw, bw = finder_cost(s.finder, trace, row)
+    scores = ROOT_FINDERS.get(s.finder).score(model, trace, row)
+    fw, bw = finder_cost(s.finder, trace, row, scores)
     rep.forwards, rep.backwards = rep.forwards + fw, rep.backwards + bw
-    ranking = order_of(ROOT_FINDERS.get(s.finder).score(model, trace, row), cm)
+    ranking = order_of(scores, cm)
     tried: set[int] = set()
     for step_j, p in ranking:
         if len(rep.rounds) >= s.rounds:

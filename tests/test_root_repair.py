@@ -168,3 +168,16 @@ def test_plan_in_blocks_keeps_the_blocks_with_masks():
     assert sch.counts.tolist() == [[2, 2, 2], [0, 2, 2]]
     with pytest.raises(ConfigError):
         plan_in_blocks(masked, [(0, 12)], rate=0)
+
+
+def test_counterfactual_top_as_repairs_finder_counts_its_branches(tiny, run):
+    from boe_core.roots import ROOT_FINDERS
+
+    scores = ROOT_FINDERS.get("counterfactual-top").score(tiny, run)
+    T = run.num_steps
+    per_step = [r.n_forward for r in run.records]
+    exact = [s for (s, _), v in zip(commits_of(run), scores) if v > -1e11]
+    assert len(exact) == min(12, len(commits_of(run)))
+    assert finder_cost("counterfactual-top", run, 0, scores) == (T + sum(sum(per_step[s + 1:]) for s in exact), T)
+    rep = root_repair(tiny, run, finder="counterfactual-top", accept="always", gate=1.0, rounds=1)
+    assert rep.rounds and rep.backwards == T
