@@ -35,7 +35,8 @@ def explore_outputs(sess: Session, overlay="none", plots=True):
     overlay = overlay if overlay in overlays.overlays() else "none"
     tr = sess.trace
     k = clamp_view(tr, sess.shown_step)
-    status = status_html(tr, k, sess.task, busy=sess.live and not sess.state.done and tr.num_steps > 0)
+    status = status_html(tr, k, sess.task, busy=sess.live and not sess.state.done and tr.num_steps > 0,
+                         ceiling=sess.order_ceiling)
     n = tr.num_steps if tr is not None else 0
     slider = gr.Slider(minimum=0, maximum=max(1, n - 1), value=max(0, k), step=1, interactive=n > 1,
                        label=f"Step (0–{max(0, n - 1)})")

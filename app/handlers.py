@@ -14,6 +14,7 @@ import logging
 import time
 
 from boe_core import ConfigError, init_state, step as core_step
+from boe_core.ceiling import order_ceiling
 from boe_core.sampler import new_trace
 from boe_core.tasks.views import get_view, views
 
@@ -57,6 +58,7 @@ def prepare(sess: Session, values: dict) -> bool:
     add_vocab(adapter, trace, [trace.initial_canvas, [adapter.mask_id]])
     sess.model, sess.task, sess.config, sess.trace, sess.state = values["model"], view.name, cfg, trace, state
     sess.forget_run_state()  # what every tab kept about the run being replaced
+    sess.answer = plan.target
     sess.signature = sig
     for n in plan.notes:
         sess.note(*n)
@@ -77,9 +79,26 @@ def advance(sess: Session) -> bool:
         sess.trace.records.append(record)
         sess.state = state
         sess.shown_step = sess.trace.num_steps - 1
+        if state.done:
+            _order_ceiling(sess, adapter)
         return True
     finally:
         lock.release()
+
+
+def _order_ceiling(sess: Session, adapter) -> None:
+    """A finished run that its checker says is wrong: would the oracle order, with the same model,
+    budget and seed, have solved it? (one more decode; `sess.order_ceiling`, shown as a badge
+    on the last step). Nothing runs for a right run, free text, or a prompt whose answer the view does not know."""
+    tr, view = sess.trace, get_view(sess.task)
+    try:
+        if sess.answer is None or not view.can_check(tr) or view.solved(tr, tr.num_steps - 1):
+            return
+        ceiling = order_ceiling(adapter, tr, sess.answer)
+        sess.order_ceiling = {"policy": ceiling.config["policy"], "steps": ceiling.num_steps,
+                              "solved": bool(view.solved(ceiling, ceiling.num_steps - 1))}
+    except Exception:  # a ceiling is a hint: never fail the run over it
+        log.exception("the order ceiling failed")
 
 
 def _step_once(sess: Session, values: dict) -> bool:

@@ -70,10 +70,12 @@ class Session:
     heatmap: str = "grad_norm"  # the signal of the Explore tab's third heatmap
     lockin: object = None  # the run's lock-in map (boe_core.lockin.LockInMap)
     fidelity_run: object = None  # the run's whole-run fidelity rows
+    answer: object = None  # (1, N) the answer's ids where the task view knows it (the order ceiling reads it)
+    order_ceiling: dict | None = None  # a wrong finished run: did the oracle order solve it? (app.handlers)
     notes: list = field(default_factory=list)
     # what the tabs keep about the shown run (each tab names its own, app/tabs/): a new run forgets it
     RUN_STATE: ClassVar[tuple[str, ...]] = ("shown_step", "branch", "diff", "compare_view", "fidelity", "lockin",
-                                            "fidelity_run")
+                                            "fidelity_run", "answer", "order_ceiling")
 
     def forget_run_state(self) -> None:
         defaults = {f.name: f.default for f in fields(self)}

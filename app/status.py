@@ -59,8 +59,9 @@ def starting_html(model: str | None) -> str:
             + " The canvas appears when it is ready; a large model can take a while.</div>")
 
 
-def status_html(trace, k: int, task: str = "text", busy: bool = False) -> str:
-    """One line of badges: step, block, commits, cost, and the task view's verdict."""
+def status_html(trace, k: int, task: str = "text", busy: bool = False, ceiling: dict | None = None) -> str:
+    """One line of badges: step, block, commits, cost, the task view's verdict and, on a wrong run's
+    last step, whether the order alone could have solved it (`ceiling`: app.handlers._order_ceiling)."""
     if trace is None:
         return ('<div class="boe-status"><span class="badge muted">no trace</span> Press <b>Run</b> to decode all '
                 'steps, or <b>Step</b> to go one at a time.</div>')
@@ -84,6 +85,15 @@ def status_html(trace, k: int, task: str = "text", busy: bool = False) -> str:
     elif busy:
         b.append(_badge("run", "in progress"))
     b += [_badge(kind, text) for kind, text in get_view(task).verdict(trace, clamp_view(trace, k))]
+    oc = ceiling if s["done"] and s["step"] == trace.num_steps - 1 else None
+    if isinstance(oc, dict):
+        b.append(_badge("ok", "the order alone could have solved this",
+                        f"the oracle order (it reads the answer, so it is a ceiling, not a decoder) commits the "
+                        f"model's own proposals, right ones first, and solves this in the same {oc['steps']} steps")
+                 if oc.get("solved") else
+                 _badge("muted", "even the oracle order fails here",
+                        "committing the model's own proposals right ones first does not solve it either: the model "
+                        "lacks more than the order"))
     commits = ""
     if s["step"] is not None and s["commits"]:
         items = ", ".join(f'<code>{html.escape(c["token"])}</code>@{c["position"]}' for c in s["commits"][:12])

@@ -39,3 +39,41 @@ def test_the_oracle_is_refused_where_there_is_no_answer():
     out = H.reset(Session(), model=name, prompt="In the beginning", gen_length=8, puzzle="", policy="oracle",
                   steps=8, block_length=0, temperature=0.0, seed=0, settings={})
     assert out[0].trace is None and "reads the answer" in out[-2]
+
+
+def test_a_wrong_run_says_whether_the_order_alone_could_have_solved_it():
+    """Confidence gets hard27-3 wrong at 24 steps; the oracle order, with the same model and budget,
+    solves it: the status says so. A right run and free text compute no ceiling."""
+    from app.status import status_html
+
+    ex = next(e for e in load_examples() if e["name"] == "hard27-3")
+    sess = Session()
+    out = list(H.run(sess, **values(ex["puzzle"], "confidence")))[-1]
+    assert sess.order_ceiling == {"policy": "oracle", "steps": 24, "solved": True}
+    assert "the order alone could have solved this" in out[2]
+    assert "the order alone" not in status_html(sess.trace, 3, sess.task, ceiling=sess.order_ceiling)  # last step only
+    assert "order_ceiling" not in sess.trace.meta  # a hint of the session, never exported with the trace
+    easy = Session()
+    list(H.run(easy, **values(load_examples()[0]["puzzle"], "confidence")))
+    assert easy.order_ceiling is None  # solved: nothing to explain
+
+
+def test_an_offered_reasoning_example_gives_the_oracle_its_reference():
+    import torch
+
+    from boe_core.tasks.views import get_view
+
+    models.configure()
+    adapter = models.get_adapter("reasoning")
+    view = get_view(adapter.task)
+    ex = next(c for c in view.examples() if c.label.startswith("arith-cot"))
+    plan = view.build_canvas(adapter, ex.values)
+    task, body = view.parse(ex.values["prompt"])
+    gen = task.gen_length
+    assert plan.target is not None and (plan.target[0, :-gen] == -1).all()
+    answer = plan.target[0, -gen:].tolist()
+    eos = adapter.tokenizer.eos_id
+    text = adapter.decode([t for t in answer if t != eos])
+    assert text == plan.meta["example"]["answer"][:gen] and answer[-1] == eos
+    other = view.build_canvas(adapter, {**ex.values, "prompt": ex.values["prompt"][:-1] + "0"})
+    assert other.target is None or torch.equal(other.target, plan.target) is False

@@ -210,7 +210,13 @@ class ReasoningView(Task):
                                                     "is shown but not checked.")]
         meta = {"task": self.name, "subtask": task.name, "prompt": prompt,
                 "example": None if ex is None else asdict(ex)}
-        return CanvasPlan(torch.tensor([ids], dtype=torch.long), None, meta, notes)
+        canvas = torch.tensor([ids], dtype=torch.long)
+        target = None  # an offered example's reference answer, [EOS]-padded, for the order ceiling
+        if ex is not None and getattr(adapter.tokenizer, "eos_id", None) is not None:
+            a = adapter.encode(ex.answer)[:task.gen_length]
+            target = torch.full_like(canvas, -1)
+            target[0, -task.gen_length:] = torch.tensor(a + [adapter.tokenizer.eos_id] * (task.gen_length - len(a)))
+        return CanvasPlan(canvas, None, meta, notes, target)
 
     # --- the trace's task, example and answer ------------------------------------------------------
     def _prompt_of(self, trace) -> str:
