@@ -20,11 +20,10 @@ from boe_core import ConfigError
 from boe_core.counterfactuals import Counterfactuals, counterfactuals, estimate_forwards
 from boe_core.lockin import trace_key
 from boe_core.roots import ROOT_FINDERS, find_roots
-from boe_core.tasks.token_text import is_bytelevel, token_text
 
 from . import jobs
 from .canvas import canvas_html
-from .common import ensure, model_for, trace_and_step
+from .common import cell_name, ensure, finished_trace, model_for, task_view, token_shower
 from .compare import mark_cells
 from .session import UserError
 
@@ -39,14 +38,6 @@ def finder_names() -> list[str]:
     """The registered root finders, the exact (counterfactual) one first."""
     names = [f.name for f in sorted(ROOT_FINDERS.values(), key=lambda f: (f.order, f.name))]
     return sorted(names, key=lambda n: n != EXACT)
-
-
-def _finished(sess):
-    tr, _ = trace_and_step(sess, 0, "no run to examine")
-    if not tr.finished:
-        raise UserError("the run is not finished: run it to the end first (a counterfactual decodes the rest of a "
-                        "finished run)")
-    return tr
 
 
 def _key(tr) -> str:
@@ -69,16 +60,10 @@ def _keep(tr, ranks: dict) -> None:
 
 
 # --- facts of the run ----------------------------------------------------------------------------
-def _view(sess):
-    from boe_core.tasks.views import get_view
-
-    return get_view(sess.task)
-
-
 def checker_facts(sess, tr) -> dict | None:
     """With a checker: whether the run is right and its first wrong commit (the root a checker
     labels, for bio); None without one."""
-    view = _view(sess)
+    view = task_view(sess)
     try:
         if not view.can_check(tr):
             return None
@@ -103,7 +88,7 @@ def cascade_cost(sess):
     """The status line before anything runs: what the counterfactuals will cost, in forwards."""
     sess = ensure(sess)
     try:
-        tr = _finished(sess)
+        tr = finished_trace(sess)
     except (UserError, ConfigError) as e:
         return f'<div class="boe-status"><span class="badge muted">{html.escape(str(e))}</span></div>'
     cf, _ = _cached(tr)
@@ -113,18 +98,6 @@ def cascade_cost(sess):
 
 
 # --- rendering (pure) -----------------------------------------------------------------------------
-def _shower(tr):
-    bl = is_bytelevel(tr.id_to_token)
-    return lambda t: token_text(tr.id_to_token.get(int(t), f"<{int(t)}>"), bl)
-
-
-def _where(view, tr, pos: int) -> str:
-    if view.layout == "grid":
-        cols = view.grid[1]
-        return f"r{pos // cols + 1}c{pos % cols + 1}"
-    return str(pos)
-
-
 def rank_table(cf, ranks: dict | None) -> dict[str, np.ndarray]:
     """{finder: (n,) rank of each commit, 1 = most suspect}."""
     out = {}
@@ -145,7 +118,7 @@ def graph_html(tr, cf, view, ranks: dict | None = None, mark: tuple | None = Non
         return ('<div class="dep li-empty">Press <b>Compute the counterfactuals</b>: every decoded commit is replaced by '
                 'its runner-up right after its step and the rest decoded again; this graph shows which cells each '
                 'replacement changed.</div>')
-    show = _shower(tr)
+    show = token_shower(tr)
     cols = [int(p) for p in np.flatnonzero(~tr.fixed[0] & (tr.attention_mask[0].astype(bool) if tr.attention_mask is not None
                                                              else np.ones(tr.fixed.shape[1], bool)))]
     dep = cf.dependency
@@ -156,7 +129,7 @@ def graph_html(tr, cf, view, ranks: dict | None = None, mark: tuple | None = Non
         done = cf.finals[j, 0] >= 0
         cells = "".join('<i class="self"></i>' if q == p else ('<i class="none"></i>' if not done else
                         ('<i class="chg"></i>' if dep[j, q] else '<i></i>')) for q in cols)
-        label = f"s{s} · {_where(view, tr, p)} {show(cf.tokens[j])!r}→{show(cf.alternatives[j])!r}"
+        label = f"s{s} · {cell_name(view, tr, p)} {show(cf.tokens[j])!r}→{show(cf.alternatives[j])!r}"
         tip = (f"step {s}, position {p}: {show(cf.tokens[j])!r} (p={cf.p[j]:.2f}) replaced by {show(cf.alternatives[j])!r} "
                f"(q={cf.q[j]:.2f}) changes {int(dep[j].sum())} other cells. Click to open it in Compare.")
         cls = "dep-row" + (" top" if (s, p) in top else "") + (" story" if mark == (s, p) else "")
@@ -182,7 +155,7 @@ def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None, mark: tuple
     wrong and whether its counterfactual fixes the answer. `mark`: a commit to outline."""
     if cf is None or not ranks:
         return '<div class="roots li-empty">The root finders\' rankings appear here.</div>'
-    show = _shower(tr)
+    show = token_shower(tr)
     table = rank_table(cf, ranks)
     names = [n for n in finder_names() if n in table]
     order = np.argsort(table[EXACT], kind="stable") if EXACT in table else np.arange(cf.n)
@@ -205,7 +178,7 @@ def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None, mark: tuple
         classes = (["wrong"] if p in wrong and int(final[p]) == int(cf.tokens[j]) else []) + (
             ["story"] if mark == (s, p) else [])
         cls = (f" class='{' '.join(classes)}'" if classes else "") + (f" style='{STORY_STYLE}'" if mark == (s, p) else "")
-        cells = [str(s), _where(view, tr, p), f"<td class='tk'>{html.escape(repr(show(cf.tokens[j])))}</td>",
+        cells = [str(s), cell_name(view, tr, p), f"<td class='tk'>{html.escape(repr(show(cf.tokens[j])))}</td>",
                  f"<td class='tk'>{html.escape(repr(show(cf.alternatives[j])))}</td>", _fmt(cf.g[j]),
                  str(int(dep[j].sum()))]
         row = [c if c.startswith("<td") else f"<td>{c}</td>" for c in cells]
@@ -238,7 +211,7 @@ def summary_html(tr, cf, ranks, facts, est, job=None, cached=False) -> str:
                 f'<div class="progress"><div style="width:{pct:.0f}%"></div></div>')
     if cf is None:
         return f'<div class="boe-status">{cost_html(tr, est)}</div>'
-    show = _shower(tr)
+    show = token_shower(tr)
     bits = [f'<span class="badge strong">{cf.n} counterfactuals</span>',
             f'<span class="badge">{cf.forwards} batched forwards, {cf.seconds:.1f} s{" (cached)" if cached else ""}</span>']
     if not cf.complete:
@@ -287,7 +260,7 @@ def cascade_json(cf, ranks, facts, est, job=None, cached=False) -> dict:
 
 # --- handlers ------------------------------------------------------------------------------------
 def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXACT, mark=None):
-    view = _view(sess)
+    view = task_view(sess)
     return (sess, summary_html(tr, cf, ranks, facts, est, job, cached), graph_html(tr, cf, view, ranks, mark),
             ranks_html(tr, cf, ranks, view, facts, mark), suspects_canvas(tr, ranks, view, finder) if ranks else
             canvas_html(tr, tr.num_steps - 1, "none", view, title="final canvas"),
@@ -301,7 +274,7 @@ def cascade(sess, finder=EXACT):
 
 
 def _cascade(sess, finder, mark=None):
-    tr = _finished(sess)
+    tr = finished_trace(sess)
     adapter = model_for(tr, "The cascade view")
     est = estimate_forwards(tr)
     facts = checker_facts(sess, tr)
@@ -389,11 +362,11 @@ def cascade_suspects(sess, finder=EXACT):
     """The canvas with the top suspects of another finder (from the computed rankings)."""
     sess = ensure(sess)
     finder = _check_finder(finder)
-    tr = _finished(sess)
+    tr = finished_trace(sess)
     _, ranks = _cached(tr)
     if ranks is None:
         raise UserError("no rankings yet: compute the counterfactuals first")
-    return suspects_canvas(tr, ranks, _view(sess), finder)
+    return suspects_canvas(tr, ranks, task_view(sess), finder)
 
 
 def cascade_cancel(sess, job_id=""):
@@ -409,7 +382,7 @@ def cascade_open(sess, step=None, position=None):
     from .intervene import intervene
 
     sess = ensure(sess)
-    tr = _finished(sess)
+    tr = finished_trace(sess)
     from boe_core.tasks.fields import as_int
 
     s = as_int("step", step, minimum=0)

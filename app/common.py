@@ -98,3 +98,36 @@ def trace_and_step(sess, at_step, nothing: str):
     if k >= tr.num_steps:
         raise ConfigError("at_step", k, f"must be a computed step in [0, {tr.num_steps})")
     return tr, k
+
+
+# --- a finished run, as the Cascade tab and the repair panel read it ------------------------------
+def finished_trace(sess):
+    """The session's run, refused unless it is finished (a counterfactual or a repair decodes the
+    rest of a finished run)."""
+    tr, _ = trace_and_step(sess, 0, "no run to examine")
+    if not tr.finished:
+        raise UserError("the run is not finished: run it to the end first (a counterfactual decodes the rest of a "
+                        "finished run)")
+    return tr
+
+
+def task_view(sess):
+    from boe_core.tasks.views import get_view
+
+    return get_view(sess.task)
+
+
+def token_shower(tr):
+    """token id -> its display text in the trace's vocabulary."""
+    from boe_core.tasks.token_text import is_bytelevel, token_text
+
+    bl = is_bytelevel(tr.id_to_token)
+    return lambda t: token_text(tr.id_to_token.get(int(t), f"<{int(t)}>"), bl)
+
+
+def cell_name(view, tr, pos: int) -> str:
+    """A position as the view names it: r3c7 on a grid, the index on text."""
+    if view.layout == "grid":
+        cols = view.grid[1]
+        return f"r{pos // cols + 1}c{pos % cols + 1}"
+    return str(pos)

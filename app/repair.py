@@ -14,8 +14,7 @@ from boe_core import ConfigError
 from boe_core.repair import RepairSettings, root_repair
 
 from .canvas import canvas_html
-from .cascade import _finished, _shower, _view, _where
-from .common import ensure, model_for
+from .common import cell_name, ensure, finished_trace, model_for, task_view, token_shower
 from .compare import mark_cells
 from .session import UserError, as_int
 
@@ -59,7 +58,7 @@ def repair_html(tr, rep, view) -> str:
                 'more. No checker is read.</span></div>')
     fixed = _with_final(tr, rep.final)
     changed = np.flatnonzero(rep.final != rep.original)
-    show = _shower(tr)
+    show = token_shower(tr)
     kept = sum(r.accepted for r in rep.rounds)
     head = (f'<div class="boe-status"><span class="badge strong">{len(rep.rounds)} round(s) tried, {kept} kept</span>'
             f'<span class="badge">{len(changed)} cell(s) changed</span>'
@@ -75,7 +74,7 @@ def repair_html(tr, rep, view) -> str:
         b = mark_cells(b, changed, "edited", "changed by the repair")
     rows = "".join(
         f"<tr class='{'kept' if r.accepted else 'dropped'}'><td>{i + 1}</td><td>{r.step}</td>"
-        f"<td>{html.escape(_where(view, tr, r.position))}</td><td>{html.escape(repr(show(r.old)))} → "
+        f"<td>{html.escape(cell_name(view, tr, r.position))}</td><td>{html.escape(repr(show(r.old)))} → "
         f"{html.escape(repr(show(r.new)))}</td><td>{len(r.remasked)}</td><td>{r.delta:+.2f}</td>"
         f"<td>{'kept' if r.accepted else 'undone'}</td><td>{r.forwards}</td></tr>" for i, r in enumerate(rep.rounds))
     table = ("" if not rep.rounds else
@@ -106,9 +105,9 @@ def repair(sess, rounds=3):
     n = as_int("rounds", rounds, minimum=1)
     if n > MAX_ROUNDS:
         raise ConfigError("rounds", n, f"must be at most {MAX_ROUNDS} in the explorer")
-    tr = _finished(sess)
+    tr = finished_trace(sess)
     if tr.initial_canvas.shape[0] != 1:
         raise UserError("repair works on one run: this trace holds several rows")
     adapter = model_for(tr, "Repair")
     rep = root_repair(adapter, tr, 0, RepairSettings(rounds=n))
-    return repair_html(tr, rep, _view(sess)), repair_json(rep)
+    return repair_html(tr, rep, task_view(sess)), repair_json(rep)
