@@ -20,6 +20,7 @@ import time
 import torch
 
 from ..config import DecodeConfig
+from ..errors import ConfigError
 from ..sampler import init_state, step
 
 
@@ -34,6 +35,7 @@ def backward_cost_probe(adapter, canvas, attention_mask=None, steps: int = 8, re
             # counted as a forward by the policy, and must not be counted again inside kappa)
             "boe": base.replace(policy="boe", **{"linearize_at": "current", **(boe_overrides or {})})}
     states = {k: init_state(adapter, canvas, c, attention_mask) for k, c in cfgs.items()}
+    states = _first_state_with_backward(adapter, states, cfgs)
     times = {k: [] for k in cfgs}
     for i in range(repeats + 1):  # the first round warms up
         for k, c in cfgs.items():
@@ -48,6 +50,24 @@ def backward_cost_probe(adapter, canvas, attention_mask=None, steps: int = 8, re
     kappa = max(0.0, (t_b - t_f) / t_f)
     return {"kappa": round(kappa, 4), "t_forward_step_s": t_f, "t_boe_step_s": t_b,
             "probe_batch": int(canvas.shape[0]), "probe_repeats": repeats}
+
+
+def _first_state_with_backward(adapter, states: dict, cfgs: dict) -> dict:
+    """The probe times the first step at which BoE really runs its backward. At step 0 a BoE step
+    can fall back to confidence order (no usable probe: every masked entropy above the floor, as on
+    bio's long answers), and timing it would measure a backward that never ran (kappa ~ 0). Both
+    states are advanced together, step by step, until one does; a ConfigError when none does."""
+    boe, conf = states["boe"], states["confidence"]
+    for _ in range(boe.schedule.total_steps):
+        nxt, rec = step(adapter, boe, cfgs["boe"])
+        if rec.n_backward > 0:
+            return {"confidence": conf, "boe": boe}
+        boe = nxt
+        conf, _ = step(adapter, conf, cfgs["confidence"])
+        if boe.done or conf.done:
+            break
+    raise ConfigError("kappa", "not measured", "BoE ran no backward on the probe's canvases (it fell back to "
+                                               "confidence at every step): pass --kappa")
 
 
 def forward_equivalents(forwards, backwards, kappa):

@@ -172,10 +172,15 @@ def main(argv=None):
     cache = runs_dir() / "repair" / f"{a.task}_{a.split}_{a.base.replace(':', '-')}_{a.steps}"
     recs, complete = collect(adapter, task, a.split, a.n, a.base, a.steps, variants, compare, a.batch_size, cache,
                              time.time() + a.max_seconds)
-    kappa = a.kappa
+    kappa, kappa_note = a.kappa, ""
     if kappa is None:
         ids, am = task.canvas(adapter, task.load(a.split, 16))
-        kappa = backward_cost_probe(adapter, ids, am)["kappa"]
+        try:
+            kappa = backward_cost_probe(adapter, ids, am, steps=a.steps)["kappa"]  # at the runs' own budget
+        except ConfigError:
+            if any(r.get("backwards", 0) for r in recs):
+                raise
+            kappa, kappa_note = 0.0, " (not measured: no decoder here runs a backward)"
     df = pd.DataFrame(recs)
     refs = [f"{a.base}@{a.steps}", *[c for c in compare if c.split("@")[0] in ("threshold", "rcr")]]
     summary = summarise(df, kappa, refs)
@@ -183,7 +188,7 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     md = markdown(summary, refs)
     out.with_suffix(".md").write_text(
-        f"{a.task} {a.split}, first {a.n} problems, base {a.base} at {a.steps} steps, kappa {kappa:.3f}"
+        f"{a.task} {a.split}, first {a.n} problems, base {a.base} at {a.steps} steps, kappa {kappa:.3f}{kappa_note}"
         f"{'' if complete else ' (INCOMPLETE: rerun the same command to resume)'}\n\n{md}\n")
     out.with_suffix(".json").write_text(json.dumps({"task": a.task, "split": a.split, "n": a.n, "steps": a.steps,
                                                     "base": a.base, "kappa": kappa, "complete": complete,
