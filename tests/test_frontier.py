@@ -212,7 +212,7 @@ def test_paired_tests_between_the_top_points():
                      ("threshold:tau=0.9", 81, "confidence", 4, "against confidence at the nearest compute"),
                      ("threshold:tau=0.9", 81, "confidence", 8, "against confidence's best point"),
                      ("rcr", 8, "confidence", 8, "against confidence at the nearest compute"),
-                     ("oracle", 4, "threshold:tau=0.9", 81, "the ceiling against the best")]
+                     ("oracle", 4, "threshold:tau=0.9", 81, "the ceiling at the best point's compute")]
     # per-problem outcomes on 10 problems: threshold solves 0-5, rcr 0-3 and 8, confidence@8 0-2, the oracle all
     solved = {"k0": range(2), "k1": range(3), "k2": range(6), "k3": [0, 1, 2, 3, 8], "k4": range(10),
               "k5": range(10)}

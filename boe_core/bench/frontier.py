@@ -15,7 +15,7 @@ The oracle order reads the answer, so it is a ceiling, not a decoder: it runs on
 a reference answer, is tabled and drawn as "oracle (reads the answer)" (a dashed line), and is never
 on the envelope, never beats another point and is never a top point. The tables pair the top points
 per problem (exact McNemar, ``boe_core.bench.paired``): the two best checker-free families, each
-against confidence, and the ceiling against the best.
+against confidence, and the ceiling at the best point's compute (the oracle point nearest to it in compute).
 
 Writes results/<task>/frontier_<split>.csv (+ _examples.parquet) per task, and over the tasks
 results/studies/frontier_<split>.md (one table per task) and frontier_<split>.png (one panel per task).
@@ -181,7 +181,7 @@ def top_pairs(env: pd.DataFrame) -> list[tuple[pd.Series, pd.Series, str]]:
         pairs.append((t, best[best["family"] == "confidence"].iloc[0], "against confidence's best point"))
     ceil = env[env["ceiling"]]
     if len(ceil):
-        pairs.append((_nearest(ceil, tops[0]["fwd_equiv"]), tops[0], "the ceiling against the best"))
+        pairs.append((_nearest(ceil, tops[0]["fwd_equiv"]), tops[0], "the ceiling at the best point's compute"))
     seen, out = set(), []
     for a, b, why in pairs:
         k = frozenset([(a["policy"], a["steps"]), (b["policy"], b["steps"])])
