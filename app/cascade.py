@@ -319,6 +319,7 @@ def cascade_story(sess, model=None, label=None):
     run when the story names repair rounds; yields (session, story panel, the finder whose suspects
     the canvas shows, summary, graph, rankings, canvas, JSON, repair panel, repair JSON)."""
     from . import handlers as H, models, stories
+    from .repair import repair, repair_html
 
     sess = ensure(sess)
     model = models.check_name(model)
@@ -331,8 +332,6 @@ def cascade_story(sess, model=None, label=None):
     finder = spec.get("finder") if spec.get("finder") in ROOT_FINDERS else EXACT
     mark = tuple(int(x) for x in spec["open"]) if isinstance(spec.get("open"), (list, tuple)) else None
     panel = stories.cascade_story_html(st)
-    from .repair import repair, repair_html
-
     rep = (repair_html(None, None, None), {})  # a story that names repair rounds fills the repair panel too
     for out in _cascade(sess, finder, mark):
         yield (out[0], panel, finder, *out[1:], *rep)
@@ -495,7 +494,7 @@ def wire_cascade(u, guard):
 
         try:
             spec = stories.find(model, label).get("cascade") or {}
-        except Exception:
+        except UserError:  # not a story of this model: the story handler says so
             spec = {}
         return gr.Accordion(open=bool(spec.get("repair")))
 

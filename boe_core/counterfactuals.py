@@ -79,14 +79,16 @@ def _groups(items: list, batch: int) -> list[tuple[int, list]]:
     return [(s, v[i:i + batch]) for s, v in sorted(by_step.items()) for i in range(0, len(v), batch)]
 
 
-def estimate_forwards(trace: Trace, row: int = 0, batch: int = 64, replay: bool | None = None) -> dict:
+def estimate_forwards(trace: Trace, row: int = 0, batch: int = 64, replay: bool | None = None,
+                      commits: list | None = None) -> dict:
     """What `counterfactuals` will cost, before it runs: the branches, the batched forwards (one per
     continued step of each batch) and the sequence forwards (rows x forwards, with the run's own
-    forwards per step: BoE's backward and lookahead's probes count as the run counted them)."""
+    forwards per step: BoE's backward and lookahead's probes count as the run counted them).
+    `commits`: only these (step, position) commits' branches (default: every decoded commit)."""
     _check_row(trace, row)
     T = trace.num_steps
     per_step = [r.n_forward for r in trace.records]
-    items = [(s, p) for s, p in commits_of(trace, row)]
+    items = [tuple(c) for c in (commits_of(trace, row) if commits is None else commits)]
     batched = seq = 0
     for s, chunk in _groups(items, batch):
         rest = sum(per_step[s + 1:])
@@ -284,19 +286,21 @@ def view_judge(trace: Trace, row: int = 0) -> Callable[[np.ndarray], bool] | Non
 
 def counterfactuals(model, trace: Trace, row: int = 0, batch: int = 64, progress: Callable | None = None,
                     cancel=None, judge: Callable | None | bool = True, store: bool = True,
-                    replay: bool | None = None) -> Counterfactuals:
+                    replay: bool | None = None, commits: list | None = None) -> Counterfactuals:
     """The runner-up counterfactual of every decoded commit of row `row` (see the module doc).
     `batch`: most branches per forward. `progress(done, total)` after each batch; `cancel` (an Event
     or a callable returning True) stops early (`complete=False`, NaN for what was not run).
     `judge(final (N,)) -> bool` says whether a branch's answer is right (`fixes`); True (default):
     the trace's task view when it has a checker; None/False: not judged. `store`: keep the result in
     `trace.counterfactuals`. `replay`: continue the unedited canvas beside each step's branches and
-    take L_s from it (default: only for a batched trace); otherwise L_s is the run's own remainder."""
+    take L_s from it (default: only for a batched trace); otherwise L_s is the run's own remainder.
+    `commits`: only these (step, position) commits, in the order given (default: every decoded
+    commit); a partial result is never stored."""
     _check_row(trace, row)
     if not is_int(batch) or batch < 1:
         raise ConfigError("batch", batch, "must be a positive integer")
     t0 = time.perf_counter()
-    cm = commits_of(trace, row)
+    cm = commits_of(trace, row) if commits is None else [tuple(c) for c in commits]
     facts = [runner_up(trace, s, p, row) for s, p in cm]
     edits = [(s, p, a, q) for (s, p), (_, _, a, q) in zip(cm, facts)]
     rep = _replays(trace, replay)
@@ -318,6 +322,6 @@ def counterfactuals(model, trace: Trace, row: int = 0, batch: int = 64, progress
                           p=np.array([f[1] for f in facts], np.float64), q=np.array([f[3] for f in facts], np.float64),
                           loglik_alt=ll_alt, loglik_run=ll_run, finals=finals, run_final=run_final, fixes=fixes,
                           replay_exact=exact, forwards=forwards, seconds=time.perf_counter() - t0, complete=complete)
-    if store and complete:
+    if store and complete and commits is None:
         out.store(trace)
     return out

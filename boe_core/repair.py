@@ -52,10 +52,11 @@ import numpy as np
 import torch
 
 from .config import DecodeConfig
-from .counterfactuals import commits_of, runner_up
+from .counterfactuals import commits_of, estimate_forwards, runner_up
 from .errors import ConfigError, finite, is_int
 from .numerics import suppress
 from .roots import ROOT_FINDERS, order_of
+from .roots.counterfactual_top import BEHIND
 from .sampler import generate, init_state, iterate
 from .schedule import plan_in_blocks
 from .trace import Trace
@@ -74,10 +75,8 @@ def finder_cost(finder: str, trace: Trace, row: int, scores: np.ndarray | None =
         raise ConfigError("finder", finder, f"root repair runs finders with a known cost: {sorted(costs)}")
     fw, bw = costs[finder]
     if finder == "counterfactual-top" and scores is not None:
-        per_step = [r.n_forward for r in trace.records]
-        branched = [s for (s, _), v in zip(commits_of(trace, row), scores) if v > -1e11]  # scored exactly
-        replay = trace.initial_canvas.shape[0] > 1  # a batched trace's branches replay its own canvas per step
-        fw += sum(sum(per_step[s + 1:]) for s in branched + (sorted(set(branched)) if replay else []))
+        branched = [c for c, v in zip(commits_of(trace, row), scores) if v > BEHIND]  # the commits scored exactly
+        fw += estimate_forwards(trace, row, commits=branched)["sequence_forwards"]
     return fw, bw
 
 
@@ -315,6 +314,6 @@ def _redecode(model, canvas: np.ndarray, am, cfg: DecodeConfig, rate: float, n: 
         return generate(model, canvas=x, attention_mask=a, config=cfg.replace(steps=steps)).records
     free = cfg.replace(block_length=None, steps=1)
     state = init_state(model, x, free, a)
-    schedule = plan_in_blocks((state.canvas == model.mask_id).cpu() & ~state.fixed.cpu(), blocks, rate)
+    schedule = plan_in_blocks(~state.fixed.cpu(), blocks, rate)  # init_state fixes every cell but the masks
     state = replace(state, schedule=schedule)
     return list(iterate(model, state, free.replace(steps=schedule.total_steps)))

@@ -87,13 +87,27 @@ def ranks(adapter, trace, cf) -> dict[str, list[tuple[int, int]]]:
     return {name: find_roots(adapter, trace, 0, name, counterfactuals=cf) for name in ROOT_FINDERS.names()}
 
 
+def token_of(adapter, t) -> str:
+    return adapter.decode([int(t)]).strip() or adapter.id_to_token(int(t))
+
+
 def commit_facts(adapter, trace, cf, order: dict, step: int, pos: int) -> dict:
     j = cf.commits().index((step, pos))
-    tok = lambda t: adapter.decode([int(t)]).strip() or adapter.id_to_token(int(t))  # noqa: E731
+    tok = lambda t: token_of(adapter, t)  # noqa: E731
     return {"step": step, "position": pos, "token": tok(cf.tokens[j]), "runner_up": tok(cf.alternatives[j]),
             "p": round(float(cf.p[j]), 4), "q": round(float(cf.q[j]), 4), "g": round(float(cf.g[j]), 3),
             "cells_changed": int(cf.dependency[j].sum()),
             "ranks": {name: o.index((step, pos)) + 1 for name, o in order.items()}}
+
+
+def root_facts(adapter, trace, root: tuple[int, int]) -> tuple:
+    """(counterfactuals, every finder's order, the root commit's facts, the counterfactuals' seconds)
+    of a run whose root is known."""
+    t0 = time.perf_counter()
+    cf = counterfactuals(adapter, trace)
+    secs = time.perf_counter() - t0
+    order = ranks(adapter, trace, cf)
+    return cf, order, commit_facts(adapter, trace, cf, order, *root), secs
 
 
 def ranks_text(r: dict) -> str:
@@ -263,11 +277,7 @@ def bio_story(adapter, model: str, n: int, per_step: int, log) -> dict | None:
         if truth.root is None:
             continue
         s, p = truth.root
-        t0 = time.perf_counter()
-        cf = counterfactuals(adapter, tr)
-        secs = time.perf_counter() - t0
-        order = ranks(adapter, tr, cf)
-        root = commit_facts(adapter, tr, cf, order, s, p)
+        cf, order, root, secs = root_facts(adapter, tr, (s, p))
         right = int(target[p])
         root["correct"] = adapter.decode([right])
         fixed = intervene(adapter, tr, s + 1, {p: right})
@@ -311,6 +321,7 @@ def explain_bio(f: dict) -> str:
 # --- sudoku: a hard puzzle, where confidence lost it and what repair committed instead ------------
 def sudoku_story(adapter, n: int, steps: int, rounds: int, log) -> dict | None:
     from boe_core.bench.tasks import make_task
+    from boe_core.ceiling import order_ceiling
     from boe_core.counterfactuals import view_judge
     from boe_core.repair import root_repair
 
@@ -318,7 +329,7 @@ def sudoku_story(adapter, n: int, steps: int, rounds: int, log) -> dict | None:
     task = make_task("sudoku")
     examples = task.load("hard_val", n)
     where = lambda p: f"r{p // 9 + 1}c{p % 9 + 1}"  # noqa: E731
-    tok = lambda t: adapter.decode([int(t)]).strip() or adapter.id_to_token(int(t))  # noqa: E731
+    tok = lambda t: token_of(adapter, t)  # noqa: E731
     failing = rooted = 0
     for i, ex in enumerate(examples):
         values = {"puzzle": ex["puzzle"], "steps": steps}
@@ -330,26 +341,21 @@ def sudoku_story(adapter, n: int, steps: int, rounds: int, log) -> dict | None:
         failing += 1
         target = np.asarray(task.answer_canvas(adapter, [ex]))[0]
         target = np.where(target >= 0, target, tr.initial_canvas[0])
-        truth = true_root(adapter, tr, 0, target, view_judge(tr))
+        judge = view_judge(tr)
+        truth = true_root(adapter, tr, 0, target, judge)
         if truth.root is None:
             log(f"hard val {i}: wrong, {len(truth.wrong)} wrong commits, none fixes it alone")
             continue
         rooted += 1
         rep = root_repair(adapter, tr, 0, rounds=rounds)
-        judge = view_judge(tr)
         repaired = bool(judge(rep.final))
         log(f"hard val {i}: root {truth.root}, repair {'solves' if repaired else 'does not solve'} it "
             f"({len(rep.rounds)} rounds, {sum(r.accepted for r in rep.rounds)} kept)")
         if not repaired:
             continue
-        oracle = generate(adapter, canvas=torch.as_tensor(tr.initial_canvas),
-                          config=DecodeConfig(policy="oracle", steps=steps).validate(), target=target[None])
-        s, p = truth.root
-        t0 = time.perf_counter()
-        cf = counterfactuals(adapter, tr)
-        secs = time.perf_counter() - t0
-        order = ranks(adapter, tr, cf)
-        root = commit_facts(adapter, tr, cf, order, s, p)
+        oracle = order_ceiling(adapter, tr, target[None])
+        p = truth.root[1]
+        cf, order, root, secs = root_facts(adapter, tr, truth.root)
         root.update(where=where(p), correct=tok(target[p]))
         facts = {"example": f"hard val {i}", "puzzle": ex["puzzle"], "clues": 81 - ex["puzzle"].count("0"),
                  "policy": "confidence", "steps": tr.num_steps, "commits": cf.n,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..counterfactuals import _replays, branch_commits, commits_of, run_loglik_after, runner_up
+from ..counterfactuals import commits_of, counterfactuals as run_counterfactuals
 from .base import register_finder
 from .grad_likelihood import grad_scores
 
 TOP_M = 12  # chosen on sudoku hard_val: the smallest m whose hit@3 equals the exact score's
+BEHIND = -1e11  # every commit outside the top scores below this (its exact g is above it)
 
 
 @register_finder("counterfactual-top", f"exact g_j on grad-likelihood's first {TOP_M} commits, the rest behind them",
@@ -33,24 +34,18 @@ def top_scores(model, trace, row: int, m: int, counterfactuals=None) -> np.ndarr
     exact = _exact_g(model, trace, row, top, counterfactuals)
     out = np.empty(n)
     # behind the top: grad-likelihood's order, as ranks far below any trajectory log-likelihood change
-    out[order] = -1e12 - np.arange(n, dtype=np.float64)
-    out[top] = np.nan_to_num(exact, nan=-1e11)
+    out[order] = 10 * BEHIND - np.arange(n, dtype=np.float64)
+    out[top] = np.nan_to_num(exact, nan=BEHIND)
     return out
 
 
 def _exact_g(model, trace, row: int, idx: np.ndarray, counterfactuals=None) -> np.ndarray:
     """g_j for the commits `idx` (indices into commits_of): from `counterfactuals` when given, else
-    by continuing only those branches, with L_s taken as `counterfactuals` takes it."""
+    by continuing only those branches (`boe_core.counterfactuals` on that subset)."""
     if counterfactuals is not None and counterfactuals.complete:
         return np.asarray(counterfactuals.g, np.float64)[idx]
     cm = commits_of(trace, row)
-    facts = [runner_up(trace, *cm[i], row) for i in idx]
-    edits = [(cm[i][0], cm[i][1], f[2], f[3]) for i, f in zip(idx, facts)]
-    rep = _replays(trace, None)
-    _, ll_alt, replayed, _, _ = branch_commits(model, trace, row, edits, replay=rep)
-    out = np.empty(len(idx))
-    for k, (i, (_, p, _, q)) in enumerate(zip(idx, facts)):
-        s = cm[i][0]
-        ll_run = replayed[s][1] if rep and s in replayed else run_loglik_after(trace, s, row)
-        out[k] = (np.log(max(q, 1e-45)) + ll_alt[k]) - (np.log(max(p, 1e-45)) + ll_run)
-    return out
+    cf = run_counterfactuals(model, trace, row, judge=False, store=False, commits=[cm[i] for i in idx])
+    # probabilities floored as the other finders floor them: a runner-up of probability 0 stays ranked
+    return ((np.log(np.maximum(cf.q, 1e-45)) + cf.loglik_alt)
+            - (np.log(np.maximum(cf.p, 1e-45)) + cf.loglik_run))

@@ -88,6 +88,12 @@ def _rebuilt(task, body: str) -> Example | None:
     return task.from_prompt(body)
 
 
+def padded_answer(adapter, text: str, n: int) -> torch.Tensor:
+    """(n,) the answer's ids, cut to n and [EOS]-padded: the answer region as the oracle reads it."""
+    a = adapter.encode(text)[:n]
+    return torch.tensor(a + [adapter.tokenizer.eos_id] * (n - len(a)), dtype=torch.long)
+
+
 class ReasoningView(Task):
     """A reasoning task (or, for the multi-task model, several) in one class: the explorer's view
     and, for a single task, the bench's side (seeded val/test splits, the prompt fixed and the
@@ -145,9 +151,7 @@ class ReasoningView(Task):
         end = ids.shape[1] - len(adapter.suffix_ids)
         target = torch.full_like(ids, -1)
         for i, e in enumerate(examples):
-            a = adapter.encode(e["reference"])[:self.gen_length]
-            a = a + [adapter.tokenizer.eos_id] * (self.gen_length - len(a))
-            target[i, end - self.gen_length:end] = torch.tensor(a, dtype=torch.long)
+            target[i, end - self.gen_length:end] = padded_answer(adapter, e["reference"], self.gen_length)
         return target
 
     def answers(self, adapter, final) -> list[str]:
@@ -213,9 +217,8 @@ class ReasoningView(Task):
         canvas = torch.tensor([ids], dtype=torch.long)
         target = None  # an offered example's reference answer, [EOS]-padded, for the order ceiling
         if ex is not None and getattr(adapter.tokenizer, "eos_id", None) is not None:
-            a = adapter.encode(ex.answer)[:task.gen_length]
             target = torch.full_like(canvas, -1)
-            target[0, -task.gen_length:] = torch.tensor(a + [adapter.tokenizer.eos_id] * (task.gen_length - len(a)))
+            target[0, -task.gen_length:] = padded_answer(adapter, ex.answer, task.gen_length)
         return CanvasPlan(canvas, None, meta, notes, target)
 
     # --- the trace's task, example and answer ------------------------------------------------------
