@@ -39,3 +39,16 @@ def test_ordering_gap_reads_the_configured_results_folder(monkeypatch, tmp_path)
     with pytest.raises(SystemExit, match="no oracle results yet"):
         main(["ordering-gap"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_probe_order_walks_every_blank_and_scores_the_lookahead(tmp_path):
+    """Two hard val puzzles: one state per blank along the oracle's walk, shares in [0, 1], and the
+    lookahead's pick rates for confidence and every signal."""
+    stem = tmp_path / "probe"
+    assert main(["probe-order", "--n", "2", "--lookahead-n", "1", "--depth", "2", "--out", str(stem)]) == 0
+    res = json.loads(stem.with_suffix(".json").read_text())
+    assert res["states"] == 2 * 54 and sum(b["states"] for b in res["bins"]) == res["states"]
+    assert 0.0 <= res["pick_wrong_share"] <= 1.0 and res["oracle_walk_solves"] == 1.0
+    picks = res["lookahead"]["picks_right"]
+    assert set(picks) == {"confidence", "cascade logp", "min confidence", "entropy", "cells left", "read-back"}
+    assert "| top confidence | states | pick wrong |" in stem.with_suffix(".md").read_text()

@@ -13,6 +13,8 @@ COMMANDS = {
     "val-boe-adaptive": "the validation-only choice of BoE-adaptive's shipped variant",
     "pilot-selfcheck": "issue #29 pilot: K decodes per puzzle, keep the grid the model believes most (no checker)",
     "pilot-backtrack": "issue #29 pilot: back to the most doubted commit, its second choice, keep by pseudo-likelihood",
+    "probe-order": "issue #29 probe: where confidence's pick goes wrong along the oracle's walk, and whether a lookahead tells",
+    "roots-weight": "issue #27: reread-surprise's weight, from the roots bench's cached validation runs",
     "ordering-gap": "the ordering gap table: oracle vs the best checker-free policy vs confidence (reads results)",
 }
 
@@ -34,6 +36,10 @@ def _module(name: str):
         from . import pilot_selfcheck as m
     elif name == "pilot-backtrack":
         from . import pilot_backtrack as m
+    elif name == "probe-order":
+        from . import probe_order as m
+    elif name == "roots-weight":
+        from . import roots_weight as m
     elif name == "ordering-gap":
         from . import ordering_gap as m
     else:
