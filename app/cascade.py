@@ -19,7 +19,7 @@ import numpy as np
 from boe_core import ConfigError
 from boe_core.counterfactuals import Counterfactuals, counterfactuals, estimate_forwards
 from boe_core.lockin import trace_key
-from boe_core.roots import ROOT_FINDERS, find_roots
+from boe_core.roots import BEST_METHOD, ROOT_FINDERS, find_roots
 
 from . import jobs
 from .canvas import canvas_html
@@ -29,15 +29,16 @@ from .session import UserError
 
 KIND = "cascade"
 EXACT = "counterfactual"  # the finder read straight from the counterfactuals (the measured g)
+LEAD = BEST_METHOD  # the best measured finder: it orders the table and rings the suspects by default
 TOP = 3  # suspects marked on the canvas
 _RANKS: "OrderedDict[str, dict]" = OrderedDict()  # trace key -> {finder: [rank per commit]}, shared
 _RANKS_LOCK = threading.Lock()
 
 
 def finder_names() -> list[str]:
-    """The registered root finders, the exact (counterfactual) one first."""
+    """The registered root finders, the lead (best measured) one first, then the exact one."""
     names = [f.name for f in sorted(ROOT_FINDERS.values(), key=lambda f: (f.order, f.name))]
-    return sorted(names, key=lambda n: n != EXACT)
+    return sorted(names, key=lambda n: (n != LEAD, n != EXACT))
 
 
 def _key(tr) -> str:
@@ -122,7 +123,7 @@ def graph_html(tr, cf, view, ranks: dict | None = None, mark: tuple | None = Non
     cols = [int(p) for p in np.flatnonzero(~tr.fixed[0] & (tr.attention_mask[0].astype(bool) if tr.attention_mask is not None
                                                              else np.ones(tr.fixed.shape[1], bool)))]
     dep = cf.dependency
-    top = set(map(tuple, (ranks or {}).get(EXACT, [])[:TOP]))
+    top = set(map(tuple, (ranks or {}).get(LEAD, [])[:TOP]))
     rows = []
     for j in range(cf.n):
         s, p = int(cf.steps[j]), int(cf.positions[j])
@@ -158,7 +159,7 @@ def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None, mark: tuple
     show = token_shower(tr)
     table = rank_table(cf, ranks)
     names = [n for n in finder_names() if n in table]
-    order = np.argsort(table[EXACT], kind="stable") if EXACT in table else np.arange(cf.n)
+    order = np.argsort(table[LEAD], kind="stable") if LEAD in table else np.arange(cf.n)
     final = tr.final_canvas[0]
     wrong = set()
     if facts is not None:
@@ -192,7 +193,7 @@ def ranks_html(tr, cf, ranks: dict | None, view, facts: dict | None, mark: tuple
     return f'<div class="roots"><table><thead>{head}</thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
-def suspects_canvas(tr, ranks: dict | None, view, finder: str = EXACT) -> str:
+def suspects_canvas(tr, ranks: dict | None, view, finder: str = LEAD) -> str:
     """The final canvas with the top suspects of `finder` ringed and numbered (the view's error
     marks show the wrong cells where there is a checker)."""
     body = canvas_html(tr, tr.num_steps - 1, "none", view, title=f"final canvas · top {TOP} suspects by {finder}")
@@ -216,11 +217,11 @@ def summary_html(tr, cf, ranks, facts, est, job=None, cached=False) -> str:
             f'<span class="badge">{cf.forwards} batched forwards, {cf.seconds:.1f} s{" (cached)" if cached else ""}</span>']
     if not cf.complete:
         bits.append('<span class="badge warn">cancelled: partial (no rankings)</span>')
-    order = (ranks or {}).get(EXACT) or []
+    order = (ranks or {}).get(LEAD) or []
     if order:
         s, p = order[0]
         j = next(i for i, c in enumerate(cf.commits()) if c == (s, p))
-        bits.append(f'<span class="badge bad">top suspect (counterfactual): step {s}, position {p}, '
+        bits.append(f'<span class="badge bad">top suspect ({LEAD}): step {s}, position {p}, '
                     f'{html.escape(repr(show(cf.tokens[j])))}→{html.escape(repr(show(cf.alternatives[j])))}, '
                     f'g = {_fmt(cf.g[j])}</span>')
     if facts is None:
@@ -259,7 +260,7 @@ def cascade_json(cf, ranks, facts, est, job=None, cached=False) -> dict:
 
 
 # --- handlers ------------------------------------------------------------------------------------
-def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXACT, mark=None):
+def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=LEAD, mark=None):
     view = task_view(sess)
     return (sess, summary_html(tr, cf, ranks, facts, est, job, cached), graph_html(tr, cf, view, ranks, mark),
             ranks_html(tr, cf, ranks, view, facts, mark), suspects_canvas(tr, ranks, view, finder) if ranks else
@@ -267,7 +268,7 @@ def _outputs(sess, tr, cf, ranks, facts, est, job=None, cached=False, finder=EXA
             cascade_json(cf, ranks, facts, est, job, cached))
 
 
-def cascade(sess, finder=EXACT):
+def cascade(sess, finder=LEAD):
     """Compute (or fetch) the run's counterfactuals and its root finders' rankings, yielding
     progress; (session, summary, dependency graph, rankings table, canvas with the suspects, JSON)."""
     yield from _cascade(ensure(sess), _check_finder(finder))
@@ -329,7 +330,7 @@ def cascade_story(sess, model=None, label=None):
     for _ in H.run(sess, **stories.run_values(st, model, H.default_inputs(model))):
         pass
     spec = st.get("cascade") or {}
-    finder = spec.get("finder") if spec.get("finder") in ROOT_FINDERS else EXACT
+    finder = spec.get("finder") if spec.get("finder") in ROOT_FINDERS else LEAD
     mark = tuple(int(x) for x in spec["open"]) if isinstance(spec.get("open"), (list, tuple)) else None
     panel = stories.cascade_story_html(st)
     rep = (repair_html(None, None, None), {})  # a story that names repair rounds fills the repair panel too
@@ -351,13 +352,13 @@ def story_choices(model):
 
 
 def _check_finder(finder) -> str:
-    finder = finder or EXACT
+    finder = finder or LEAD
     if finder not in ROOT_FINDERS:
         raise ConfigError("finder", finder, f"must be one of {', '.join(finder_names())}")
     return finder
 
 
-def cascade_suspects(sess, finder=EXACT):
+def cascade_suspects(sess, finder=LEAD):
     """The canvas with the top suspects of another finder (from the computed rankings)."""
     sess = ensure(sess)
     finder = _check_finder(finder)
@@ -429,7 +430,7 @@ def cascade_tab(u, d: dict | None = None):
         with gr.Row():
             u.cas_b = gr.Button("Compute the counterfactuals", variant="primary", elem_id="btn-cascade", scale=2)
             u.cas_stop = gr.Button("Cancel", elem_id="btn-cascade-cancel", scale=1)
-            u.cas_finder = gr.Dropdown(finder_names(), value=EXACT, label="Suspects on the canvas by",
+            u.cas_finder = gr.Dropdown(finder_names(), value=LEAD, label="Suspects on the canvas by",
                                        elem_id="cascade-finder", scale=2)
         u.cas_status = gr.HTML("", label="cascade_summary", elem_id="cascade-status", js_on_load=None, min_height=0)
         with gr.Row(equal_height=False):

@@ -13,7 +13,8 @@ of such runs broke right grids more often than they fixed wrong ones).
 One round, on the current canvas (the run's final canvas at first):
 1. **Suspect.** A root finder (`boe_core.roots`: `lowest-confidence` by default, free;
    `grad-likelihood`, the library's default for `find_roots`, costs T forwards + T backwards here;
-   `counterfactual-top` adds its 12 branches' rollouts)
+   `counterfactual-top` adds its 12 branches' rollouts; `counterfactual-reread` every branch's
+   rollout and a grouped read of each branch's end)
    ranks the run's commits once; each round takes the next suspect j (step s, token x_j,
    confidence p_j) whose token still stands.
 2. **Ban.** x_j is banned at j: the cell takes its runner-up a_j (probability q_j, from the step's
@@ -56,6 +57,7 @@ from .counterfactuals import commits_of, estimate_forwards, runner_up
 from .errors import ConfigError, finite, is_int
 from .numerics import suppress
 from .roots import ROOT_FINDERS, order_of
+from .roots.counterfactual_reread import GROUPS as REREAD_GROUPS
 from .roots.counterfactual_top import BEHIND
 from .sampler import generate, init_state, iterate
 from .schedule import plan_in_blocks
@@ -70,17 +72,20 @@ def finder_cost(finder: str, trace: Trace, row: int, scores: np.ndarray | None =
     continues its top commits' branches: their later steps' forwards, read from its `scores`."""
     T, M = trace.num_steps, len(commits_of(trace, row))
     costs = {"lowest-confidence": (0, 0), "leave-one-out": (M, 0), "grad-likelihood": (T, T),
-             "grad-likelihood-mid": (T, T), "counterfactual-top": (T, T)}
+             "grad-likelihood-mid": (T, T), "counterfactual-top": (T, T), "counterfactual-reread": (0, 0)}
     if finder not in costs:
         raise ConfigError("finder", finder, f"root repair runs finders with a known cost: {sorted(costs)}")
     fw, bw = costs[finder]
     if finder == "counterfactual-top" and scores is not None:
         branched = [c for c, v in zip(commits_of(trace, row), scores) if v > BEHIND]  # the commits scored exactly
         fw += estimate_forwards(trace, row, commits=branched)["sequence_forwards"]
+    if finder == "counterfactual-reread":  # every branch continued, then each branch's end and the run's read back
+        fw += estimate_forwards(trace, row)["sequence_forwards"] + REREAD_GROUPS * (M + 1)
     return fw, bw
 
 
-FINDERS = ("grad-likelihood", "lowest-confidence", "leave-one-out", "grad-likelihood-mid", "counterfactual-top")
+FINDERS = ("grad-likelihood", "lowest-confidence", "leave-one-out", "grad-likelihood-mid", "counterfactual-top",
+           "counterfactual-reread")
 
 
 @dataclass

@@ -66,10 +66,15 @@ def test_graph_rankings_and_suspects_of_a_sudoku_run(sudoku):
         ranks = sorted(c[f"rank:{name}"] for c in data["commits"])
         assert ranks == list(range(1, cf.n + 1)), name
         assert f"<th data-finder='{name}'" in table
-    # the exact column follows g, largest first; the canvas rings its top 3
+    # the exact column follows g, largest first; the canvas rings the lead finder's top 3
     g = np.array([c["g"] for c in data["commits"]], float)
     assert data["commits"][int(np.argmax(g))]["rank:counterfactual"] == 1
-    top = data["suspects"]["counterfactual"]
+    top = data["suspects"][C.LEAD]
+    assert C.LEAD == "reread-surprise" and f"by {C.LEAD}" in canvas
+    # the table lists the commits in the lead finder's order
+    assert re.findall(r"<th data-finder='([^']+)'", table)[0] == C.LEAD
+    listed = [(int(s), int(p)) for s, p in re.findall(r"<tr data-step='(\d+)' data-pos='(\d+)'", table)]
+    assert listed[:3] == [tuple(x) for x in top]
     for i, (_, p) in enumerate(top):
         assert re.search(rf'suspect" data-pos="{p}" data-tip="[^"]*" data-rank="{i + 1}"', canvas)
     # another finder's suspects, from the cached rankings

@@ -49,6 +49,10 @@ def test_forwards_are_counted(tiny, run):
     g = root_repair(tiny, run, finder="grad-likelihood", accept="pll", groups=3, rounds=2)
     T = run.num_steps
     assert finder_cost("grad-likelihood", run, 0) == (T, T)
+    # the read-back finder pays every branch's continuation and a grouped read of each end and the run's
+    from boe_core.counterfactuals import commits_of, estimate_forwards
+    M = len(commits_of(run, 0))
+    assert finder_cost("counterfactual-reread", run, 0) == (estimate_forwards(run, 0)["sequence_forwards"] + 6 * (M + 1), 0)
     assert g.backwards == T
     assert g.forwards == T + 3 + sum(x.forwards for x in g.rounds)
     assert all(x.forwards >= 3 for x in g.rounds)

@@ -125,3 +125,37 @@ def test_counterfactual_top_is_the_exact_score_on_grad_likelihoods_first_m(tiny,
             assert alone[i] < min(alone[j] for j in first)  # behind every exact score
     rest = sorted((i for i in range(n) if i not in first), key=lambda i: -alone[i])
     assert rest == sorted(rest, key=lambda i: (-gl[i], i))  # grad-likelihood's order behind them
+
+
+def test_counterfactual_reread_reads_each_branch_final_against_the_runs(tiny, run):
+    from boe_core.repair import grouped_pll
+    from boe_core.roots.counterfactual_reread import GROUPS
+
+    cf = counterfactuals(tiny, run, store=False)
+    scores = ROOT_FINDERS.get("counterfactual-reread").score(tiny, run, 0, cf)
+    decoded = ~run.fixed[0]
+    base = grouped_pll(tiny, cf.run_final, decoded, None, GROUPS)[0]
+    for i in range(cf.n):
+        want = grouped_pll(tiny, cf.finals[i], decoded, None, GROUPS)[0] - base
+        assert scores[i] == pytest.approx(want, abs=1e-5)
+        if np.array_equal(cf.finals[i], cf.run_final):
+            assert scores[i] == pytest.approx(0.0, abs=1e-6)
+    # without counterfactuals given, it runs the same branches itself
+    np.testing.assert_allclose(ROOT_FINDERS.get("counterfactual-reread").score(tiny, run), scores, atol=1e-5)
+    assert not ROOT_FINDERS.get("counterfactual-reread").one_pass
+
+
+def test_reread_surprise_adds_the_commits_surprise_to_the_read_back(tiny, run):
+    from boe_core.roots.reread_surprise import WEIGHT
+
+    cf = counterfactuals(tiny, run, store=False)
+    f = ROOT_FINDERS.get("reread-surprise")
+    rr = ROOT_FINDERS.get("counterfactual-reread").score(tiny, run, 0, cf)
+    p = np.array([float(run.records[s].confidence[0, q]) for s, q in commits_of(run)])
+    np.testing.assert_allclose(f.score(tiny, run, 0, cf), rr - WEIGHT * np.log(p), rtol=1e-9, atol=1e-9)
+    # the bench rebuilds it from cached scores: the same numbers
+    cached = {"counterfactual-reread": rr.tolist(), "lowest-confidence": (-p).tolist()}
+    np.testing.assert_allclose(f.from_scores(cached), f.score(tiny, run, 0, cf), rtol=1e-9, atol=1e-9)
+    assert f.inputs == ("counterfactual-reread", "lowest-confidence") and not f.one_pass
+    with pytest.raises(ValueError, match="not built from"):
+        ROOT_FINDERS.get("lowest-confidence").from_scores(cached)

@@ -61,11 +61,16 @@ def run_row(adapter, task, trace, row: int, example, target, methods) -> dict:
     cf = counterfactuals(adapter, trace, row, judge=judge, store=False)
     cm = commits_of(trace, row)
     scores, secs = {}, {"truth": t_truth, "counterfactual": cf.seconds}
-    for m in methods:
+    for m in sorted(methods, key=lambda m: ROOT_FINDERS.get(m).combine is not None):  # combined finders last
         t = time.perf_counter()
-        finder = ROOT_FINDERS.get(m)  # only the exact finder reuses the branches: the others are timed alone
+        finder = ROOT_FINDERS.get(m)  # only finders built on the branches reuse them: the others are timed alone
+        if finder.combine is not None and all(k in scores for k in finder.inputs):
+            scores[m] = finder.from_scores(scores).tolist()
+            secs[m] = sum(secs.get(k, 0.0) for k in finder.inputs)
+            continue
         scores[m] = finder.score(adapter, trace, row, cf if finder.needs_counterfactuals else None).tolist()
-        secs.setdefault(m, time.perf_counter() - t)
+        # a finder that reads the branches is charged for them too
+        secs.setdefault(m, time.perf_counter() - t + (cf.seconds if finder.needs_counterfactuals else 0.0))
     return {"commits": cm, "wrong": truth.wrong, "fixing": truth.fixing,
             "root": None if truth.root is None else cm.index(tuple(truth.root)),
             "first_wrong": None if not truth.wrong else cm.index(tuple(truth.wrong[0])),
@@ -116,7 +121,13 @@ def collect(adapter, task, split: str, n: int, policy: str, steps: int, methods,
             if rec is not None:
                 for m in _missing(rec, methods):  # a method added since: score the cached run with it
                     t = time.perf_counter()
-                    rec["scores"][m] = _clean(ROOT_FINDERS.get(m).score(adapter, trace, j))
+                    f = ROOT_FINDERS.get(m)
+                    if f.combine is not None and all(k in rec["scores"] for k in f.inputs):
+                        # built from cached scores: the same numbers, charged its inputs' time
+                        rec["scores"][m] = _clean(f.from_scores(rec["scores"]))
+                        rec.setdefault("seconds", {})[m] = sum(rec["seconds"].get(k, 0.0) for k in f.inputs)
+                        continue
+                    rec["scores"][m] = _clean(f.score(adapter, trace, j))
                     rec.setdefault("seconds", {})[m] = time.perf_counter() - t
                 files[j].write_text(json.dumps(rec))
                 out.append(rec)

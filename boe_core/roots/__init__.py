@@ -12,8 +12,8 @@ import numpy as np
 
 from ..counterfactuals import commits_of
 from ..errors import ConfigError
-from . import (confidence_drop, counterfactual, counterfactual_top, grad_likelihood, leave_one_out,  # noqa: F401
-               lowest_confidence, remask_tis)
+from . import (confidence_drop, counterfactual, counterfactual_reread, counterfactual_top, grad_likelihood,  # noqa: F401
+               leave_one_out, lowest_confidence, remask_tis, reread_surprise)
 from .base import ROOT_FINDERS, RootFinder, register_finder
 from .metrics import chance_at, pessimistic_rank
 from .truth import Truth, true_root
@@ -21,6 +21,9 @@ from .truth import Truth, true_root
 # the one-pass finder that measured best on the validation runs (sudoku hard_val, confidence, 12
 # steps: hit@1 0.14, hit@3 0.41 against lowest-confidence 0.06 / 0.38; see docs/roots.md)
 DEFAULT_METHOD = "grad-likelihood"
+# the finder that measured best across the root tables' tasks, at the price of rollouts: each runner-up
+# branch's final canvas read back, plus the commit's own surprise (docs/roots.md). The explorer leads with it.
+BEST_METHOD = "reread-surprise"
 
 
 def order_of(scores: np.ndarray, commits: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -40,5 +43,5 @@ def find_roots(model, trace, row: int = 0, method: str | None = None, counterfac
     return order_of(finder.score(model, trace, row, counterfactuals), commits_of(trace, row))
 
 
-__all__ = ["DEFAULT_METHOD", "ROOT_FINDERS", "RootFinder", "chance_at", "find_roots", "order_of",
+__all__ = ["BEST_METHOD", "DEFAULT_METHOD", "ROOT_FINDERS", "RootFinder", "chance_at", "find_roots", "order_of",
            "pessimistic_rank", "register_finder", "Truth", "true_root"]

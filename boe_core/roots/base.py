@@ -25,20 +25,32 @@ class RootFinder:
     one_pass: bool = True  # no rollouts: a few forwards (or one backward) per run
     needs_counterfactuals: bool = False
     order: int = 100
+    # a finder built from other finders' scores: their names, and the function of their scores
+    # ({name: (n,) array} -> (n,) array) that `fn` also applies; lets the bench reuse cached scores
+    inputs: tuple[str, ...] = ()
+    combine: Callable | None = None
 
     def score(self, model, trace, row: int = 0, counterfactuals=None) -> np.ndarray:
         out = np.asarray(self.fn(model, trace, row, counterfactuals), np.float64)
         return np.where(np.isnan(out), -np.inf, out)  # a commit a finder cannot score ranks last
+
+    def from_scores(self, scores: dict) -> np.ndarray:
+        """This finder's scores from its inputs' scores (a finder with `combine` only)."""
+        if self.combine is None:
+            raise ValueError(f"root finder {self.name!r} is not built from other finders' scores")
+        out = np.asarray(self.combine({k: np.asarray(scores[k], np.float64) for k in self.inputs}), np.float64)
+        return np.where(np.isnan(out), -np.inf, out)
 
 
 ROOT_FINDERS: Registry[RootFinder] = Registry("root finder")
 
 
 def register_finder(name: str, description: str, one_pass: bool = True, needs_counterfactuals: bool = False,
-                    order: int = 100):
+                    order: int = 100, inputs: tuple[str, ...] = (), combine: Callable | None = None):
     """Decorator: register a scoring function under `name`."""
     def deco(fn):
-        ROOT_FINDERS.register(RootFinder(name, fn, description, one_pass, needs_counterfactuals, order))
+        ROOT_FINDERS.register(RootFinder(name, fn, description, one_pass, needs_counterfactuals, order, inputs,
+                                         combine))
         return fn
     return deco
 
