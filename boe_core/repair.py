@@ -56,6 +56,7 @@ from .config import DecodeConfig
 from .counterfactuals import commits_of, estimate_forwards, runner_up
 from .errors import ConfigError, finite, is_int
 from .numerics import suppress
+from .readback import grouped_pll
 from .roots import ROOT_FINDERS, order_of
 from .roots.counterfactual_reread import GROUPS as REREAD_GROUPS
 from .roots.counterfactual_top import BEHIND
@@ -151,27 +152,6 @@ class Repair:
     def forward_equivalents(self, kappa: float) -> float:
         """Forwards + kappa x backwards (kappa: a backward's cost in forwards, `bench.cost`)."""
         return self.forwards + kappa * self.backwards
-
-
-@torch.no_grad()
-def grouped_pll(model, canvas: np.ndarray, decoded: np.ndarray, am, groups: int) -> tuple[float, float]:
-    """The model's belief in a finished canvas: (sum, min) of the log-probability of every decoded
-    token with its group masked (the decoded positions in `groups` interleaved groups, one canvas
-    each: `groups` forwards in one batch)."""
-    cells = np.flatnonzero(decoded)
-    parts = [cells[g::groups] for g in range(groups) if len(cells[g::groups])]
-    if not parts:
-        return 0.0, 0.0
-    dev = model.device
-    x = torch.as_tensor(canvas, device=dev).repeat(len(parts), 1)
-    for i, part in enumerate(parts):
-        x[i, torch.as_tensor(part, device=dev)] = model.mask_id
-    a = None if am is None else torch.as_tensor(am, device=dev)[None].expand(len(parts), -1)
-    lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x), a)), model.suppressed_ids).float(), -1)
-    tok = torch.as_tensor(canvas, device=dev)
-    read = torch.cat([lp[i, torch.as_tensor(part, device=dev)].gather(1, tok[part][:, None]).squeeze(1)
-                      for i, part in enumerate(parts)])
-    return float(read.sum()), float(read.min())
 
 
 def _last_commits(trace: Trace, row: int) -> dict[int, tuple[int, float]]:

@@ -128,7 +128,7 @@ def test_counterfactual_top_is_the_exact_score_on_grad_likelihoods_first_m(tiny,
 
 
 def test_counterfactual_reread_reads_each_branch_final_against_the_runs(tiny, run):
-    from boe_core.repair import grouped_pll
+    from boe_core.readback import grouped_pll
     from boe_core.roots.counterfactual_reread import GROUPS
 
     cf = counterfactuals(tiny, run, store=False)

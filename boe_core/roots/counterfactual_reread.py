@@ -3,7 +3,7 @@
 The exact score (`counterfactual`) compares the likelihood of the two *trajectories*, read at
 commit time. This one reads the two *final canvases* instead: each branch's finished canvas and the
 run's own are read back with their decoded tokens masked in `GROUPS` interleaved groups (one forward
-a group, `boe_core.repair.grouped_pll`), and the score is the summed log-probability of the branch
+a group, `boe_core.readback.grouped_pll`), and the score is the summed log-probability of the branch
 minus the run's. A wrong commit the model wrote confidently early on can look likely along the
 trajectory and still leave a canvas whose parts the model doubts when it reads them back.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..readback import grouped_pll
 from .base import register_finder
 
 GROUPS = 6  # the repair gate's grouping: on Sudoku 6 group reads tell right grids about as well as leave-one-out
@@ -23,7 +24,6 @@ GROUPS = 6  # the repair gate's grouping: on Sudoku 6 group reads tell right gri
                  "against the run's", one_pass=False, needs_counterfactuals=True, order=6)
 def counterfactual_reread(model, trace, row=0, counterfactuals=None) -> np.ndarray:
     from ..counterfactuals import Counterfactuals, counterfactuals as run
-    from ..repair import grouped_pll
 
     cf = counterfactuals or Counterfactuals.from_trace(trace, row) or run(model, trace, row, judge=None)
     am = None if trace.attention_mask is None else trace.attention_mask[row]

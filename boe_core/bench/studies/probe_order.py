@@ -17,7 +17,7 @@ walks every hard val puzzle through states whose committed cells are all right. 
    - `entropy`: the summed entropy of the masked cells left (lower is picked);
    - `cells left`: the masked cells left (fewer is picked);
    - `read-back`: the branch decoded to the end (cells at >= `--tau` at once, else the most
-     confident one) and its grid read back in 6 groups (`boe_core.repair.grouped_pll`): the verifier
+     confident one) and its grid read back in 6 groups (`boe_core.readback.grouped_pll`): the verifier
      that tells right grids from wrong ones among whole decodes (pilot-selfcheck).
 
 No signal reads the answer; only the walk (the oracle) and the scoring do. Validation split only.
@@ -74,7 +74,7 @@ def _lookahead(m, canvas, digits, tau: float, depth: int, decoded: np.ndarray) -
 def _read_back(m, canvas, digits, tau: float, decoded: np.ndarray) -> np.ndarray:
     """Finish each row's decode (every cell at >= tau at once, at least the most confident one a
     forward) and read the grid back: its grouped pseudo-log-likelihood over the puzzle's blanks."""
-    from boe_core.repair import grouped_pll
+    from boe_core.readback import grouped_pll
 
     cv = canvas.clone()
     rows = torch.arange(cv.shape[0])
