@@ -50,5 +50,6 @@ def test_probe_order_walks_every_blank_and_scores_the_lookahead(tmp_path):
     assert res["states"] == 2 * 54 and sum(b["states"] for b in res["bins"]) == res["states"]
     assert 0.0 <= res["pick_wrong_share"] <= 1.0 and res["oracle_walk_solves"] == 1.0
     picks = res["lookahead"]["picks_right"]
-    assert set(picks) == {"confidence", "cascade logp", "min confidence", "entropy", "cells left", "read-back"}
+    assert set(picks) == {"confidence", "cascade logp", "min confidence", "entropy", "cells left", "read-back",
+                          "boe score", "boe tis", "boe grad norm"}
     assert "| top confidence | states | pick wrong |" in stem.with_suffix(".md").read_text()

@@ -19,6 +19,10 @@ walks every hard val puzzle through states whose committed cells are all right. 
    - `read-back`: the branch decoded to the end (cells at >= `--tau` at once, else the most
      confident one) and its grid read back in 6 groups (`boe_core.readback.grouped_pll`): the verifier
      that tells right grids from wrong ones among whole decodes (pilot-selfcheck).
+   Beside the lookahead, BoE's own view of the state (no branch: the sampler's first step of the
+   `boe` policy with its defaults, the `sudoku` model's BoE preset): `boe score` (its selection
+   score), `boe tis` (the estimated entropy drop) and `boe grad norm`, each read at the candidates
+   (a candidate BoE did not probe ranks last).
 
 No signal reads the answer; only the walk (the oracle) and the scoring do. Validation split only.
 
@@ -38,6 +42,7 @@ from ... import paths
 
 BINS = [(0.0, 0.7), (0.7, 0.9), (0.9, 0.99), (0.99, 0.999), (0.999, 1.01)]
 SIGNALS = {"cascade logp": 1, "min confidence": 1, "entropy": -1, "cells left": -1, "read-back": 1}  # higher is picked
+BOE = {"boe score": "score", "boe tis": "tis", "boe grad norm": "grad_norm"}  # read from BoE's first step record
 
 
 @torch.no_grad()
@@ -89,6 +94,26 @@ def _read_back(m, canvas, digits, tau: float, decoded: np.ndarray) -> np.ndarray
     return np.array([grouped_pll(m, cv[i].numpy(), decoded, None, 6)[0] for i in range(cv.shape[0])])
 
 
+def _boe_view(m, canvas) -> dict[str, np.ndarray]:
+    """BoE's first step on these canvases (B, 81): its selection score and signals, (B, 81) each,
+    NaN where it did not score."""
+    from boe_core.config import DecodeConfig
+    from boe_core.sampler import init_state, iterate
+
+    masks = int((canvas == m.mask_id).sum(1).max())
+    cfg = DecodeConfig(policy="boe", steps=max(masks, 1)).validate()
+    rec = next(iterate(m, init_state(m, canvas, cfg), cfg))
+    out = {"score": np.asarray(rec.score, np.float64)}
+    for k in ("tis", "grad_norm"):
+        v = rec.signals.get(k)
+        out[k] = np.full(out["score"].shape, np.nan) if v is None else np.asarray(v, np.float64)
+    return out
+
+
+def _pick(values: np.ndarray) -> int:
+    return int(np.argmax(np.nan_to_num(values, nan=-np.inf)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench probe-order", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -114,7 +139,7 @@ def main(argv=None):
     sol = torch.stack([S.puzzle_to_canvas(e["solution"], m.tokenizer)[0] for e in ex])
     digits = torch.as_tensor(S.digit_ids(m.tokenizer))
     states = []  # (puzzle, top confidence, top right, rank of the first right proposal)
-    picks = {"confidence": []} | {s: [] for s in SIGNALS}
+    picks = {"confidence": []} | {s: [] for s in SIGNALS} | {s: [] for s in BOE}
     rows = torch.arange(a.n)
     while (cv == m.mask_id).any():
         p = _probs(m, cv, digits)
@@ -123,6 +148,7 @@ def main(argv=None):
         right = digits[am] == sol
         cm = torch.where(masked, conf, torch.full_like(conf, -1.0))
         order = cm.argsort(-1, descending=True)
+        boe = None
         for b in range(a.n):
             left = int(masked[b].sum())
             if not left:
@@ -141,6 +167,10 @@ def main(argv=None):
             picks["confidence"].append(ok[0])
             for s, sign in SIGNALS.items():
                 picks[s].append(ok[int(np.argmax(sign * sig[s]))])
+            if boe is None:  # once per walk step, for every puzzle (they share the mask count)
+                boe = _boe_view(m, cv)
+            for s, key in BOE.items():
+                picks[s].append(ok[_pick(boe[key][b, cands])])
         # the oracle's step: the most confident right proposal (a wrong one only if none is right)
         c = (cm + 2.0 * (right & masked).float()).argmax(-1)
         live = masked.any(1)
