@@ -17,9 +17,9 @@ from collections import OrderedDict
 import numpy as np
 
 from boe_core import ConfigError
-from boe_core.counterfactuals import Counterfactuals, counterfactuals, estimate_forwards
+from boe_core.counterfactuals import Counterfactuals, commits_of, counterfactuals, estimate_forwards
 from boe_core.lockin import trace_key
-from boe_core.roots import BEST_METHOD, ROOT_FINDERS, find_roots
+from boe_core.roots import BEST_METHOD, ROOT_FINDERS, order_of, score_finders
 
 from . import jobs
 from .canvas import canvas_html
@@ -291,14 +291,16 @@ def _cascade(sess, finder, mark=None):
         job.progress(0, total)
         done = Counterfactuals.from_trace(tr, 0)
         cf = done or counterfactuals(adapter, tr, 0, progress=lambda d, _t: job.progress(d, total), cancel=job.cancel)
-        if not cf.complete:
+        if not cf.complete or job.cancel.is_set():
             return cf, None
-        out = {}
-        for i, name in enumerate(names):
+        out, commits = {}, commits_of(tr, 0)
+        # a finder built from others' scores (reread-surprise) reuses them: the read-back runs once
+        for i, (name, scores, _) in enumerate(score_finders(adapter, tr, 0, names, cf)):
+            out[name] = order_of(scores, commits)
+            job.progress(n + i + 1, total)
             if job.cancel.is_set():
                 return cf, None
-            out[name] = find_roots(adapter, tr, 0, name, counterfactuals=cf)
-            job.progress(n + i + 1, total)
+        out = {name: out[name] for name in names}  # the tab's order
         _keep(tr, out)
         return cf, out
 

@@ -14,21 +14,45 @@ from .numerics import suppress
 
 
 @torch.no_grad()
+def grouped_reads(model, canvases: np.ndarray, decoded: np.ndarray, am, groups: int,
+                  max_logits: int = 1 << 25) -> np.ndarray:
+    """(M, D) float32: for each of the M canvases (M, N), the log-probability of each of its D
+    decoded tokens (`decoded` (N,) bool, shared) with that token's group masked. The M x groups
+    masked copies go through the model in batches of at most `max_logits` logits (rows x N x vocab)."""
+    canvases = np.asarray(canvases).reshape(-1, len(decoded))
+    cells = np.flatnonzero(decoded)
+    parts = [cells[g::groups] for g in range(groups) if len(cells[g::groups])]
+    M = canvases.shape[0]
+    out = np.zeros((M, len(cells)), np.float32)
+    if not parts or not M:
+        return out
+    dev = model.device
+    tok = torch.as_tensor(canvases, device=dev)
+    x = tok.repeat_interleave(len(parts), 0)  # row i * len(parts) + g: canvas i with group g masked
+    where = np.zeros((len(parts), len(decoded)), bool)
+    for g, part in enumerate(parts):
+        where[g, part] = True
+    masked = torch.as_tensor(np.tile(where, (M, 1)), device=dev)
+    x[masked] = model.mask_id
+    a = None if am is None else torch.as_tensor(am, device=dev)[None].expand(x.shape[0], -1)
+    want = tok.repeat_interleave(len(parts), 0)
+    chunk = max(1, max_logits // (x.shape[1] * model.embedding_matrix().shape[0]))
+    read = torch.zeros(x.shape, dtype=torch.float32, device=dev)
+    for s in range(0, x.shape[0], chunk):
+        sl = slice(s, s + chunk)
+        lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x[sl]), None if a is None else a[sl])),
+                                        model.suppressed_ids).float(), -1)
+        read[sl] = lp.gather(2, want[sl][..., None]).squeeze(-1)
+    # each decoded cell is read from the copy that masked it
+    read = (read * masked).reshape(M, len(parts), -1).sum(1)
+    return read[:, torch.as_tensor(cells, device=dev)].cpu().numpy()
+
+
 def grouped_pll(model, canvas: np.ndarray, decoded: np.ndarray, am, groups: int) -> tuple[float, float]:
     """The model's belief in a finished canvas: (sum, min) of the log-probability of every decoded
     token with its group masked (the decoded positions in `groups` interleaved groups, one canvas
     each: `groups` forwards in one batch)."""
-    cells = np.flatnonzero(decoded)
-    parts = [cells[g::groups] for g in range(groups) if len(cells[g::groups])]
-    if not parts:
+    read = grouped_reads(model, canvas[None], decoded, am, groups)[0]
+    if not len(read):
         return 0.0, 0.0
-    dev = model.device
-    x = torch.as_tensor(canvas, device=dev).repeat(len(parts), 1)
-    for i, part in enumerate(parts):
-        x[i, torch.as_tensor(part, device=dev)] = model.mask_id
-    a = None if am is None else torch.as_tensor(am, device=dev)[None].expand(len(parts), -1)
-    lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x), a)), model.suppressed_ids).float(), -1)
-    tok = torch.as_tensor(canvas, device=dev)
-    read = torch.cat([lp[i, torch.as_tensor(part, device=dev)].gather(1, tok[part][:, None]).squeeze(1)
-                      for i, part in enumerate(parts)])
-    return float(read.sum()), float(read.min())
+    return float(read.sum(dtype=np.float64)), float(read.min())

@@ -26,7 +26,7 @@ import torch
 from ..counterfactuals import commits_of, counterfactuals
 from ..errors import ConfigError
 from ..fidelity import spearman
-from ..roots import ROOT_FINDERS, chance_at, pessimistic_rank, true_root
+from ..roots import ROOT_FINDERS, chance_at, pessimistic_rank, score_finders, true_root
 from ..sampler import generate
 from ..paths import result_file, results_for
 
@@ -61,16 +61,14 @@ def run_row(adapter, task, trace, row: int, example, target, methods) -> dict:
     cf = counterfactuals(adapter, trace, row, judge=judge, store=False)
     cm = commits_of(trace, row)
     scores, secs = {}, {"truth": t_truth, "counterfactual": cf.seconds}
-    for m in sorted(methods, key=lambda m: ROOT_FINDERS.get(m).combine is not None):  # combined finders last
-        t = time.perf_counter()
-        finder = ROOT_FINDERS.get(m)  # only finders built on the branches reuse them: the others are timed alone
-        if finder.combine is not None and all(k in scores for k in finder.inputs):
-            scores[m] = finder.from_scores(scores).tolist()
-            secs[m] = sum(secs.get(k, 0.0) for k in finder.inputs)
-            continue
-        scores[m] = finder.score(adapter, trace, row, cf if finder.needs_counterfactuals else None).tolist()
-        # a finder that reads the branches is charged for them too
-        secs.setdefault(m, time.perf_counter() - t + (cf.seconds if finder.needs_counterfactuals else 0.0))
+    # only finders built on the branches reuse them: the others are timed alone
+    for m, s, took in score_finders(adapter, trace, row, methods, cf, share=False):
+        finder = ROOT_FINDERS.get(m)
+        scores[m] = s.tolist()
+        if finder.combine is not None and all(k in secs for k in finder.inputs):
+            secs[m] = sum(secs[k] for k in finder.inputs)  # built from its inputs: charged their time
+        else:  # a finder that reads the branches is charged for them too
+            secs.setdefault(m, took + (cf.seconds if finder.needs_counterfactuals else 0.0))
     return {"commits": cm, "wrong": truth.wrong, "fixing": truth.fixing,
             "root": None if truth.root is None else cm.index(tuple(truth.root)),
             "first_wrong": None if not truth.wrong else cm.index(tuple(truth.wrong[0])),

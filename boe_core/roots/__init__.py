@@ -8,6 +8,8 @@ Each finder lives in its own module and is registered here, explicitly.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..counterfactuals import commits_of
@@ -33,6 +35,23 @@ def order_of(scores: np.ndarray, commits: list[tuple[int, int]]) -> list[tuple[i
     return [commits[i] for i in keys]
 
 
+def score_finders(model, trace, row: int, names, counterfactuals=None, share: bool = True):
+    """Yield (name, scores, seconds) for each finder of `names`. A finder built from other finders'
+    scores (`RootFinder.combine`) comes after them and is computed from theirs, so an input both
+    use runs once; its seconds are its inputs' seconds. `share`: hand `counterfactuals` to every
+    finder (False: only to those that need them, so the others are timed on their own)."""
+    done, secs = {}, {}
+    for name in sorted(names, key=lambda n: ROOT_FINDERS.get(n).combine is not None):
+        f = ROOT_FINDERS.get(name)
+        t = time.perf_counter()
+        if f.combine is not None and all(k in done for k in f.inputs):
+            done[name], secs[name] = f.from_scores(done), sum(secs[k] for k in f.inputs)
+        else:
+            cf = counterfactuals if share or f.needs_counterfactuals else None
+            done[name], secs[name] = f.score(model, trace, row, cf), time.perf_counter() - t
+        yield name, done[name], secs[name]
+
+
 def find_roots(model, trace, row: int = 0, method: str | None = None, counterfactuals=None) -> list[tuple[int, int]]:
     """Every decoded commit (step, position) of row `row`, most suspect first, by `method` (a
     registered root finder; default: `DEFAULT_METHOD`)."""
@@ -44,4 +63,5 @@ def find_roots(model, trace, row: int = 0, method: str | None = None, counterfac
 
 
 __all__ = ["BEST_METHOD", "DEFAULT_METHOD", "ROOT_FINDERS", "RootFinder", "chance_at", "find_roots", "order_of",
+           "score_finders",
            "pessimistic_rank", "register_finder", "Truth", "true_root"]

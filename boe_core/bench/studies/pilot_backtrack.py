@@ -64,17 +64,13 @@ def main(argv=None):
     ap.add_argument("--doubt", type=float, default=0.5, help="a decoded cell is doubted below this probability")
     ap.add_argument("--out", default=None, help="default results/sudoku/pilot_backtrack_search_<split>.json")
     a = ap.parse_args(argv)
-    from boe_core import load_model
-    from boe_core.bench.tasks import make_task
-    from boe_core.tasks import sudoku as S
+    from .sudoku_split import sudoku_split
 
     torch.set_num_threads(1)
     t0 = time.time()
-    m = load_model("sudoku")
-    ex = make_task("sudoku").load(a.split, a.n)
-    ids = torch.stack([S.puzzle_to_canvas(e["puzzle"], m.tokenizer)[0] for e in ex])
+    m, ids, sol = sudoku_split(a.split, a.n)
     fixed = (ids != m.mask_id).numpy()
-    sol = np.stack([S.puzzle_to_canvas(e["solution"], m.tokenizer)[0].numpy() for e in ex])
+    sol = sol.numpy()
     n = a.n
     grid, step, alts = decode(m, ids)
     lp, score = grid_score(m, grid, fixed, a.groups)

@@ -17,7 +17,7 @@ walks every hard val puzzle through states whose committed cells are all right. 
    - `entropy`: the summed entropy of the masked cells left (lower is picked);
    - `cells left`: the masked cells left (fewer is picked);
    - `read-back`: the branch decoded to the end (cells at >= `--tau` at once, else the most
-     confident one) and its grid read back in 6 groups (`boe_core.readback.grouped_pll`): the verifier
+     confident one) and its grid read back in 6 groups (`boe_core.readback`): the verifier
      that tells right grids from wrong ones among whole decodes (pilot-selfcheck).
    Beside the lookahead, BoE's own view of the state (no branch: the sampler's first step of the
    `boe` policy with its defaults, the `sudoku` model's BoE preset): `boe score` (its selection
@@ -79,7 +79,7 @@ def _lookahead(m, canvas, digits, tau: float, depth: int, decoded: np.ndarray) -
 def _read_back(m, canvas, digits, tau: float, decoded: np.ndarray) -> np.ndarray:
     """Finish each row's decode (every cell at >= tau at once, at least the most confident one a
     forward) and read the grid back: its grouped pseudo-log-likelihood over the puzzle's blanks."""
-    from boe_core.readback import grouped_pll
+    from boe_core.readback import grouped_reads
 
     cv = canvas.clone()
     rows = torch.arange(cv.shape[0])
@@ -91,7 +91,7 @@ def _read_back(m, canvas, digits, tau: float, decoded: np.ndarray) -> np.ndarray
         top = torch.where(masked, conf, torch.full_like(conf, -1.0)).argmax(-1)
         go[rows[live], top[live]] = True
         cv[go] = digits[am[go]]
-    return np.array([grouped_pll(m, cv[i].numpy(), decoded, None, 6)[0] for i in range(cv.shape[0])])
+    return grouped_reads(m, cv.numpy(), decoded, None, 6).sum(1, dtype=np.float64)
 
 
 def _boe_view(m, canvas) -> dict[str, np.ndarray]:
@@ -126,17 +126,14 @@ def main(argv=None):
     ap.add_argument("--lookahead-n", type=int, default=40, help="puzzles whose uncertain states get the lookahead")
     ap.add_argument("--out", default=None, help="default results/sudoku/probe_order_<split>.{json,md}")
     a = ap.parse_args(argv)
-    from boe_core import load_model
-    from boe_core.bench.tasks import make_task
     from boe_core.tasks import sudoku as S
+
+    from .sudoku_split import sudoku_split
 
     torch.set_num_threads(1)
     t0 = time.time()
-    m = load_model("sudoku")
-    ex = make_task("sudoku").load(a.split, a.n)
-    cv = torch.stack([S.puzzle_to_canvas(e["puzzle"], m.tokenizer)[0] for e in ex])
+    m, cv, sol = sudoku_split(a.split, a.n)
     blanks = (cv == m.mask_id).numpy()
-    sol = torch.stack([S.puzzle_to_canvas(e["solution"], m.tokenizer)[0] for e in ex])
     digits = torch.as_tensor(S.digit_ids(m.tokenizer))
     states = []  # (puzzle, top confidence, top right, rank of the first right proposal)
     picks = {"confidence": []} | {s: [] for s in SIGNALS} | {s: [] for s in BOE}
