@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from boe_core import POLICIES, generate, load_model, shipped_models
+from boe_core import POLICIES, ConfigError, generate, load_model, shipped_models
 from boe_core.policies.eb import entropy_bounded_commit
 from boe_core.tasks.sudoku import CLUE_CHANGED, canvas_to_grid, load_examples, puzzle_to_canvas, verify
 
@@ -90,6 +90,18 @@ def _threshold(tr):
     for r in _steps(tr):
         n = int(_cleared(r).sum())
         assert int(r.n_commit[0]) == max(n, 1) and r.notes[0] == f"{n} cleared τ = 0.9"
+
+
+def _planner(tr):
+    # confidence at or above τ = 0.99 commits at once; a step with none commits the proposal the
+    # 4 symmetric views believe most, and pays a forward per view (tests/test_planner.py: hard puzzles)
+    for r in _steps(tr):
+        sure = _cleared(r, 0.99)
+        if sure.any():
+            assert np.array_equal(r.chosen[0], sure), f"step {r.step}"
+        else:
+            score = np.nan_to_num(r.signals["planner_score"][0], nan=-np.inf)
+            assert int(r.n_commit[0]) == 1 and r.chosen[0][int(score.argmax())] and r.n_forward == 5
 
 
 def _eb(tr):
@@ -209,7 +221,7 @@ def _remdm(tr):
 
 FACTS = {"boe": _boe, "boe-adaptive": _boe_adaptive, "boe-revise": _boe_revise, "confidence": _confidence,
          "eb": _eb, "entropy": _entropy, "infogain": _infogain, "klass": _klass, "lookahead": _lookahead,
-         "margin": _margin, "pc": _pc, "random": _random, "rcr": _rcr, "remdm": _remdm,
+         "margin": _margin, "pc": _pc, "planner": _planner, "random": _random, "rcr": _rcr, "remdm": _remdm,
          "threshold": _threshold}
 _MODELS = {}
 
@@ -241,6 +253,10 @@ def test_sudoku_decodes_under_every_policy(sudoku, policy):
 @pytest.mark.parametrize("policy", sorted(FACTS))
 def test_kjv_decodes_under_every_policy(kjv, policy):
     _MODELS[kjv.name] = kjv
+    if policy == "planner":  # its views are Sudoku symmetries: refused by name elsewhere
+        with pytest.raises(ConfigError, match="views.*9×9 Sudoku"):
+            generate(kjv, "In the beginning", gen_length=12, steps=6, policy=policy)
+        return
     tr = generate(kjv, "In the beginning", gen_length=12, steps=6, policy=policy, r=4, **KJV_KW.get(policy, {}))
     final = tr.final_canvas[0]
     assert (final != kjv.mask_id).all()

@@ -1,0 +1,168 @@
+"""The planner: confidence where the model is sure; where it hesitates, several views decide (issue #29).
+
+At a step where some eligible position's confidence clears τ (0.99), it commits every such position,
+as a strict threshold sampler would: along right decodes of hard Sudoku no such pick was ever wrong
+(docs/ordering_gap.md, the probe-order study). Where none clears τ (an *uncertain* state, where
+confidence's pick is wrong about a quarter of the time) it commits one position: the one whose
+proposal the model believes most when it reads the canvas in `views` symmetric views as well
+(relabelled digits, permuted rows, columns, bands, stacks, a transpose: `tasks.sudoku.symmetry`),
+averaging the log-probability of the proposal over the views. A model that is not exactly
+invariant to those maps is often sure, in one view, of a cell it hesitates on in another.
+
+With `head` on, the views are read by the planner head shipped beside the model
+(`<model folder>/planner`: a copy of the model fine-tuned at its uncertain states, trained by
+`python -m boe_core.train sudoku-planner`) instead of the model itself.
+
+Cost: one extra forward per view (and one for the head's own reading) at a step that asks; every
+other step is one forward. The views need a 9×9 Sudoku canvas; `views=0` works on any model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from ..errors import ConfigError, finite
+from ..knobs import knob
+from ..signals import Signal
+from .base import Policy, PolicyResult, StepContext, masked_scores, register
+from .commits import count_note, fmt
+from .selection import CANDIDATES
+
+HEAD_DIR = "planner"
+SCORE = Signal("planner_score", "planner: mean log p(proposal) over views", colorscale="RdYlGn",
+               description="at a step where no position clears τ: the proposal's log-probability averaged over "
+                           "the symmetric views (the planner commits the highest)")
+
+
+@dataclass
+class PlannerSettings:
+    tau: float = knob(0.99, "τ · sure confidence", "positions at or above this confidence are committed at "
+                      "once (as the threshold sampler does); a step with none commits the one the views "
+                      "believe most", range=(0.5, 1.0), step=0.005, group="planner")
+    views: int = knob(4, "views · symmetric readings", "extra readings of the canvas under fixed Sudoku "
+                      "symmetries at a step where nothing clears τ (0: the model's own confidence)",
+                      range=(0, 16), group="planner")
+    head: bool = knob(False, "read with the planner head", "the views are read by the fine-tuned copy shipped "
+                      "in <model folder>/planner instead of the model", group="planner")
+
+    def validate(self):
+        if not finite(self.tau) or not (0.5 <= self.tau <= 1.0):
+            raise ConfigError("tau", self.tau, "must be in [0.5, 1]")
+        if isinstance(self.views, bool) or not isinstance(self.views, int) or not 0 <= self.views <= 16:
+            raise ConfigError("views", self.views, "must be an integer in [0, 16]")
+        if not isinstance(self.head, bool):
+            raise ConfigError("head", self.head, "must be true or false")
+        return self
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float, device: str):
+    from ..models.tiny_mdm import TinyMDM
+
+    model = TinyMDM.from_pretrained(path, device=device)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def head_for(adapter):
+    """The planner head shipped beside `adapter`'s model, or a ConfigError saying how to get one."""
+    src = getattr(adapter, "model_dir", None)  # set by load_model for a model folder
+    cfg = Path(src) / HEAD_DIR / "config.json" if src is not None else None
+    if cfg is None or not cfg.is_file():
+        raise ConfigError("head", True, f"model {getattr(adapter, 'name', '?')!r} has no planner head "
+                          f"(<model folder>/{HEAD_DIR}); train one with `python -m boe_core.train sudoku-planner`, "
+                          "or set head=false")
+    return _load(str(cfg.parent.resolve()), cfg.stat().st_mtime, str(adapter.device))
+
+
+def sudoku_digits(adapter, n_positions: int, settings) -> torch.Tensor:
+    """The token ids of '1'..'9' of a 9×9 Sudoku model, or a ConfigError naming the knob that needs one."""
+    from ..tasks.sudoku import digit_ids
+
+    if getattr(adapter, "task", None) != "sudoku" or n_positions != 81:
+        knob_ = "views" if settings.views else "head"
+        raise ConfigError(knob_, getattr(settings, knob_), "needs a 9×9 Sudoku model and canvas "
+                          f"(this is {getattr(adapter, 'name', '?')!r}); set views=0 and head=false")
+    return torch.tensor(digit_ids(adapter.tokenizer), device=adapter.device)
+
+
+def view_scores(ctx: StepContext, rows: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """((R, N) float64 mean log p(proposal) over the readings, forwards it took) for the (R,) rows."""
+    from ..tasks.sudoku.symmetry import view_log_probs
+
+    s = ctx.settings
+    if not s.views and not s.head:  # the model's own reading: its confidence, on any model
+        return ctx.stats.confidence[rows].double().clamp_min(1e-300).log(), 0
+    ids, masked = ctx.ids[rows], ctx.masked[rows]
+    digits = sudoku_digits(ctx.adapter, ids.shape[1], s)
+    col = torch.zeros(int(digits.max()) + 1, dtype=torch.long, device=ids.device)  # token id -> digit index
+    col[digits] = torch.arange(9, device=ids.device)
+    prop = col[ctx.stats.proposals[rows].clamp(min=0)]
+    if s.head:
+        head = head_for(ctx.adapter)
+        reader = lambda x: head(input_ids=x)  # noqa: E731
+        readings = view_log_probs(reader, ids, digits, s.views)
+        own = head(input_ids=ids)[..., digits].float().log_softmax(-1)[None]
+        readings, forwards = torch.cat([own, readings]), s.views + 1
+    else:
+        own = torch.zeros(*ids.shape, 9, device=ids.device)
+        own[masked] = ctx.stats.log_probs_at(ctx.masked & _row_mask(ctx, rows))[:, digits].float().log_softmax(-1)
+        readings = torch.cat([own[None], view_log_probs(ctx.adapter.logits, ids, digits, s.views)])
+        forwards = s.views
+    mean = readings.double().mean(0)  # (R, N, 9)
+    return mean.gather(-1, prop[..., None]).squeeze(-1), forwards
+
+
+def _row_mask(ctx: StepContext, rows: torch.Tensor) -> torch.Tensor:
+    m = torch.zeros_like(ctx.masked)
+    m[rows] = True
+    return m
+
+
+class PlannerPolicy(Policy):
+    name = "planner"
+    order = 45
+    description = "confidence where the model is sure; where it hesitates, symmetric views of the canvas pick one"
+    settings_cls = PlannerSettings
+    signals = (SCORE, CANDIDATES)
+
+    def presets(self):
+        return {"planner (symmetric views where unsure)": {}, "planner · no views (τ = 0.99, confidence)": {"views": 0}}
+
+    def score(self, ctx: StepContext) -> PolicyResult:
+        s = ctx.settings
+        if s.views or s.head:  # refused at the first step, asked or not
+            sudoku_digits(ctx.adapter, ctx.ids.shape[1], s)
+        if s.head:
+            head_for(ctx.adapter)
+        conf = ctx.stats.confidence
+        sure = ctx.eligible & (conf >= s.tau)
+        ask = ctx.eligible.any(1) & ~sure.any(1)
+        scores = masked_scores(conf, ctx.eligible)
+        commit = sure.clone()
+        signals, extra = {}, 0
+        notes = [count_note(sure.sum(1), f"cleared τ = {fmt(s.tau)}", ctx.eligible.any(1))]
+        if bool(ask.any()):
+            rows = ask.nonzero().squeeze(1)
+            with torch.no_grad():
+                vs, extra = view_scores(ctx, rows)
+            row_scores = masked_scores(vs, ctx.eligible[rows])
+            scores[rows] = row_scores
+            one = torch.zeros_like(ctx.eligible[rows])
+            one.scatter_(1, row_scores.argmax(1, keepdim=True), True)
+            commit[rows] = one & ctx.eligible[rows]
+            sig = torch.full(conf.shape, float("nan"), dtype=torch.float32, device=conf.device)
+            sig[rows] = torch.where(ctx.eligible[rows], vs.float(), torch.full_like(vs.float(), float("nan")))
+            signals[SCORE.name] = sig
+            # the rows that read views pay their forwards (bench.cost.row_costs), the others do not
+            signals[CANDIDATES.name] = torch.zeros_like(ctx.eligible).index_put_((rows,), ctx.eligible[rows])
+            notes.append(f"{int(ask.sum())} row(s) had none: {s.views} view(s)"
+                         f"{' read by the head' if s.head else ''} chose one position")
+        return PolicyResult(scores, torch.zeros_like(ask), signals, extra_forwards=extra, notes=notes, commit=commit)
+
+
+register(PlannerPolicy())
