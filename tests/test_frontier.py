@@ -166,8 +166,9 @@ def test_the_frontier_sweeps_each_family_over_its_budget_grid(tmp_path, monkeypa
         sweeps.clear()
         run_task(t, FAMILIES, limit=2, batch_size=1, threads=1, split="val", quiet=True, out_dir=tmp_path)
         assert csv_path(t, tmp_path, "val") == tmp_path / t / "frontier_val.csv"  # the task's folder
-        assert len(sweeps) == len(FAMILIES)
-        for fam, sw in zip(FAMILIES, sweeps):
+        here = [f for f in FAMILIES if not f.tasks or t in f.tasks]  # the planner's views are 9x9 Sudoku's
+        assert len(sweeps) == len(here) and (t == "sudoku") == any(f.spec == "planner" for f in here)
+        for fam, sw in zip(here, sweeps):
             assert [s.label for s in sw.specs] == fam.specs()
             want = [CAP[t]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[t])
             assert sw.budgets == want, (t, fam.spec)

@@ -42,6 +42,7 @@ STEPS_LOW = {"sudoku": (3, 6, 12, 24), "sudoku6": (3, 6, 12, 24), "arith-cot": (
              "countdown": (1, 2, 4, 8)}
 CAP = {"sudoku": 81, "sudoku6": 48, "arith-cot": 56, "countdown": 16}  # the adaptive samplers' step cap
 TAUS = (0.5, 0.7, 0.9, 0.99)
+PLANNER_VIEWS = (0, 2, 4, 8)  # the planner's compute knob: symmetric readings where nothing clears τ
 GAMMAS = (0.001, 0.01, 0.1, 1.0)
 
 
@@ -53,6 +54,7 @@ class Family:
     values: tuple = ()
     low_steps: bool = False  # fixed-count and costly per step: the lower step grid
     reads_answer: bool = False  # a ceiling (the oracle): only on tasks with a reference answer
+    tasks: tuple = ()  # only on these tasks (empty: every task)
 
     @property
     def adaptive(self) -> bool:
@@ -71,6 +73,7 @@ FAMILIES = (
     Family("lookahead:r=4", low_steps=True), Family("boe", low_steps=True),
     Family("threshold", "tau", TAUS), Family("eb", "gamma_eb", GAMMAS), Family("klass", "tau", TAUS),
     Family("boe-adaptive", "tau", TAUS), Family("rcr"), Family("oracle", reads_answer=True),
+    Family("planner", "views", PLANNER_VIEWS, tasks=("sudoku",)),  # its views are 9x9 Sudoku symmetries
 )
 CEILING_NOTE = "reads the answer"
 
@@ -420,6 +423,8 @@ def run_task(task_name: str, families, limit, batch_size, threads, split, quiet,
     for fam in families:
         if fam.reads_answer and not has_answers(task):
             continue  # no reference answer: no ceiling to draw
+        if fam.tasks and task_name not in fam.tasks:
+            continue
         budgets = [CAP[task_name]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[task_name])
         sw = Sweep(task=task, model=task.default_model, specs=parse_specs(fam.specs()), budgets=budgets,
                    split=split, limit=limit, batch_size=batch_size, out=out, threads=threads, progress=not quiet)
