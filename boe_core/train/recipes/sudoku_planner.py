@@ -24,8 +24,8 @@ The model is frozen; only the copy trains. Every checkpoint logs the `planner` d
     python -m boe_core.train sudoku-planner --export-only
 
 Exports to runs/sudoku_planner/export. The policy reads a head from <model folder>/planner; the
-shipped `sudoku` model has none: on hard val its copy, trained 20 CPU-minutes, did no better than
-the model's own symmetric views at the same compute (docs/ordering_gap.md).
+shipped `sudoku` model has none: on hard val a copy trained 20 and 65 CPU-minutes did no better
+than the model's own symmetric views within the same compute (docs/ordering_gap.md).
 """
 from __future__ import annotations
 
