@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from ..tasks.sudoku import normalize_grid
+from ..tasks.sudoku.symmetry import line_perm
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,11 @@ class Symmetry:
         return "".join(str(dm[int(g[j])]) for j in self.cell_perm())
 
 
-def _line_perm(rng: random.Random) -> list[int]:
-    """A permutation of the 9 rows (or columns) that keeps each band (stack) together."""
-    bands = [0, 1, 2]
-    rng.shuffle(bands)
-    out = []
-    for b in bands:
-        inner = [0, 1, 2]
-        rng.shuffle(inner)
-        out += [3 * b + k for k in inner]
-    return out
-
-
 def random_symmetry(rng=None) -> Symmetry:
     rng = rng if isinstance(rng, random.Random) else random.Random(rng)
     digits = list(range(1, 10))
     rng.shuffle(digits)
-    return Symmetry(tuple(_line_perm(rng)), tuple(_line_perm(rng)), tuple([0] + digits), rng.random() < 0.5)
+    return Symmetry(tuple(line_perm(rng)), tuple(line_perm(rng)), tuple([0] + digits), rng.random() < 0.5)
 
 
 def _batched_line_perm(B: int, g: torch.Generator) -> torch.Tensor:

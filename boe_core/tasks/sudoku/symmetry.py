@@ -24,7 +24,8 @@ class View:
     digit_map: tuple  # digit_map[d]: the digit that d becomes (0 -> 0)
 
 
-def _line_perm(rng: random.Random) -> list[int]:
+def line_perm(rng: random.Random) -> list[int]:
+    """A permutation of the 9 rows (or columns) that keeps each band (stack) together."""
     bands = [0, 1, 2]
     rng.shuffle(bands)
     out = []
@@ -41,7 +42,7 @@ def views() -> tuple[View, ...]:
     out = []
     for k in range(MAX_VIEWS):
         rng = random.Random(29_000 + k)
-        rows, cols = _line_perm(rng), _line_perm(rng)
+        rows, cols = line_perm(rng), line_perm(rng)
         src = [rows[r] * 9 + cols[c] for r in range(9) for c in range(9)]
         if rng.random() < 0.5:
             src = [src[c * 9 + r] for r in range(9) for c in range(9)]
