@@ -90,37 +90,31 @@ def sudoku_digits(adapter, n_positions: int, settings) -> torch.Tensor:
     return torch.tensor(digit_ids(adapter.tokenizer), device=adapter.device)
 
 
-def view_scores(ctx: StepContext, rows: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """((R, N) float64 mean log p(proposal) over the readings, forwards it took) for the (R,) rows."""
+def view_scores(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+    """((R, N) float64 mean log p(proposal) over the readings, forwards it took) for the (R,) rows;
+    `digits`: the Sudoku digit ids (None when neither views nor the head are asked for)."""
     from ..tasks.sudoku.symmetry import view_log_probs
 
     s = ctx.settings
-    if not s.views and not s.head:  # the model's own reading: its confidence, on any model
+    if digits is None:  # the model's own reading: its confidence, on any model
         return ctx.stats.confidence[rows].double().clamp_min(1e-300).log(), 0
     ids, masked = ctx.ids[rows], ctx.masked[rows]
-    digits = sudoku_digits(ctx.adapter, ids.shape[1], s)
-    col = torch.zeros(int(digits.max()) + 1, dtype=torch.long, device=ids.device)  # token id -> digit index
-    col[digits] = torch.arange(9, device=ids.device)
-    prop = col[ctx.stats.proposals[rows].clamp(min=0)]
+    prop = (ctx.stats.proposals[rows][..., None] == digits).float().argmax(-1)  # digit index of the proposal
     if s.head:
         head = head_for(ctx.adapter)
         reader = lambda x: head(input_ids=x)  # noqa: E731
         readings = view_log_probs(reader, ids, digits, s.views)
         own = head(input_ids=ids)[..., digits].float().log_softmax(-1)[None]
         readings, forwards = torch.cat([own, readings]), s.views + 1
-    else:
+    else:  # the canvas itself is the step's own forward: no extra pass
         own = torch.zeros(*ids.shape, 9, device=ids.device)
-        own[masked] = ctx.stats.log_probs_at(ctx.masked & _row_mask(ctx, rows))[:, digits].float().log_softmax(-1)
+        where = torch.zeros_like(ctx.masked)
+        where[rows] = masked
+        own[masked] = ctx.stats.log_probs_at(where)[:, digits].float().log_softmax(-1)
         readings = torch.cat([own[None], view_log_probs(ctx.adapter.logits, ids, digits, s.views)])
         forwards = s.views
     mean = readings.double().mean(0)  # (R, N, 9)
     return mean.gather(-1, prop[..., None]).squeeze(-1), forwards
-
-
-def _row_mask(ctx: StepContext, rows: torch.Tensor) -> torch.Tensor:
-    m = torch.zeros_like(ctx.masked)
-    m[rows] = True
-    return m
 
 
 class PlannerPolicy(Policy):
@@ -135,8 +129,8 @@ class PlannerPolicy(Policy):
 
     def score(self, ctx: StepContext) -> PolicyResult:
         s = ctx.settings
-        if s.views or s.head:  # refused at the first step, asked or not
-            sudoku_digits(ctx.adapter, ctx.ids.shape[1], s)
+        # refused at the first step, asked or not
+        digits = sudoku_digits(ctx.adapter, ctx.ids.shape[1], s) if s.views or s.head else None
         if s.head:
             head_for(ctx.adapter)
         conf = ctx.stats.confidence
@@ -149,7 +143,7 @@ class PlannerPolicy(Policy):
         if bool(ask.any()):
             rows = ask.nonzero().squeeze(1)
             with torch.no_grad():
-                vs, extra = view_scores(ctx, rows)
+                vs, extra = view_scores(ctx, rows, digits)
             row_scores = masked_scores(vs, ctx.eligible[rows])
             scores[rows] = row_scores
             one = torch.zeros_like(ctx.eligible[rows])
@@ -160,7 +154,7 @@ class PlannerPolicy(Policy):
             signals[SCORE.name] = sig
             # the rows that read views pay their forwards (bench.cost.row_costs), the others do not
             signals[CANDIDATES.name] = torch.zeros_like(ctx.eligible).index_put_((rows,), ctx.eligible[rows])
-            notes.append(f"{int(ask.sum())} row(s) had none: {s.views} view(s)"
+            notes.append(f"{len(rows)} row(s) had none: {s.views} view(s)"
                          f"{' read by the head' if s.head else ''} chose one position")
         return PolicyResult(scores, torch.zeros_like(ask), signals, extra_forwards=extra, notes=notes, commit=commit)
 

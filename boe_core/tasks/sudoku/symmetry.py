@@ -52,24 +52,30 @@ def views() -> tuple[View, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=8)
+def _view_index(n_views: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(src (K, 81), digit perm (K, 9): 0-based view digit of each canvas digit) of the first K views."""
+    vs = views()[:n_views]
+    src = torch.tensor([v.src for v in vs], dtype=torch.long, device=device).reshape(n_views, 81)
+    perm = torch.tensor([v.digit_map[1:] for v in vs], dtype=torch.long, device=device).reshape(n_views, 9) - 1
+    return src, perm
+
+
 def view_log_probs(logits_fn, ids: torch.Tensor, digit_ids: torch.Tensor, n_views: int) -> torch.Tensor:
     """(n_views, B, 81, 9) float32 log-probabilities over the digits 1..9, read in each of the first
     `n_views` views of `ids` (B, 81) and mapped back to the canvas's cells and digits.
-    `logits_fn(ids) -> (B, 81, V)`; `digit_ids` (9,) the token ids of '1'..'9'. Any token that is
-    not a digit (the mask) stays where the view puts it."""
-    V = int(digit_ids.max()) + 1
-    to_digit = torch.zeros(max(V, int(ids.max()) + 1), dtype=torch.long, device=ids.device)
-    to_digit[digit_ids] = torch.arange(1, 10, device=ids.device)
-    is_digit = torch.zeros_like(to_digit, dtype=torch.bool)
-    is_digit[digit_ids] = True
-    out = []
-    for view in views()[:n_views]:
-        src = torch.tensor(view.src, device=ids.device)
-        dmap = torch.tensor(view.digit_map, device=ids.device)
-        moved = ids[:, src]
-        mapped = torch.where(is_digit[moved], digit_ids[(dmap[to_digit[moved]] - 1).clamp(min=0)], moved)
-        lp = logits_fn(mapped)[..., digit_ids].float().log_softmax(-1)  # (B, 81, 9): view cells, view digits
-        back = torch.empty_like(lp)
-        back[:, src] = lp  # view cell j is canvas cell src[j]
-        out.append(back[..., dmap[1:] - 1])  # canvas digit d is view digit dmap[d]
-    return torch.stack(out) if out else torch.zeros(0, *ids.shape, 9)
+    `logits_fn(ids) -> (B', 81, V)` reads all the views in one call (B' = n_views · B); `digit_ids`
+    (9,) the token ids of '1'..'9'. Any token that is not a digit (the mask) stays where the view
+    puts it."""
+    B = ids.shape[0]
+    if n_views == 0:
+        return torch.zeros(0, B, 81, 9, device=ids.device)
+    src, perm = _view_index(n_views, str(ids.device))
+    moved = ids[:, src].transpose(0, 1)  # (K, B, 81): view cell j holds canvas cell src[j]
+    match = moved[..., None] == digit_ids  # (K, B, 81, 9)
+    digit = match.float().argmax(-1)  # 0-based canvas digit (0 where not a digit)
+    relabelled = digit_ids[perm[:, None, None, :].expand(-1, B, 81, -1).gather(-1, digit[..., None]).squeeze(-1)]
+    mapped = torch.where(match.any(-1), relabelled, moved)
+    lp = logits_fn(mapped.reshape(n_views * B, 81))[..., digit_ids].float().log_softmax(-1).reshape(n_views, B, 81, 9)
+    back = torch.empty_like(lp).scatter_(2, src[:, None, :, None].expand_as(lp), lp)  # back to canvas cells
+    return back.gather(-1, perm[:, None, None, :].expand_as(back))  # canvas digit d is view digit perm[d]
