@@ -56,3 +56,45 @@ def grouped_pll(model, canvas: np.ndarray, decoded: np.ndarray, am, groups: int)
     if not len(read):
         return 0.0, 0.0
     return float(read.sum(dtype=np.float64)), float(read.min())
+
+
+@torch.no_grad()
+def grouped_reads_rows(model, canvases: np.ndarray, decoded: np.ndarray, am, groups: int,
+                       max_logits: int = 1 << 25) -> np.ndarray:
+    """(M, N) float32: like `grouped_reads`, with each canvas's own decoded positions (`decoded`
+    (M, N) bool): each row's decoded tokens in `groups` interleaved groups, one masked copy each;
+    NaN where a row decoded nothing. Rows with nothing decoded cost no forward."""
+    canvases = np.asarray(canvases)
+    decoded = np.asarray(decoded, bool)
+    M, N = canvases.shape
+    out = np.full((M, N), np.nan, np.float32)
+    copies, wheres, owner = [], [], []
+    for i in range(M):
+        cells = np.flatnonzero(decoded[i])
+        for g in range(groups):
+            part = cells[g::groups]
+            if len(part):
+                w = np.zeros(N, bool)
+                w[part] = True
+                copies.append(canvases[i])
+                wheres.append(w)
+                owner.append(i)
+    if not copies:
+        return out
+    dev = model.device
+    tok = torch.as_tensor(np.stack(copies), device=dev)
+    where = torch.as_tensor(np.stack(wheres), device=dev)
+    x = tok.masked_fill(where, model.mask_id)
+    a = None if am is None else torch.as_tensor(np.asarray(am)[owner], device=dev)
+    chunk = max(1, max_logits // (N * model.embedding_matrix().shape[0]))
+    read = torch.zeros(x.shape, dtype=torch.float32, device=dev)
+    for s in range(0, x.shape[0], chunk):
+        sl = slice(s, s + chunk)
+        lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x[sl]), None if a is None else a[sl])),
+                                        model.suppressed_ids).float(), -1)
+        read[sl] = lp.gather(2, tok[sl][..., None]).squeeze(-1)
+    read = (read * where).cpu().numpy()
+    owner = np.asarray(owner)
+    for i in np.unique(owner):
+        out[i, decoded[i]] = read[owner == i].sum(0)[decoded[i]]
+    return out

@@ -112,4 +112,8 @@ def score_per_row(policy, ctx, seed: int, step: int):
         got = [getattr(p, field, None) for p in parts]
         if any(g is not None for g in got):
             setattr(res, field, _scatter(got, cols, (B, N), dev))
+    if any(p.tokens is not None for p in parts):  # a row without its own tokens takes its proposals
+        got = [p.tokens if p.tokens is not None else ctx.stats.proposals[i:i + 1, c]
+               for i, (p, c) in enumerate(zip(parts, cols))]
+        res.tokens = _scatter(got, cols, (B, N), dev)
     return res

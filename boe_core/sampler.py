@@ -221,7 +221,7 @@ def step(adapter, state: DecodeState, config: DecodeConfig) -> tuple[DecodeState
         notes.append(f"{'final step' if ctx.final else f'last step of block {k}'}: "
                      f"{int(remask.sum())} remasks ignored")
         remask = torch.zeros_like(remask)
-    new_canvas = torch.where(chosen, stats.proposals, ids)
+    new_canvas = torch.where(chosen, _policy_tokens(res.tokens, stats.proposals, config.policy), ids)
     new_canvas = torch.where(remask, torch.full_like(ids, adapter.mask_id), new_canvas)
     still = new_canvas == adapter.mask_id
     if state.attention_mask is not None:
@@ -252,6 +252,15 @@ def _policy_commits(commit: torch.Tensor, ctx: StepContext, policy: str, notes: 
         commit = commit | (top_mask(ctx.stats.confidence, ctx.eligible, 1) & stuck[:, None])
         notes.append(f"{int(stuck.sum())} rows committed nothing: their top-1 by confidence was committed")
     return commit
+
+
+def _policy_tokens(tokens, proposals: torch.Tensor, policy: str) -> torch.Tensor:
+    """The tokens committed positions take: the policy's own (shape checked) or the proposals."""
+    if tokens is None:
+        return proposals
+    if tuple(tokens.shape) != tuple(proposals.shape):
+        raise ValueError(f"policy {policy!r}: tokens has shape {tuple(tokens.shape)}, expected {tuple(proposals.shape)}")
+    return tokens.to(device=proposals.device, dtype=proposals.dtype)
 
 
 def _as_canvas_mask(x: torch.Tensor, like: torch.Tensor, policy: str, what: str) -> torch.Tensor:

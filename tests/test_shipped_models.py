@@ -104,6 +104,23 @@ def _planner(tr):
             assert int(r.n_commit[0]) == 1 and r.chosen[0][int(score.argmax())] and r.n_forward == 5
 
 
+def _view_hop(tr):
+    # confidence at or above τ = 0.99 commits at once; a step with none reads one symmetric view and
+    # commits what it is sure of, else one cell by the readings' mean (tests/test_view_hop.py)
+    for r in _steps(tr):
+        sure = _cleared(r, 0.99)
+        if sure.any():
+            assert np.array_equal(r.chosen[0], sure) and r.n_forward == 1, f"step {r.step}"
+            continue
+        assert r.n_forward == 2, f"step {r.step}"
+        hv = r.signals["hop_view"][0]
+        if (hv[r.chosen[0]] == 0).all():
+            score = np.nan_to_num(r.signals["planner_score"][0], nan=-np.inf)
+            assert int(r.n_commit[0]) == 1 and r.chosen[0][int(score.argmax())]
+        else:
+            assert (hv[r.chosen[0]] >= 1).all() and np.isfinite(hv).sum() == r.chosen[0].sum()
+
+
 def _eb(tr):
     for r in _steps(tr):
         commit, _ = entropy_bounded_commit(torch.as_tensor(r.entropy), torch.as_tensor(r.eligible), 0.1)
@@ -222,7 +239,7 @@ def _remdm(tr):
 FACTS = {"boe": _boe, "boe-adaptive": _boe_adaptive, "boe-revise": _boe_revise, "confidence": _confidence,
          "eb": _eb, "entropy": _entropy, "infogain": _infogain, "klass": _klass, "lookahead": _lookahead,
          "margin": _margin, "pc": _pc, "planner": _planner, "random": _random, "rcr": _rcr, "remdm": _remdm,
-         "threshold": _threshold}
+         "threshold": _threshold, "view-hop": _view_hop}
 _MODELS = {}
 
 
@@ -253,8 +270,8 @@ def test_sudoku_decodes_under_every_policy(sudoku, policy):
 @pytest.mark.parametrize("policy", sorted(FACTS))
 def test_kjv_decodes_under_every_policy(kjv, policy):
     _MODELS[kjv.name] = kjv
-    if policy == "planner":  # its views are Sudoku symmetries: refused by name elsewhere
-        with pytest.raises(ConfigError, match="views.*9×9 Sudoku"):
+    if policy in ("planner", "view-hop"):  # their views are Sudoku symmetries: refused by name elsewhere
+        with pytest.raises(ConfigError, match=f"{'views' if policy == 'planner' else 'hops'}.*9×9 Sudoku"):
             generate(kjv, "In the beginning", gen_length=12, steps=6, policy=policy)
         return
     tr = generate(kjv, "In the beginning", gen_length=12, steps=6, policy=policy, r=4, **KJV_KW.get(policy, {}))

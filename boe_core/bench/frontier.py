@@ -44,6 +44,7 @@ CAP = {"sudoku": 81, "sudoku6": 48, "arith-cot": 56, "countdown": 16}  # the ada
 TAUS = (0.5, 0.7, 0.9, 0.99)
 PLANNER_VIEWS = (0, 2, 4, 8)  # the planner's compute knob: symmetric readings where nothing clears τ
 GAMMAS = (0.001, 0.01, 0.1, 1.0)
+HOP_TAUS = (0.98, 0.99, 0.995)  # view-hop's: a sure reading, in the canvas or in a view
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ FAMILIES = (
     Family("threshold", "tau", TAUS), Family("eb", "gamma_eb", GAMMAS), Family("klass", "tau", TAUS),
     Family("boe-adaptive", "tau", TAUS), Family("rcr"), Family("oracle", reads_answer=True),
     Family("planner", "views", PLANNER_VIEWS, tasks=("sudoku",)),  # its views are 9x9 Sudoku symmetries
+    Family("view-hop", "tau", HOP_TAUS, tasks=("sudoku",)),
 )
 CEILING_NOTE = "reads the answer"
 

@@ -11,7 +11,7 @@ from .boe import BoESettings
 from .selection import EntropyDropSettings
 
 # the built-ins, in no particular order (menus sort by each policy's `order`)
-from . import boe, boe_adaptive, boe_revise, eb, infogain, klass, local, lookahead, oracle, pc, planner, rcr, remdm, threshold  # noqa: E402,F401,I001
+from . import boe, boe_adaptive, boe_revise, eb, infogain, klass, local, lookahead, oracle, pc, planner, rcr, remdm, threshold, view_hop  # noqa: E402,F401,I001
 
 __all__ = ["BoESettings", "EntropyDropSettings", "NoSettings", "POLICIES", "Policy", "PolicyResult",
            "StepContext", "get_policy", "register"]

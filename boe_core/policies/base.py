@@ -88,6 +88,10 @@ class PolicyResult:
     # (B, N) bool, optional: committed positions (never prompt or fixed cells) turned back into
     # [MASK] after this step's commits
     remask: torch.Tensor | None = None
+    # (B, N) int64, optional: the token each committed position takes (read only where committed);
+    # None: the step's proposal. For a policy that reads the canvas another way (e.g. a symmetric
+    # view of a Sudoku) and commits what that reading is sure of.
+    tokens: torch.Tensor | None = None
 
 
 class Policy:

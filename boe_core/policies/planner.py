@@ -79,15 +79,28 @@ def head_for(adapter):
     return _load(str(cfg.parent.resolve()), cfg.stat().st_mtime, str(adapter.device))
 
 
-def sudoku_digits(adapter, n_positions: int, settings) -> torch.Tensor:
-    """The token ids of '1'..'9' of a 9×9 Sudoku model, or a ConfigError naming the knob that needs one."""
+def sudoku_digits(adapter, n_positions: int, settings, knob: str | None = None) -> torch.Tensor:
+    """The token ids of '1'..'9' of a 9×9 Sudoku model, or a ConfigError naming the knob that needs
+    one (`knob`; the planner's: views or head)."""
     from ..tasks.sudoku import digit_ids
 
     if getattr(adapter, "task", None) != "sudoku" or n_positions != 81:
-        knob_ = "views" if settings.views else "head"
+        knob_ = knob or ("views" if settings.views else "head")
+        fix = "set views=0 and head=false" if knob is None else "use another policy"
         raise ConfigError(knob_, getattr(settings, knob_), "needs a 9×9 Sudoku model and canvas "
-                          f"(this is {getattr(adapter, 'name', '?')!r}); set views=0 and head=false")
+                          f"(this is {getattr(adapter, 'name', '?')!r}); {fix}")
     return torch.tensor(digit_ids(adapter.tokenizer), device=adapter.device)
+
+
+def own_digit_log_probs(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
+    """(R, 81, 9) float32: the step's own forward as log-probabilities over the digits, at the
+    masked cells of the (R,) rows (0 elsewhere); no extra pass."""
+    masked = ctx.masked[rows]
+    own = torch.zeros(*masked.shape, 9, device=masked.device)
+    where = torch.zeros_like(ctx.masked)
+    where[rows] = masked
+    own[masked] = ctx.stats.log_probs_at(where)[:, digits].float().log_softmax(-1)
+    return own
 
 
 def view_scores(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor | None) -> tuple[torch.Tensor, int]:
@@ -107,10 +120,7 @@ def view_scores(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor | Non
         own = head(input_ids=ids)[..., digits].float().log_softmax(-1)[None]
         readings, forwards = torch.cat([own, readings]), s.views + 1
     else:  # the canvas itself is the step's own forward: no extra pass
-        own = torch.zeros(*ids.shape, 9, device=ids.device)
-        where = torch.zeros_like(ctx.masked)
-        where[rows] = masked
-        own[masked] = ctx.stats.log_probs_at(where)[:, digits].float().log_softmax(-1)
+        own = own_digit_log_probs(ctx, rows, digits)
         readings = torch.cat([own[None], view_log_probs(ctx.adapter.logits, ids, digits, s.views)])
         forwards = s.views
     mean = readings.double().mean(0)  # (R, N, 9)

@@ -16,7 +16,8 @@ COMMANDS = {
     "probe-order": "issue #29 probe: where confidence's pick goes wrong along the oracle's walk, and whether a lookahead tells",
     "roots-weight": "issue #27: reread-surprise's weight, from the roots bench's cached validation runs",
     "ordering-gap": "the ordering gap table: oracle vs the best checker-free policy vs confidence (reads results)",
-    "planner-paired": "issue #29: the planner against confidence, threshold and RCR, paired per puzzle (reads results)",
+    "planner-paired": "issue #29: the planner, view-hop and restarts against confidence, threshold and RCR, paired per puzzle (reads results)",
+    "restarts": "issue #29: view-hop, and decode again from another view when the model doubts its grid",
 }
 
 
@@ -45,6 +46,8 @@ def _module(name: str):
         from . import ordering_gap as m
     elif name == "planner-paired":
         from . import planner_paired as m
+    elif name == "restarts":
+        from . import restarts as m
     else:
         from . import val_boe_adaptive as m
     return m

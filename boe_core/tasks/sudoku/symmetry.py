@@ -53,29 +53,39 @@ def views() -> tuple[View, ...]:
 
 
 @lru_cache(maxsize=8)
-def _view_index(n_views: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(src (K, 81), digit perm (K, 9): 0-based view digit of each canvas digit) of the first K views."""
-    vs = views()[:n_views]
-    src = torch.tensor([v.src for v in vs], dtype=torch.long, device=device).reshape(n_views, 81)
-    perm = torch.tensor([v.digit_map[1:] for v in vs], dtype=torch.long, device=device).reshape(n_views, 9) - 1
+def _view_table(device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(src (MAX_VIEWS, 81), digit perm (MAX_VIEWS, 9): 0-based view digit of each canvas digit)."""
+    vs = views()
+    src = torch.tensor([v.src for v in vs], dtype=torch.long, device=device).reshape(MAX_VIEWS, 81)
+    perm = torch.tensor([v.digit_map[1:] for v in vs], dtype=torch.long, device=device).reshape(MAX_VIEWS, 9) - 1
     return src, perm
 
 
+def read_in_views(logits_fn, ids: torch.Tensor, digit_ids: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """(R, 81, 9) float32 log-probabilities over the digits 1..9: row r of `ids` (R, 81) read in
+    view `which[r]` (an index into `views()`) and mapped back to the canvas's cells and digits.
+    `logits_fn(ids) -> (R, 81, V)` reads all the rows in one call; `digit_ids` (9,) the token ids of
+    '1'..'9'. Any token that is not a digit (the mask) stays where the view puts it."""
+    R = ids.shape[0]
+    if R == 0:
+        return torch.zeros(0, 81, 9, device=ids.device)
+    table_src, table_perm = _view_table(str(ids.device))
+    src, perm = table_src[which], table_perm[which]  # (R, 81), (R, 9)
+    moved = ids.gather(1, src)  # view cell j holds canvas cell src[j]
+    match = moved[..., None] == digit_ids  # (R, 81, 9)
+    digit = match.float().argmax(-1)  # 0-based canvas digit (0 where not a digit)
+    relabelled = digit_ids[perm.gather(1, digit)]
+    mapped = torch.where(match.any(-1), relabelled, moved)
+    lp = logits_fn(mapped)[..., digit_ids].float().log_softmax(-1)  # (R, 81, 9) in view cells and digits
+    back = torch.empty_like(lp).scatter_(1, src[..., None].expand_as(lp), lp)  # back to canvas cells
+    return back.gather(-1, perm[:, None, :].expand_as(back))  # canvas digit d is view digit perm[d]
+
+
 def view_log_probs(logits_fn, ids: torch.Tensor, digit_ids: torch.Tensor, n_views: int) -> torch.Tensor:
-    """(n_views, B, 81, 9) float32 log-probabilities over the digits 1..9, read in each of the first
-    `n_views` views of `ids` (B, 81) and mapped back to the canvas's cells and digits.
-    `logits_fn(ids) -> (B', 81, V)` reads all the views in one call (B' = n_views · B); `digit_ids`
-    (9,) the token ids of '1'..'9'. Any token that is not a digit (the mask) stays where the view
-    puts it."""
+    """(n_views, B, 81, 9) float32: `read_in_views` of every row of `ids` (B, 81) in each of the
+    first `n_views` views, all in one call of `logits_fn`."""
     B = ids.shape[0]
     if n_views == 0:
         return torch.zeros(0, B, 81, 9, device=ids.device)
-    src, perm = _view_index(n_views, str(ids.device))
-    moved = ids[:, src].transpose(0, 1)  # (K, B, 81): view cell j holds canvas cell src[j]
-    match = moved[..., None] == digit_ids  # (K, B, 81, 9)
-    digit = match.float().argmax(-1)  # 0-based canvas digit (0 where not a digit)
-    relabelled = digit_ids[perm[:, None, None, :].expand(-1, B, 81, -1).gather(-1, digit[..., None]).squeeze(-1)]
-    mapped = torch.where(match.any(-1), relabelled, moved)
-    lp = logits_fn(mapped.reshape(n_views * B, 81))[..., digit_ids].float().log_softmax(-1).reshape(n_views, B, 81, 9)
-    back = torch.empty_like(lp).scatter_(2, src[:, None, :, None].expand_as(lp), lp)  # back to canvas cells
-    return back.gather(-1, perm[:, None, None, :].expand_as(back))  # canvas digit d is view digit perm[d]
+    which = torch.arange(n_views, device=ids.device).repeat_interleave(B)  # view-major, like the result
+    return read_in_views(logits_fn, ids.repeat(n_views, 1), digit_ids, which).reshape(n_views, B, 81, 9)
