@@ -1,9 +1,11 @@
-"""The planner (issue #29) against the decoders it competes with, paired per puzzle.
+"""The checker-free Sudoku decoders of issue #29 (the planner, view-hop, view-hop with restarts)
+against the decoders they compete with, paired per puzzle.
 
 Runs nothing: it reads the Sudoku gap sweeps (`results/sudoku/gap_{hard_test,test}.csv` and their
-per-example files; the commands are in docs/ordering_gap.md), keeps the problems every compared
-cell has, and writes one row per (split, reference decoder): solve rates, forward-equivalents per
-puzzle, the puzzles only one of the two solves and the exact McNemar p.
+per-example files) and the restarts runs (`results/sudoku/restarts_{hard_test,test}.csv`; the
+commands are in docs/ordering_gap.md), keeps the problems both compared cells have, and writes one
+row per (split, decoder, reference decoder): solve rates, forward-equivalents per puzzle, the
+puzzles only one of the two solves and the exact McNemar p.
 
     python -m boe_core.bench planner-paired   # writes results/sudoku/planner_paired.{md,json}
 """
@@ -16,9 +18,12 @@ from pathlib import Path
 from ... import paths
 from .ordering_gap import cells, mcnemar
 
-PLANNER = ("planner", 81)  # the policy's defaults; its τ and views decide its steps (81 never binds)
-REFERENCES = (("confidence", 24), ("confidence", 81), ("threshold", 81), ("rcr", 24), ("planner:views=0", 81))
-SPLITS = {"hard test (27 clues)": "sudoku/gap_hard_test.csv", "easy test (36-40 clues)": "sudoku/gap_test.csv"}
+# each decoder at its defaults; its τ decides its steps (81 never binds)
+DECODERS = (("planner", 81), ("view-hop", 81), ("view-hop+restarts", 81))
+REFERENCES = (("confidence", 24), ("confidence", 81), ("threshold", 81), ("rcr", 24), ("planner:views=0", 81),
+              ("planner", 81))
+SPLITS = {"hard test (27 clues)": ("sudoku/gap_hard_test.csv", "sudoku/restarts_hard_test.csv"),
+          "easy test (36-40 clues)": ("sudoku/gap_test.csv", "sudoku/restarts_test.csv")}
 
 
 def shown(policy: str, steps: int) -> str:
@@ -27,34 +32,35 @@ def shown(policy: str, steps: int) -> str:
 
 def rows() -> list[dict]:
     out = []
-    for split, csv in SPLITS.items():
-        d = cells([csv])
-        if d.empty or PLANNER[0] not in set(d["policy"]):
+    for split, csvs in SPLITS.items():
+        d = cells(list(csvs))
+        if d.empty:
             continue
         piv = d.pivot_table(index="id", columns=["policy", "steps"], values="value")
         fwd = d.pivot_table(index="id", columns=["policy", "steps"], values="fwd")
-        if PLANNER not in piv.columns:
-            continue
-        for ref in REFERENCES:
-            if ref not in piv.columns:
+        for dec in DECODERS:
+            if dec not in piv.columns:
                 continue
-            both = piv[[PLANNER, ref]].dropna()
-            a, b = both[PLANNER] == 1, both[ref] == 1
-            only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
-            out.append({"split": split, "n": len(both), "planner": round(float(a.mean()), 3),
-                        "planner_fwd_equiv": round(float(fwd.loc[both.index, PLANNER].mean()), 1),
-                        "reference": shown(*ref), "reference_solved": round(float(b.mean()), 3),
-                        "reference_fwd_equiv": round(float(fwd.loc[both.index, ref].mean()), 1),
-                        "only_planner": only_a, "only_reference": only_b, "mcnemar_p": mcnemar(only_a, only_b)})
+            for ref in REFERENCES:
+                if ref not in piv.columns or ref == dec:
+                    continue
+                both = piv[[dec, ref]].dropna()
+                a, b = both[dec] == 1, both[ref] == 1
+                only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+                out.append({"split": split, "n": len(both), "decoder": dec[0], "solved": round(float(a.mean()), 3),
+                            "fwd_equiv": round(float(fwd.loc[both.index, dec].mean()), 1),
+                            "reference": shown(*ref), "reference_solved": round(float(b.mean()), 3),
+                            "reference_fwd_equiv": round(float(fwd.loc[both.index, ref].mean()), 1),
+                            "only_decoder": only_a, "only_reference": only_b, "mcnemar_p": mcnemar(only_a, only_b)})
     return out
 
 
 def markdown(rs: list[dict]) -> str:
-    lines = ["| split | n | planner solves | fwd-eq | against | it solves | fwd-eq | only planner | only it | p |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| split | n | decoder | solves | fwd-eq | against | it solves | fwd-eq | only decoder | only it | p |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rs:
-        lines.append(f"| {r['split']} | {r['n']} | {r['planner']:.3f} | {r['planner_fwd_equiv']:.1f} | {r['reference']} | "
-                     f"{r['reference_solved']:.3f} | {r['reference_fwd_equiv']:.1f} | {r['only_planner']} | "
+        lines.append(f"| {r['split']} | {r['n']} | {r['decoder']} | {r['solved']:.3f} | {r['fwd_equiv']:.1f} | {r['reference']} | "
+                     f"{r['reference_solved']:.3f} | {r['reference_fwd_equiv']:.1f} | {r['only_decoder']} | "
                      f"{r['only_reference']} | {r['mcnemar_p']:.2g} |")
     return "\n".join(lines)
 
@@ -66,7 +72,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     rs = rows()
     if not rs:
-        raise SystemExit("no planner results yet: run the gap sweeps in docs/ordering_gap.md")
+        raise SystemExit("no results yet: run the gap sweeps in docs/ordering_gap.md")
     out = Path(a.out or paths.results_dir() / "sudoku" / "planner_paired")
     out.parent.mkdir(parents=True, exist_ok=True)
     md = markdown(rs)
