@@ -83,6 +83,8 @@ def cmd_generate(a):
         kw.update(prompt=a.prompt, gen_length=a.gen_length)
     else:
         raise ConfigError("prompt", None, "give --prompt TEXT or --puzzle 81-CHARS")
+    if a.restarts > 1:
+        return _generate_with_restarts(model, cfg, kw, a)
     with tqdm(total=cfg.steps, desc=f"{cfg.policy} decoding", disable=a.quiet, file=sys.stderr) as bar:
         trace = generate(model, config=cfg, callback=lambda r: bar.update(1), **kw)
     text = model.decode(trace.final_canvas[0])
@@ -96,6 +98,24 @@ def cmd_generate(a):
         else:
             trace.to_json(a.trace)
         print(f"trace written to {a.trace}", file=sys.stderr)
+
+
+def _generate_with_restarts(model, cfg, kw, a):
+    """Up to `--restarts` decodes of a canvas (boe_core.restarts): the grid the model believes most."""
+    import math
+
+    from .restarts import restart
+
+    if a.trace:
+        raise ConfigError("--trace", a.trace, "is written for a single decode; drop --restarts to write one")
+    if "canvas" not in kw:
+        raise ConfigError("--restarts", a.restarts, "restarts decode a --puzzle (a prompt's read-back has no gate "
+                                                    "measured); leave it at 1 for a prompt")
+    res = restart(model, kw["canvas"], config=cfg, attempts=a.restarts,
+                  callback=lambda k, rows: a.quiet or print(f"decode {k + 1}", file=sys.stderr))
+    print(model.decode(res.final[0]))
+    print(f"[{int(res.attempts[0])} decode(s), kept decode {int(res.kept[0]) + 1}, {res.forwards[0]:.0f} forwards "
+          f"with read-backs; least believed digit p = {math.exp(float(res.read_min[0])):.3f}]", file=sys.stderr)
 
 
 def cmd_models(a):
@@ -122,6 +142,8 @@ def main(argv=None) -> int:
     g.add_argument("--puzzle", default=None, help="Sudoku: 81 characters, 0 or . for blanks")
     g.add_argument("--gen-length", type=int, default=32)
     g.add_argument("--trace", default=None, help="write the trace (.json or .parquet)")
+    g.add_argument("--restarts", type=int, default=1, help="Sudoku with view-hop: decode again from another view, "
+                                                          "up to this many decodes, when the model doubts its grid")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_generate)
     m = sub.add_parser("models", help="list the shipped models")

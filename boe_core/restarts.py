@@ -46,6 +46,8 @@ class RestartResult:
     read_sum: np.ndarray  # (B,) float32: its summed read-back
     traces: list[Trace] = field(default_factory=list)  # one per attempt, over the rows that ran it
     rows: list[np.ndarray] = field(default_factory=list)  # the batch rows of each trace
+    mins: list[np.ndarray] = field(default_factory=list)  # per attempt, its rows' least likely read-back
+    sums: list[np.ndarray] = field(default_factory=list)  # per attempt, its rows' summed read-back
 
     def to_dict(self) -> dict:
         return {"forwards": self.forwards.tolist(), "attempts": self.attempts.tolist(), "kept": self.kept.tolist(),
@@ -95,7 +97,7 @@ def restart(adapter, canvas, *, config: DecodeConfig | None = None, attempts: in
     settings = config.settings
     if attempts > 1 and not hasattr(settings, "offset"):
         raise ConfigError("policy", config.policy, "restarts need a policy with an `offset` knob (view-hop) to "
-                          "decode another trajectory; use attempts=1 for any other policy")
+                          "decode another trajectory; any other policy decodes once")
     canvas = torch.as_tensor(canvas, dtype=torch.long)
     if canvas.ndim == 1:
         canvas = canvas[None]
@@ -127,6 +129,8 @@ def restart(adapter, canvas, *, config: DecodeConfig | None = None, attempts: in
         read = grouped_reads_rows(adapter, got, decoded[todo], None, groups)
         s = np.nansum(read, 1)
         lo = np.where(decoded[todo].any(1), np.nanmin(np.where(decoded[todo], read, np.inf), 1), 0.0)
+        out.mins.append(lo.astype(np.float32))
+        out.sums.append(s.astype(np.float32))
         better = s > best[todo]
         idx = todo[better]
         final[idx], best[idx], low[idx], kept[idx] = got[better], s[better], lo[better], k

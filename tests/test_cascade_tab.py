@@ -178,3 +178,32 @@ def test_repair_refuses_an_unfinished_run():
 
     with pytest.raises(UserError):
         R.repair(Session(), 1)
+
+
+def test_restarts_turn_a_doubted_view_hop_run_into_the_grid_the_model_believes():
+    from app import restarts as R
+
+    hard = next(e for e in load_examples() if e["name"] == "hard27-1")  # view-hop's first decode is wrong there
+    sess = Session()
+    list(H.run(sess, **_values("sudoku", puzzle=hard["puzzle"], steps=81, policy="view-hop")))
+    html, data = R.restarts(sess, 3)
+    assert "the run: wrong (the checker)" in html and "kept: right (the checker)" in html
+    assert data["decodes"] == 2 and data["kept"] == 1  # the second decode was believed: no third
+    assert data["least_believed"][0] < 0.9 <= data["least_believed"][1]
+    assert html.count("<tr class=") == 2 and "believed: stop" in html
+    changed = {int(i) for i in np.flatnonzero(np.asarray(data["final"]) != sess.trace.final_canvas[0])}
+    marked = {int(m) for m in re.findall(r'class="[^"]*edited[^"]*" data-pos="(\d+)"', html)}
+    assert changed and marked == changed
+
+
+def test_restarts_refuse_another_policy_and_bad_counts_by_name(sudoku):
+    from app import restarts as R
+    from app.session import UserError
+    from boe_core import ConfigError
+
+    with pytest.raises(UserError, match="view-hop"):
+        R.restarts(sudoku, 2)  # the fixture's run used confidence
+    for bad in (0, 5, "x"):
+        with pytest.raises((ConfigError, ValueError)) as e:
+            R.restarts(sudoku, bad)
+        assert "decodes" in str(e.value)

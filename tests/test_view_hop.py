@@ -162,3 +162,19 @@ def test_restarts_check_their_settings(sudoku):
     with pytest.raises(ConfigError, match="offset"):
         restart(sudoku, canvas, policy="threshold", steps=81, attempts=2)
     assert restart(sudoku, canvas, policy="threshold", steps=81, attempts=1).attempts.tolist() == [1]
+
+
+def test_the_cli_decodes_a_puzzle_with_restarts_and_refuses_what_it_cannot(capsys):
+    from boe_core.cli import main
+
+    puzzle = _rows(1)[0]["puzzle"]
+    assert main(["generate", "--model", "sudoku", "--policy", "view-hop", "--steps", "81", "--puzzle", puzzle,
+                 "--restarts", "2", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    grid = out.strip().splitlines()[-1]
+    assert len(grid) == 81 and all(p in ("0", g) for p, g in zip(puzzle, grid)) and "decode(s)" in err
+    assert main(["generate", "--model", "sudoku", "--policy", "view-hop", "--prompt", "12", "--restarts", "2"]) != 0
+    assert "--restarts" in capsys.readouterr().err
+    assert main(["generate", "--model", "sudoku", "--policy", "view-hop", "--steps", "81", "--puzzle", puzzle,
+                 "--restarts", "2", "--trace", "x.json"]) != 0
+    assert "--trace" in capsys.readouterr().err
