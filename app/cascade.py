@@ -411,7 +411,7 @@ def cascade_tab(u, d: dict | None = None):
 
     from . import stories
     from .repair import MAX_ROUNDS, repair_html
-    from .restarts import MAX_DECODES, restarts_html
+    from .restarts import MAX_DECODES, MAX_UNDOS, backtrack_html, restarts_html
 
     told = stories.cascade_labels((d or {}).get("model"))
 
@@ -454,13 +454,21 @@ def cascade_tab(u, d: dict | None = None):
                 u.rep_b = gr.Button("Repair the run", elem_id="btn-repair", scale=1)
             u.rep_out = gr.HTML(repair_html(None, None, None), label="repair", elem_id="repair-out", min_height=0)
             u.rep_info = gr.JSON(label="repair", visible=False)
-        with gr.Accordion("Decode again from another view (view-hop on Sudoku, no checker)", open=False,
+        with gr.Accordion("Search again from the run (view-hop on Sudoku, no checker)", open=False,
                           elem_id="restarts-panel"):
+            with gr.Row():
+                u.bt_n = gr.Number(6, precision=0, minimum=0, maximum=MAX_UNDOS, label="guesses to undo, at most",
+                                   elem_id="backtrack-undos", scale=1,
+                                   info="the latest guess, whenever the model doubts what it wrote")
+                u.bt_b = gr.Button("Backtrack over its guesses", elem_id="btn-backtrack", scale=1)
+            u.bt_out = gr.HTML(backtrack_html(None, None, None), label="backtrack", elem_id="backtrack-out",
+                               min_height=0)
+            u.bt_info = gr.JSON(label="backtrack", visible=False)
             with gr.Row():
                 u.rst_n = gr.Number(2, precision=0, minimum=1, maximum=MAX_DECODES, label="decodes in all",
                                     elem_id="restarts-decodes", scale=1,
                                     info="the run's own first; another only while the model doubts its grid")
-                u.rst_b = gr.Button("Decode again", elem_id="btn-restarts", scale=1)
+                u.rst_b = gr.Button("Decode again from another view", elem_id="btn-restarts", scale=1)
             u.rst_out = gr.HTML(restarts_html(None, None, None), label="restarts", elem_id="restarts-out",
                                 min_height=0)
             u.rst_info = gr.JSON(label="restarts", visible=False)
@@ -470,7 +478,7 @@ def cascade_tab(u, d: dict | None = None):
 
 def wire_cascade(u, guard):
     """Connect the Cascade tab's events (API names: cascade, cascade_cancel, cascade_open,
-    cascade_suspects, repair, restarts)."""
+    cascade_suspects, repair, restarts, backtrack)."""
     import gradio as gr
 
     outs = [u.sess, u.cas_status, u.cas_graph, u.cas_table, u.cas_canvas, u.cas_info]
@@ -483,9 +491,10 @@ def wire_cascade(u, guard):
     from .repair import repair
 
     u.rep_b.click(guard(repair), [u.sess, u.rep_rounds], [u.rep_out, u.rep_info], api_name="repair", **u.model_work)
-    from .restarts import restarts
+    from .restarts import backtrack_run, restarts
 
     u.rst_b.click(guard(restarts), [u.sess, u.rst_n], [u.rst_out, u.rst_info], api_name="restarts", **u.model_work)
+    u.bt_b.click(guard(backtrack_run), [u.sess, u.bt_n], [u.bt_out, u.bt_info], api_name="backtrack", **u.model_work)
 
     def open_clicked(sess, evt):
         d = getattr(evt, "_data", None) or {}

@@ -1,25 +1,50 @@
-"""Restarts from the explorer (the Cascade tab's "Decode again from another view"): a finished
-`view-hop` run on a 9×9 Sudoku is read back in groups; when the model doubts one of its digits
-(below 0.9), the puzzle is decoded again from the canvas before the run's first guess, starting the
-rotation of views elsewhere, and the grid the model believes most is kept (`boe_core.restarts`, its
-defaults). The panel shows the run's grid beside the kept one with the changed cells marked, what
-each decode's read-back said and cost, and, where the task has a checker, whether each is right."""
+"""Searches over a finished `view-hop` run on a 9×9 Sudoku, from the explorer (the Cascade tab's
+"Search again from the run" panel). No checker is read by either.
+
+* **Restarts** (`boe_core.restarts`, its defaults): the run's grid is read back in groups; when the
+  model doubts one of its digits (below 0.9), the puzzle is decoded again from the canvas before the
+  run's first guess, starting the rotation of views elsewhere, and the grid the model believes most
+  is kept. One table row per decode.
+* **Backtracking** (`boe_core.backtrack`, its defaults): the puzzle is decoded again with the model's
+  read-back checked before each guess and on the finished grid; a doubt undoes the latest guess
+  (its cell takes the runner-up digit). One table row per doubt and undo.
+
+Both panels show the run's grid beside the kept one with the changed cells marked, the cost, and,
+where the task has a checker, whether each is right."""
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 
 from boe_core import ConfigError, DecodeConfig
+from boe_core.backtrack import BacktrackSettings, backtrack
 from boe_core.restarts import restart
 
 from .canvas import canvas_html
-from .common import ensure, finished_trace, model_for, task_view
+from .common import cell_name, ensure, finished_trace, model_for, task_view, token_shower
 from .compare import mark_cells
 from .repair import _badge_right, _verdict, _with_final
 from .session import UserError, as_int
 
 MAX_DECODES = 4
+MAX_UNDOS = 12
+
+
+def _pair(tr, final, head: str, table: str, view, kept_title: str) -> str:
+    """The badges, the run's grid beside the kept one (changed cells marked), then the table."""
+    original = np.asarray(tr.final_canvas)[0]
+    changed = np.flatnonzero(final != original)
+    last = tr.num_steps - 1
+    a = canvas_html(tr, last, "none", view, title="the run's grid")
+    if not len(changed):
+        return head + f"<div class='repair-pair'>{a}</div>{table}"
+    b = canvas_html(_with_final(tr, final), last, "none", view, title=kept_title)
+    a = mark_cells(a, changed, "edited", "differs in the kept grid")
+    b = mark_cells(b, changed, "edited", "differs from the run's grid")
+    return (head + "<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:.5em'>"
+            f"<div class='compare-pane'>{a}</div><div class='compare-pane'>{b}</div></div>{table}")
 
 
 def restarts_html(tr, res, view) -> str:
@@ -48,15 +73,7 @@ def restarts_html(tr, res, view) -> str:
              "digit, each read with its group masked'>least believed digit</th><th title='summed log-probability "
              "of the digits read back (nats)'>belief</th><th>read-back</th></tr></thead><tbody>" + rows
              + "</tbody></table>")
-    last = tr.num_steps - 1
-    a = canvas_html(tr, last, "none", view, title="the run's grid")
-    if not len(changed):
-        return head + f"<div class='repair-pair'>{a}</div>{table}"
-    b = canvas_html(kept, last, "none", view, title="kept")
-    a = mark_cells(a, changed, "edited", "differs in the kept grid")
-    b = mark_cells(b, changed, "edited", "differs from the run's grid")
-    return (head + "<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:.5em'>"
-            f"<div class='compare-pane'>{a}</div><div class='compare-pane'>{b}</div></div>{table}")
+    return _pair(tr, final, head, table, view, "kept")
 
 
 def restarts_json(res) -> dict:
@@ -83,3 +100,61 @@ def restarts(sess, decodes=2):
     adapter = model_for(tr, "Restarts")
     res = restart(adapter, tr.initial_canvas, config=cfg, attempts=n)
     return restarts_html(tr, res, task_view(sess)), restarts_json(res)
+
+
+def backtrack_html(tr, res, view) -> str:
+    """The backtracking panel (pure): badges, the two grids, one row per doubt and undo."""
+    if tr is None or res is None:
+        return ('<div class="boe-status"><span class="badge muted">Backtracking decodes the puzzle again, reads what '
+                'it wrote back before each guess and at the end, and undoes the latest guess whenever the model '
+                'doubts it. No checker is read.</span></div>')
+    final = res.final[0]
+    kept = _with_final(tr, final)
+    changed = np.flatnonzero(final != np.asarray(tr.final_canvas)[0])
+    show = token_shower(tr)
+    events = res.events[0]
+    head = (f'<div class="boe-status"><span class="badge strong">{int(res.flips[0])} guess(es) undone</span>'
+            f'<span class="badge">{len(changed)} cell(s) differ from the run</span>'
+            f'<span class="badge">cost: {res.forwards[0]:.0f} forwards per puzzle, read-backs included</span>'
+            f'<span class="badge">least believed digit of the kept grid: {math.exp(float(res.read_min[0])):.3f}'
+            '</span>' + _badge_right(_verdict(view, tr), "the run") + _badge_right(_verdict(view, kept), "kept")
+            + "</div>")
+    rows = []
+    for e in events:
+        if "doubt" in e:
+            rows.append(f"<tr class='dropped'><td>doubt</td><td>{html.escape(e['doubt'])}</td><td>{e['step']}</td>"
+                        f"<td></td><td>least believed digit {e['least']:.3f}</td></tr>")
+        else:
+            rows.append(f"<tr class='kept'><td>undo</td><td>the guess at step {e['step']}</td><td>{e['step']}</td>"
+                        f"<td>{html.escape(cell_name(view, tr, e['cell']))}</td>"
+                        f"<td>{html.escape(repr(show(e['from'])))} → {html.escape(repr(show(e['to'])))}</td></tr>")
+    table = ("" if not rows else "<table class='boe-table backtrack-events'><thead><tr><th>event</th><th>where</th>"
+             "<th title='decoding steps of this search so far'>step</th><th>cell</th><th>what</th></tr></thead>"
+             "<tbody>" + "".join(rows) + "</tbody></table>")
+    return _pair(tr, final, head, table, view, "kept")
+
+
+def backtrack_json(res) -> dict:
+    if res is None:
+        return {}
+    return {"undos": int(res.flips[0]), "forwards": float(res.forwards[0]), "final": res.final[0].tolist(),
+            "least_believed": math.exp(float(res.read_min[0])), "events": res.events[0]}
+
+
+def backtrack_run(sess, undos=6):
+    """Backtrack over the guesses of the session's finished view-hop run's puzzle, at most `undos`
+    undos; (panel HTML, JSON)."""
+    sess = ensure(sess)
+    n = as_int("undos", undos, minimum=0)
+    if n > MAX_UNDOS:
+        raise ConfigError("undos", n, f"must be at most {MAX_UNDOS} in the explorer")
+    tr = finished_trace(sess)
+    if tr.initial_canvas.shape[0] != 1:
+        raise UserError("backtracking works on one run: this trace holds several rows")
+    cfg = DecodeConfig.from_dict(tr.config)
+    if cfg.policy != "view-hop":
+        raise UserError(f"backtracking undoes view-hop's guesses: run the puzzle with view-hop first "
+                        f"(this run used {cfg.policy})")
+    adapter = model_for(tr, "Backtracking")
+    res = backtrack(adapter, tr.initial_canvas, config=cfg, settings=BacktrackSettings(flips=n))
+    return backtrack_html(tr, res, task_view(sess)), backtrack_json(res)

@@ -83,8 +83,8 @@ def cmd_generate(a):
         kw.update(prompt=a.prompt, gen_length=a.gen_length)
     else:
         raise ConfigError("prompt", None, "give --prompt TEXT or --puzzle 81-CHARS")
-    if a.restarts > 1:
-        return _generate_with_restarts(model, cfg, kw, a)
+    if a.restarts > 1 or a.backtrack is not None:
+        return _generate_with_search(model, cfg, kw, a)
     with tqdm(total=cfg.steps, desc=f"{cfg.policy} decoding", disable=a.quiet, file=sys.stderr) as bar:
         trace = generate(model, config=cfg, callback=lambda r: bar.update(1), **kw)
     text = model.decode(trace.final_canvas[0])
@@ -100,22 +100,38 @@ def cmd_generate(a):
         print(f"trace written to {a.trace}", file=sys.stderr)
 
 
-def _generate_with_restarts(model, cfg, kw, a):
-    """Up to `--restarts` decodes of a canvas (boe_core.restarts): the grid the model believes most."""
+def _generate_with_search(model, cfg, kw, a):
+    """A Sudoku puzzle searched over view-hop decodes: `--restarts N` (boe_core.restarts) or
+    `--backtrack UNDOS` (boe_core.backtrack); the grid the model believes most."""
     import math
 
-    from .restarts import restart
-
+    flag = "--backtrack" if a.backtrack is not None else "--restarts"
+    value = a.backtrack if a.backtrack is not None else a.restarts
+    if a.backtrack is not None and a.restarts > 1:
+        raise ConfigError("--restarts", a.restarts, "give --restarts or --backtrack, not both")
     if a.trace:
-        raise ConfigError("--trace", a.trace, "is written for a single decode; drop --restarts to write one")
+        raise ConfigError("--trace", a.trace, f"is written for a single decode; drop {flag} to write one")
     if "canvas" not in kw:
-        raise ConfigError("--restarts", a.restarts, "restarts decode a --puzzle (a prompt's read-back has no gate "
-                                                    "measured); leave it at 1 for a prompt")
-    res = restart(model, kw["canvas"], config=cfg, attempts=a.restarts,
-                  callback=lambda k, rows: a.quiet or print(f"decode {k + 1}", file=sys.stderr))
+        raise ConfigError(flag, value, "searches decode a --puzzle (a prompt's read-back has no gate measured); "
+                                       f"drop {flag} for a prompt")
+    if a.backtrack is not None:
+        from .backtrack import BacktrackSettings, backtrack
+
+        try:
+            BacktrackSettings(flips=a.backtrack).validate()
+        except ConfigError as e:  # say it with the flag the user typed
+            raise ConfigError("--backtrack", a.backtrack, e.reason) from None
+        res = backtrack(model, kw["canvas"], config=cfg, settings=BacktrackSettings(flips=a.backtrack))
+        said = f"{int(res.flips[0])} guess(es) undone"
+    else:
+        from .restarts import restart
+
+        res = restart(model, kw["canvas"], config=cfg, attempts=a.restarts,
+                      callback=lambda k, rows: a.quiet or print(f"decode {k + 1}", file=sys.stderr))
+        said = f"{int(res.attempts[0])} decode(s), kept decode {int(res.kept[0]) + 1}"
     print(model.decode(res.final[0]))
-    print(f"[{int(res.attempts[0])} decode(s), kept decode {int(res.kept[0]) + 1}, {res.forwards[0]:.0f} forwards "
-          f"with read-backs; least believed digit p = {math.exp(float(res.read_min[0])):.3f}]", file=sys.stderr)
+    print(f"[{said}, {res.forwards[0]:.0f} forwards with read-backs; least believed digit "
+          f"p = {math.exp(float(res.read_min[0])):.3f}]", file=sys.stderr)
 
 
 def cmd_models(a):
@@ -144,6 +160,9 @@ def main(argv=None) -> int:
     g.add_argument("--trace", default=None, help="write the trace (.json or .parquet)")
     g.add_argument("--restarts", type=int, default=1, help="Sudoku with view-hop: decode again from another view, "
                                                           "up to this many decodes, when the model doubts its grid")
+    g.add_argument("--backtrack", type=int, default=None, metavar="UNDOS",
+                   help="Sudoku with view-hop: undo the latest guess whenever the model doubts what it wrote, at "
+                        "most UNDOS times (6 was chosen on hard val)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_generate)
     m = sub.add_parser("models", help="list the shipped models")

@@ -207,3 +207,31 @@ def test_restarts_refuse_another_policy_and_bad_counts_by_name(sudoku):
         with pytest.raises((ConfigError, ValueError)) as e:
             R.restarts(sudoku, bad)
         assert "decodes" in str(e.value)
+
+
+def test_backtracking_undoes_a_wrong_guess_of_a_view_hop_run():
+    from app import restarts as R
+
+    hard = next(e for e in load_examples() if e["name"] == "hard27-2")
+    sess = Session()
+    list(H.run(sess, **_values("sudoku", puzzle=hard["puzzle"], steps=81, policy="view-hop")))
+    html, data = R.backtrack_run(sess, 6)
+    assert "the run: wrong (the checker)" in html and "kept: right (the checker)" in html
+    undos = [e for e in data["events"] if "undo" in e]
+    assert data["undos"] == len(undos) >= 1 and html.count("<td>undo</td>") == len(undos)
+    assert all(e["from"] != e["to"] for e in undos) and data["least_believed"] >= 0.9
+    html0, data0 = R.backtrack_run(sess, 0)  # no undo allowed: the run's own grid, read back once
+    assert data0["undos"] == 0 and np.array_equal(data0["final"], sess.trace.final_canvas[0])
+
+
+def test_backtracking_refuses_another_policy_and_bad_counts_by_name(sudoku):
+    from app import restarts as R
+    from app.session import UserError
+    from boe_core import ConfigError
+
+    with pytest.raises(UserError, match="view-hop"):
+        R.backtrack_run(sudoku, 2)
+    for bad in (-1, 13, "x"):
+        with pytest.raises((ConfigError, ValueError)) as e:
+            R.backtrack_run(sudoku, bad)
+        assert "undos" in str(e.value)

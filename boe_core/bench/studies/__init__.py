@@ -18,6 +18,7 @@ COMMANDS = {
     "ordering-gap": "the ordering gap table: oracle vs the best checker-free policy vs confidence (reads results)",
     "planner-paired": "issue #29: the planner, view-hop and restarts against confidence, threshold and RCR, paired per puzzle (reads results)",
     "restarts": "issue #29: view-hop, and decode again from another view when the model doubts its grid",
+    "backtrack": "issue #29: view-hop, undoing its latest guess whenever the model doubts what it wrote",
 }
 
 
@@ -48,6 +49,8 @@ def _module(name: str):
         from . import planner_paired as m
     elif name == "restarts":
         from . import restarts as m
+    elif name == "backtrack":
+        from . import backtrack as m
     else:
         from . import val_boe_adaptive as m
     return m

@@ -23,8 +23,11 @@ LABELS = {ORACLE: "oracle (reads the answer)", ORACLE_RIGHT: "oracle, only right
 # task label -> (result CSVs under the results folder, {budget label: steps}); a CSV's cells are taken
 # where model and task options match the first CSV's oracle cells
 SOURCES = {
-    "sudoku, easy test (36-40 clues)": (["sudoku/gap_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
-    "sudoku, hard test (27 clues)": (["sudoku/gap_hard_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
+    # the searches over view-hop (restarts, backtracking) choose their own steps: in the 81-step rows
+    "sudoku, easy test (36-40 clues)": (["sudoku/gap_test.csv", "sudoku/restarts_test.csv", "sudoku/backtrack_test.csv"],
+                                        {"24 steps (shipped)": 24, "1 cell/step": 81}),
+    "sudoku, hard test (27 clues)": (["sudoku/gap_hard_test.csv", "sudoku/restarts_hard_test.csv",
+                                      "sudoku/backtrack_hard_test.csv"], {"24 steps (shipped)": 24, "1 cell/step": 81}),
     "sudoku6": (["sudoku6/reasoning_test_gap.csv", "sudoku6/reasoning_test.csv"],
                 {"2 tokens/step (shipped)": 24, "1 token/step": 48}),
     "arith-cot": (["arith-cot/reasoning_test_gap.csv", "arith-cot/reasoning_test.csv"],

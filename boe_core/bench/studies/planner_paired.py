@@ -1,9 +1,10 @@
-"""The checker-free Sudoku decoders of issue #29 (the planner, view-hop, view-hop with restarts)
-against the decoders they compete with, paired per puzzle.
+"""The checker-free Sudoku decoders of issue #29 (the planner, view-hop, view-hop with restarts or
+with backtracking) against the decoders they compete with, paired per puzzle.
 
 Runs nothing: it reads the Sudoku gap sweeps (`results/sudoku/gap_{hard_test,test}.csv` and their
-per-example files) and the restarts runs (`results/sudoku/restarts_{hard_test,test}.csv`; the
-commands are in docs/ordering_gap.md), keeps the problems both compared cells have, and writes one
+per-example files) and the restarts and backtracking runs
+(`results/sudoku/{restarts,backtrack}_{hard_test,test}.csv`; the commands are in
+docs/ordering_gap.md), keeps the problems both compared cells have, and writes one
 row per (split, decoder, reference decoder): solve rates, forward-equivalents per puzzle, the
 puzzles only one of the two solves and the exact McNemar p.
 
@@ -19,11 +20,12 @@ from ... import paths
 from .ordering_gap import cells, mcnemar
 
 # each decoder at its defaults; its τ decides its steps (81 never binds)
-DECODERS = (("planner", 81), ("view-hop", 81), ("view-hop+restarts", 81))
+DECODERS = (("planner", 81), ("view-hop", 81), ("view-hop+restarts", 81), ("view-hop+backtrack", 81))
 REFERENCES = (("confidence", 24), ("confidence", 81), ("threshold", 81), ("rcr", 24), ("planner:views=0", 81),
-              ("planner", 81))
-SPLITS = {"hard test (27 clues)": ("sudoku/gap_hard_test.csv", "sudoku/restarts_hard_test.csv"),
-          "easy test (36-40 clues)": ("sudoku/gap_test.csv", "sudoku/restarts_test.csv")}
+              ("planner", 81), ("view-hop+restarts", 81))
+SPLITS = {"hard test (27 clues)": ("sudoku/gap_hard_test.csv", "sudoku/restarts_hard_test.csv",
+                                   "sudoku/backtrack_hard_test.csv"),
+          "easy test (36-40 clues)": ("sudoku/gap_test.csv", "sudoku/restarts_test.csv", "sudoku/backtrack_test.csv")}
 
 
 def shown(policy: str, steps: int) -> str:

@@ -34,9 +34,44 @@ def label(attempts: int, groups: int, gate: float, stride: int, hops: int, tau: 
     return POLICY + (":" + ",".join(extra) if extra else "")
 
 
+def write_cell(out, policy: str, name: str, split: str, m, puzzles, solutions, final, forwards, notes, wall: float,
+               threads: int, secondary: dict) -> Path:
+    """Append one decoder's row (the pareto CSV's columns) and its per-puzzle outcomes to `out` and
+    `<out>_examples.parquet`, replacing an earlier row of the same decoder, split and n; print its line."""
+    from ..runner import machine_description, wilson
+
+    n = puzzles.shape[0]
+    solved = (final == solutions.numpy()).all(1).astype(float)
+    cell_acc = ((final == solutions.numpy()) | (puzzles.numpy() != m.mask_id)).mean(1)
+    key = hashlib.sha1(f"{policy}|{split}|{n}".encode()).hexdigest()[:16]
+    lo, hi = wilson(solved.sum(), n)
+    row = {"task": "sudoku", "model": "sudoku", "split": split, "policy": policy, "policy_name": name,
+           "steps": 81, "n": n, "metric": "solve_rate", "higher_is_better": True, "quality": solved.mean(),
+           "quality_lo": lo, "quality_hi": hi, "forwards": forwards.mean(), "backwards": 0.0,
+           "backward_cost": 0.0, "fwd_equiv": forwards.mean(), "wall_s": wall, "wall_s_per_example": wall / n,
+           "secondary": json.dumps({"cell_accuracy": round(float(cell_acc.mean()), 6), **secondary}),
+           "note": "", "machine": machine_description(threads, "cpu"),
+           "batch_size": n, "seed": 0, "key": key, "model_fp": "", "task_options": "{}",
+           "created": datetime.now().isoformat(timespec="seconds")}
+    ex = pd.DataFrame({"key": key, "policy": policy, "steps": 81, "batch": 0, "id": np.arange(n),
+                       "solve_rate": solved, "cell_accuracy": cell_acc, "output": ["".join(map(str, r)) for r in final],
+                       "forwards": forwards, "backwards": 0.0, "wall_s": wall / n, "note": notes})
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    exf = out.with_name(out.stem + "_examples.parquet")
+    old = pd.read_csv(out) if out.is_file() else pd.DataFrame()
+    old_ex = pd.read_parquet(exf) if exf.is_file() else pd.DataFrame()
+    if not old.empty:
+        old, old_ex = old[old["key"] != key], old_ex[old_ex["key"] != key]
+    pd.concat([old, pd.DataFrame([row])], ignore_index=True).to_csv(out, index=False)
+    pd.concat([old_ex, ex], ignore_index=True).to_parquet(exf, index=False)
+    print(f"{policy} on {split} ({n}): solves {solved.mean():.3f} [{lo:.2f}, {hi:.2f}] at "
+          f"{forwards.mean():.1f} forward-equivalents a puzzle; {wall:.0f} s")
+    return out
+
+
 def main(argv=None):
     from ...restarts import restart
-    from ..runner import machine_description, wilson
     from .sudoku_split import sudoku_split
 
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench restarts", description=__doc__,
@@ -60,36 +95,12 @@ def main(argv=None):
                   stride=a.stride, hops=a.hops, tau=a.tau,
                   callback=lambda k, rows: print(f"attempt {k + 1}: {len(rows)} puzzle(s)", flush=True))
     wall = time.time() - t0
-    solved = (res.final == solutions.numpy()).all(1).astype(float)
-    cell_acc = ((res.final == solutions.numpy()) | (puzzles.numpy() != m.mask_id)).mean(1)
     policy = label(a.attempts, a.groups, a.gate, a.stride, a.hops, a.tau)
-    key = hashlib.sha1(f"{policy}|{a.split}|{n}".encode()).hexdigest()[:16]
-    lo, hi = wilson(solved.sum(), n)
-    row = {"task": "sudoku", "model": "sudoku", "split": a.split, "policy": policy, "policy_name": POLICY,
-           "steps": 81, "n": n, "metric": "solve_rate", "higher_is_better": True, "quality": solved.mean(),
-           "quality_lo": lo, "quality_hi": hi, "forwards": res.forwards.mean(), "backwards": 0.0,
-           "backward_cost": 0.0, "fwd_equiv": res.forwards.mean(), "wall_s": wall, "wall_s_per_example": wall / n,
-           "secondary": json.dumps({"cell_accuracy": round(float(cell_acc.mean()), 6),
-                                    "attempts_mean": round(float(res.attempts.mean()), 3)}),
-           "note": "", "machine": machine_description(a.threads, "cpu"),
-           "batch_size": n, "seed": 0, "key": key, "model_fp": "", "task_options": "{}",
-           "created": datetime.now().isoformat(timespec="seconds")}
-    ex = pd.DataFrame({"key": key, "policy": policy, "steps": 81, "batch": 0, "id": np.arange(n),
-                       "solve_rate": solved, "cell_accuracy": cell_acc, "output": ["".join(map(str, r)) for r in res.final],
-                       "forwards": res.forwards, "backwards": 0.0, "wall_s": wall / n,
-                       "note": [f"attempts={k}, kept={j + 1}" for k, j in zip(res.attempts, res.kept)]})
-    out = Path(a.out or paths.results_dir() / "sudoku" / f"restarts_{a.split}.csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    exf = out.with_name(out.stem + "_examples.parquet")
-    old = pd.read_csv(out) if out.is_file() else pd.DataFrame()
-    old_ex = pd.read_parquet(exf) if exf.is_file() else pd.DataFrame()
-    if not old.empty:
-        old, old_ex = old[old["key"] != key], old_ex[old_ex["key"] != key]
-    pd.concat([old, pd.DataFrame([row])], ignore_index=True).to_csv(out, index=False)
-    pd.concat([old_ex, ex], ignore_index=True).to_parquet(exf, index=False)
-    print(f"{policy} on {a.split} ({n}): solves {solved.mean():.3f} [{lo:.2f}, {hi:.2f}] at "
-          f"{res.forwards.mean():.1f} forward-equivalents a puzzle; decodes per puzzle {res.attempts.mean():.2f}; "
-          f"{wall:.0f} s\nwrote {out}")
+    notes = [f"attempts={k}, kept={j + 1}" for k, j in zip(res.attempts, res.kept)]
+    out = write_cell(a.out or paths.results_dir() / "sudoku" / f"restarts_{a.split}.csv", policy, POLICY, a.split,
+                     m, puzzles, solutions, res.final, res.forwards, notes, wall, a.threads,
+                     {"attempts_mean": round(float(res.attempts.mean()), 3)})
+    print(f"decodes per puzzle {res.attempts.mean():.2f}\nwrote {out}")
     return 0
 
 
