@@ -45,6 +45,7 @@ TAUS = (0.5, 0.7, 0.9, 0.99)
 PLANNER_VIEWS = (0, 2, 4, 8)  # the planner's compute knob: symmetric readings where nothing clears τ
 GAMMAS = (0.001, 0.01, 0.1, 1.0)
 HOP_TAUS = (0.98, 0.99, 0.995)  # view-hop's: a sure reading, in the canvas or in a view
+BACKTRACK_FLIPS = (0, 3, 6, 8)  # backtracking's: guesses it may undo
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Family:
     low_steps: bool = False  # fixed-count and costly per step: the lower step grid
     reads_answer: bool = False  # a ceiling (the oracle): only on tasks with a reference answer
     tasks: tuple = ()  # only on these tasks (empty: every task)
+    search: bool = False  # a search over decodes (boe_core.backtrack), not a policy: `run_search` runs it
 
     @property
     def adaptive(self) -> bool:
@@ -76,6 +78,7 @@ FAMILIES = (
     Family("boe-adaptive", "tau", TAUS), Family("rcr"), Family("oracle", reads_answer=True),
     Family("planner", "views", PLANNER_VIEWS, tasks=("sudoku",)),  # its views are 9x9 Sudoku symmetries
     Family("view-hop", "tau", HOP_TAUS, tasks=("sudoku",)),
+    Family("view-hop+backtrack", "flips", BACKTRACK_FLIPS, tasks=("sudoku",), search=True),
 )
 CEILING_NOTE = "reads the answer"
 
@@ -427,10 +430,39 @@ def run_task(task_name: str, families, limit, batch_size, threads, split, quiet,
             continue  # no reference answer: no ceiling to draw
         if fam.tasks and task_name not in fam.tasks:
             continue
+        if fam.search:
+            run_search(fam, split, limit, out, threads, quiet)
+            continue
         budgets = [CAP[task_name]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[task_name])
         sw = Sweep(task=task, model=task.default_model, specs=parse_specs(fam.specs()), budgets=budgets,
                    split=split, limit=limit, batch_size=batch_size, out=out, threads=threads, progress=not quiet)
         run_sweep(sw)
+
+
+def run_search(fam: Family, split: str, limit, out: Path, threads: int, quiet: bool) -> None:
+    """The points of a search family (Sudoku's backtracking over view-hop's guesses), one per value
+    of its knob, on the first `limit` puzzles; appended to the frontier CSV in its columns. A point
+    already there for as many puzzles is kept (the sweep resumes)."""
+    import time
+
+    import torch
+
+    from ..backtrack import BacktrackSettings, backtrack
+    from .studies.restarts import write_cell
+    from .studies.sudoku_split import sudoku_split
+
+    torch.set_num_threads(threads)
+    m, puzzles, solutions = sudoku_split(split, limit)
+    done = pd.read_csv(out) if out.is_file() else pd.DataFrame(columns=["policy", "n"])
+    for v in fam.values:
+        label = f"{fam.spec}:{fam.knob}={v}"
+        if ((done["policy"] == label) & (done["n"] == len(puzzles))).any():
+            continue
+        t0 = time.time()
+        res = backtrack(m, puzzles, settings=BacktrackSettings(**{fam.knob: v}))
+        write_cell(out, label, fam.spec, split, m, puzzles, solutions, res.final, res.forwards,
+                   [f"undos={int(f)}" for f in res.flips], time.time() - t0, threads,
+                   {"undos_mean": round(float(res.flips.mean()), 3)})
 
 
 def report(tasks, out_dir: Path | None = None, split: str = "test") -> str:
