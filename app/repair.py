@@ -66,12 +66,6 @@ def repair_html(tr, rep, view) -> str:
             + _badge_right(_verdict(view, tr), "the run") + _badge_right(_verdict(view, fixed), "repaired")
             + ('<span class="badge muted">the model doubts none of the run\'s tokens (every grouped re-read '
                '&ge; the gate): nothing to repair</span>' if not rep.rounds else "") + "</div>")
-    last = tr.num_steps - 1
-    a = canvas_html(tr, last, "none", view, title="the run's final canvas")
-    b = canvas_html(fixed, last, "none", view, title="repaired")
-    if len(changed):
-        a = mark_cells(a, changed, "edited", "changed by the repair")
-        b = mark_cells(b, changed, "edited", "changed by the repair")
     rows = "".join(
         f"<tr class='{'kept' if r.accepted else 'dropped'}'><td>{i + 1}</td><td>{r.step}</td>"
         f"<td>{html.escape(cell_name(view, tr, r.position))}</td><td>{html.escape(repr(show(r.old)))} → "
@@ -82,10 +76,23 @@ def repair_html(tr, rep, view) -> str:
              "<th>token</th><th>taken back after it</th><th title='grouped re-read of the whole canvas, new minus "
              "old (nats)'>Δ belief</th><th>result</th><th>forwards</th></tr></thead><tbody>" + rows
              + "</tbody></table>")
-    if not len(changed):  # one canvas says it all
-        return head + f"<div class='repair-pair'>{a}</div>{table}"
-    return (head + "<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:.5em'>"
-            f"<div class='compare-pane'>{a}</div><div class='compare-pane'>{b}</div></div>{table}")
+    return head + side_by_side(tr, rep.final, view, ("the run's final canvas", "repaired"),
+                               ("changed by the repair", "changed by the repair")) + table
+
+
+def side_by_side(tr, final: np.ndarray, view, titles: tuple[str, str], notes: tuple[str, str]) -> str:
+    """The run's last canvas beside `final` (row 0), the cells that differ marked on both with
+    `notes`; the run's canvas alone when nothing differs (one canvas says it all)."""
+    changed = np.flatnonzero(final != tr.final_canvas[0])
+    last = tr.num_steps - 1
+    a = canvas_html(tr, last, "none", view, title=titles[0])
+    if not len(changed):
+        return f"<div class='repair-pair'>{a}</div>"
+    b = canvas_html(_with_final(tr, final), last, "none", view, title=titles[1])
+    a = mark_cells(a, changed, "edited", notes[0])
+    b = mark_cells(b, changed, "edited", notes[1])
+    return ("<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:.5em'>"
+            f"<div class='compare-pane'>{a}</div><div class='compare-pane'>{b}</div></div>")
 
 
 def repair_json(rep) -> dict:

@@ -22,29 +22,30 @@ from boe_core import ConfigError, DecodeConfig
 from boe_core.backtrack import BacktrackSettings, backtrack
 from boe_core.restarts import restart
 
-from .canvas import canvas_html
 from .common import cell_name, ensure, finished_trace, model_for, task_view, token_shower
-from .compare import mark_cells
-from .repair import _badge_right, _verdict, _with_final
+from .repair import _badge_right, _verdict, _with_final, side_by_side
 from .session import UserError, as_int
 
 MAX_DECODES = 4
 MAX_UNDOS = 12
 
 
+def _view_hop_run(sess, what: str, why: str):
+    """(trace, its DecodeConfig, its adapter) of the session's finished one-row view-hop run, or a
+    UserError saying what `what` needs."""
+    tr = finished_trace(sess)
+    if tr.initial_canvas.shape[0] != 1:
+        raise UserError(f"{what}: one run at a time, and this trace holds several rows")
+    cfg = DecodeConfig.from_dict(tr.config)
+    if cfg.policy != "view-hop":
+        raise UserError(f"{what} {why}: run the puzzle with view-hop first (this run used {cfg.policy})")
+    return tr, cfg, model_for(tr, what.capitalize())
+
+
 def _pair(tr, final, head: str, table: str, view, kept_title: str) -> str:
     """The badges, the run's grid beside the kept one (changed cells marked), then the table."""
-    original = np.asarray(tr.final_canvas)[0]
-    changed = np.flatnonzero(final != original)
-    last = tr.num_steps - 1
-    a = canvas_html(tr, last, "none", view, title="the run's grid")
-    if not len(changed):
-        return head + f"<div class='repair-pair'>{a}</div>{table}"
-    b = canvas_html(_with_final(tr, final), last, "none", view, title=kept_title)
-    a = mark_cells(a, changed, "edited", "differs in the kept grid")
-    b = mark_cells(b, changed, "edited", "differs from the run's grid")
-    return (head + "<div class='repair-pair' style='display:grid;grid-template-columns:1fr 1fr;gap:.5em'>"
-            f"<div class='compare-pane'>{a}</div><div class='compare-pane'>{b}</div></div>{table}")
+    return head + side_by_side(tr, final, view, ("the run's grid", kept_title),
+                               ("differs in the kept grid", "differs from the run's grid")) + table
 
 
 def restarts_html(tr, res, view) -> str:
@@ -90,14 +91,7 @@ def restarts(sess, decodes=2):
     n = as_int("decodes", decodes, minimum=1)
     if n > MAX_DECODES:
         raise ConfigError("decodes", n, f"must be at most {MAX_DECODES} in the explorer")
-    tr = finished_trace(sess)
-    if tr.initial_canvas.shape[0] != 1:
-        raise UserError("restarts work on one run: this trace holds several rows")
-    cfg = DecodeConfig.from_dict(tr.config)
-    if cfg.policy != "view-hop":
-        raise UserError(f"restarts decode again with view-hop from another view: run the puzzle with view-hop first "
-                        f"(this run used {cfg.policy})")
-    adapter = model_for(tr, "Restarts")
+    tr, cfg, adapter = _view_hop_run(sess, "restarts", "decode again with view-hop from another view")
     res = restart(adapter, tr.initial_canvas, config=cfg, attempts=n)
     return restarts_html(tr, res, task_view(sess)), restarts_json(res)
 
@@ -148,13 +142,6 @@ def backtrack_run(sess, undos=6):
     n = as_int("undos", undos, minimum=0)
     if n > MAX_UNDOS:
         raise ConfigError("undos", n, f"must be at most {MAX_UNDOS} in the explorer")
-    tr = finished_trace(sess)
-    if tr.initial_canvas.shape[0] != 1:
-        raise UserError("backtracking works on one run: this trace holds several rows")
-    cfg = DecodeConfig.from_dict(tr.config)
-    if cfg.policy != "view-hop":
-        raise UserError(f"backtracking undoes view-hop's guesses: run the puzzle with view-hop first "
-                        f"(this run used {cfg.policy})")
-    adapter = model_for(tr, "Backtracking")
+    tr, cfg, adapter = _view_hop_run(sess, "backtracking", "undoes view-hop's guesses")
     res = backtrack(adapter, tr.initial_canvas, config=cfg, settings=BacktrackSettings(flips=n))
     return backtrack_html(tr, res, task_view(sess)), backtrack_json(res)

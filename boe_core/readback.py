@@ -13,6 +13,19 @@ import torch
 from .numerics import suppress
 
 
+def _token_log_probs(model, x: torch.Tensor, want: torch.Tensor, a, max_logits: int) -> torch.Tensor:
+    """(R, N) float32: log p(want | x) at every position of the R masked copies `x`, read in
+    batches of at most `max_logits` logits (rows x N x vocab)."""
+    chunk = max(1, max_logits // (x.shape[1] * model.embedding_matrix().shape[0]))
+    read = torch.zeros(x.shape, dtype=torch.float32, device=x.device)
+    for s in range(0, x.shape[0], chunk):
+        sl = slice(s, s + chunk)
+        lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x[sl]), None if a is None else a[sl])),
+                                        model.suppressed_ids).float(), -1)
+        read[sl] = lp.gather(2, want[sl][..., None]).squeeze(-1)
+    return read
+
+
 @torch.no_grad()
 def grouped_reads(model, canvases: np.ndarray, decoded: np.ndarray, am, groups: int,
                   max_logits: int = 1 << 25) -> np.ndarray:
@@ -35,14 +48,7 @@ def grouped_reads(model, canvases: np.ndarray, decoded: np.ndarray, am, groups: 
     masked = torch.as_tensor(np.tile(where, (M, 1)), device=dev)
     x[masked] = model.mask_id
     a = None if am is None else torch.as_tensor(am, device=dev)[None].expand(x.shape[0], -1)
-    want = tok.repeat_interleave(len(parts), 0)
-    chunk = max(1, max_logits // (x.shape[1] * model.embedding_matrix().shape[0]))
-    read = torch.zeros(x.shape, dtype=torch.float32, device=dev)
-    for s in range(0, x.shape[0], chunk):
-        sl = slice(s, s + chunk)
-        lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x[sl]), None if a is None else a[sl])),
-                                        model.suppressed_ids).float(), -1)
-        read[sl] = lp.gather(2, want[sl][..., None]).squeeze(-1)
+    read = _token_log_probs(model, x, tok.repeat_interleave(len(parts), 0), a, max_logits)
     # each decoded cell is read from the copy that masked it
     read = (read * masked).reshape(M, len(parts), -1).sum(1)
     return read[:, torch.as_tensor(cells, device=dev)].cpu().numpy()
@@ -86,14 +92,7 @@ def grouped_reads_rows(model, canvases: np.ndarray, decoded: np.ndarray, am, gro
     where = torch.as_tensor(np.stack(wheres), device=dev)
     x = tok.masked_fill(where, model.mask_id)
     a = None if am is None else torch.as_tensor(np.asarray(am)[owner], device=dev)
-    chunk = max(1, max_logits // (N * model.embedding_matrix().shape[0]))
-    read = torch.zeros(x.shape, dtype=torch.float32, device=dev)
-    for s in range(0, x.shape[0], chunk):
-        sl = slice(s, s + chunk)
-        lp = torch.log_softmax(suppress(model.head(model.hidden(model.embed(x[sl]), None if a is None else a[sl])),
-                                        model.suppressed_ids).float(), -1)
-        read[sl] = lp.gather(2, tok[sl][..., None]).squeeze(-1)
-    read = (read * where).cpu().numpy()
+    read = (_token_log_probs(model, x, tok, a, max_logits) * where).cpu().numpy()
     owner = np.asarray(owner)
     for i in np.unique(owner):
         out[i, decoded[i]] = read[owner == i].sum(0)[decoded[i]]

@@ -16,7 +16,7 @@ from boe_core.policies.view_hop import ViewHopSettings
 from boe_core.readback import grouped_reads, grouped_reads_rows
 from boe_core.restarts import first_guess_canvas, restart
 from boe_core.tasks import sudoku as S
-from boe_core.tasks.sudoku.symmetry import MAX_VIEWS, read_in_views, view_log_probs, views
+from boe_core.tasks.sudoku.symmetry import MAX_VIEWS, read_in_views, view_log_probs
 
 
 @pytest.fixture(scope="module")

@@ -448,8 +448,7 @@ def run_search(fam: Family, split: str, limit, out: Path, threads: int, quiet: b
     import torch
 
     from ..backtrack import BacktrackSettings, backtrack
-    from .studies.restarts import write_cell
-    from .studies.sudoku_split import sudoku_split
+    from .sudoku_runs import sudoku_split, write_cell
 
     torch.set_num_threads(threads)
     m, puzzles, solutions = sudoku_split(split, limit)

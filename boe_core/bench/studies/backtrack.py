@@ -24,8 +24,7 @@ DEFAULTS = {"flips": 6, "groups": 2, "doubt": 0.1, "final_groups": 4, "gate": 0.
 
 def main(argv=None):
     from ...backtrack import BacktrackSettings, backtrack
-    from .restarts import write_cell
-    from .sudoku_split import sudoku_split
+    from ..sudoku_runs import sudoku_split, write_cell
 
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench backtrack", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

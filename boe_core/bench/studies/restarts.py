@@ -12,14 +12,8 @@ Writes one row per setting to results/sudoku/restarts_<split>.csv (the pareto CS
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import time
-from datetime import datetime
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 
 from ... import paths
@@ -34,45 +28,9 @@ def label(attempts: int, groups: int, gate: float, stride: int, hops: int, tau: 
     return POLICY + (":" + ",".join(extra) if extra else "")
 
 
-def write_cell(out, policy: str, name: str, split: str, m, puzzles, solutions, final, forwards, notes, wall: float,
-               threads: int, secondary: dict) -> Path:
-    """Append one decoder's row (the pareto CSV's columns) and its per-puzzle outcomes to `out` and
-    `<out>_examples.parquet`, replacing an earlier row of the same decoder, split and n; print its line."""
-    from ..runner import machine_description, wilson
-
-    n = puzzles.shape[0]
-    solved = (final == solutions.numpy()).all(1).astype(float)
-    cell_acc = ((final == solutions.numpy()) | (puzzles.numpy() != m.mask_id)).mean(1)
-    key = hashlib.sha1(f"{policy}|{split}|{n}".encode()).hexdigest()[:16]
-    lo, hi = wilson(solved.sum(), n)
-    row = {"task": "sudoku", "model": "sudoku", "split": split, "policy": policy, "policy_name": name,
-           "steps": 81, "n": n, "metric": "solve_rate", "higher_is_better": True, "quality": solved.mean(),
-           "quality_lo": lo, "quality_hi": hi, "forwards": forwards.mean(), "backwards": 0.0,
-           "backward_cost": 0.0, "fwd_equiv": forwards.mean(), "wall_s": wall, "wall_s_per_example": wall / n,
-           "secondary": json.dumps({"cell_accuracy": round(float(cell_acc.mean()), 6), **secondary}),
-           "note": "", "machine": machine_description(threads, "cpu"),
-           "batch_size": n, "seed": 0, "key": key, "model_fp": "", "task_options": "{}",
-           "created": datetime.now().isoformat(timespec="seconds")}
-    ex = pd.DataFrame({"key": key, "policy": policy, "steps": 81, "batch": 0, "id": np.arange(n),
-                       "solve_rate": solved, "cell_accuracy": cell_acc, "output": ["".join(map(str, r)) for r in final],
-                       "forwards": forwards, "backwards": 0.0, "wall_s": wall / n, "note": notes})
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    exf = out.with_name(out.stem + "_examples.parquet")
-    old = pd.read_csv(out) if out.is_file() else pd.DataFrame()
-    old_ex = pd.read_parquet(exf) if exf.is_file() else pd.DataFrame()
-    if not old.empty:
-        old, old_ex = old[old["key"] != key], old_ex[old_ex["key"] != key]
-    pd.concat([old, pd.DataFrame([row])], ignore_index=True).to_csv(out, index=False)
-    pd.concat([old_ex, ex], ignore_index=True).to_parquet(exf, index=False)
-    print(f"{policy} on {split} ({n}): solves {solved.mean():.3f} [{lo:.2f}, {hi:.2f}] at "
-          f"{forwards.mean():.1f} forward-equivalents a puzzle; {wall:.0f} s")
-    return out
-
-
 def main(argv=None):
     from ...restarts import restart
-    from .sudoku_split import sudoku_split
+    from ..sudoku_runs import sudoku_split, write_cell
 
     ap = argparse.ArgumentParser(prog="python -m boe_core.bench restarts", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
