@@ -60,7 +60,8 @@ def explain(f: dict) -> str:
     pw = f["planner_first_wrong"]
     text = (f"A hard puzzle ({f['clues']} clues). Confidence, one cell a step, commits its first wrong digit at step "
             f"{fw['step']} ({fw['where']} = {fw['digit']}). The planner, averaging 4 views where it hesitates, "
-            f"guesses wrong at its step {pw['step']} ({pw['where']} = {pw['digit']}) and ends with "
+            f"{'guesses' if pw['guess'] else 'commits'} wrong at its step {pw['step']} ({pw['where']} = {pw['digit']}) "
+            f"and ends with "
             f"{f['planner_wrong_cells']} wrong cells. View-hop commits every cell whose confidence clears "
             f"τ = {f['tau']}; where none does ({times(len(hops))} here) it reads the grid in one other symmetric "
             f"view: {times(len(sure))} that view was sure of some cells, which it committed with that view's "
@@ -100,10 +101,13 @@ def main(argv=None) -> int:
             continue
         target = np.asarray(task.answer_canvas(adapter, [ex]))[0]
         fw, pw = view.first_wrong(conf), view.first_wrong(plan)
+        ps = plan.records[pw["step"]].signals.get("planner_score")
+        planner_guessed = bool(ps is not None and np.isfinite(ps[0][pw["position"]]))
         wrong = lambda run: int((run.final_canvas[0] != np.where(target >= 0, target, run.final_canvas[0])).sum())  # noqa: E731
         facts = {"example": f"hard val {i}", "clues": 81 - ex["puzzle"].count("0"), "tau": settings_of(PRESET)["tau"],
                  "confidence_first_wrong": {"step": fw["step"], "where": where(fw["position"]), "digit": str(fw["digit"])},
-                 "planner_first_wrong": {"step": pw["step"], "where": where(pw["position"]), "digit": str(pw["digit"])},
+                 "planner_first_wrong": {"step": pw["step"], "where": where(pw["position"]), "digit": str(pw["digit"]),
+                                         "guess": planner_guessed},
                  "confidence_wrong_cells": wrong(conf), "planner_wrong_cells": wrong(plan),
                  "confidence_forwards": int(sum(r.n_forward for r in conf.records)),
                  "planner_forwards": int(sum(r.n_forward for r in plan.records)),
