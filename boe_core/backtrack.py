@@ -12,7 +12,7 @@ most. Along view-hop's decodes of hard Sudoku val every first error but one in 8
 (docs/ordering_gap.md), so the search keeps the guesses on a stack:
 
 1. **Check before each guess** (from the second on): the cells decoded so far are read back in
-   `groups` interleaved groups (`groups` forwards, `readback.grouped_reads_rows`). If one reads
+   `groups` interleaved groups (`groups` forwards, `readback.grouped_pll`). If one reads
    below `doubt` (0.1), the latest guess is undone. On hard val a read at or below 0.1 came only
    from canvases that held a wrong digit, and caught about two in five of those.
 2. **Check the finished grid** in `final_groups` groups: kept when every digit reads ≥ `gate`
@@ -34,7 +34,7 @@ import torch
 
 from .config import DecodeConfig
 from .errors import ConfigError, finite, is_int
-from .readback import grouped_reads_rows
+from .readback import grouped_pll
 from .sampler import init_state, step
 
 
@@ -94,14 +94,6 @@ def _guessed_cell(rec) -> int | None:
     return int(np.flatnonzero(chosen)[0])
 
 
-def _read(adapter, canvas: torch.Tensor, decoded: np.ndarray, groups: int) -> tuple[float, float]:
-    """(min, sum) of the read-back of a row's decoded cells."""
-    rd = grouped_reads_rows(adapter, canvas.cpu().numpy()[None], decoded[None], None, groups)[0]
-    if not np.isfinite(rd).any():
-        return 0.0, 0.0
-    return float(np.nanmin(rd)), float(np.nansum(rd))
-
-
 def _search_row(adapter, puzzle: torch.Tensor, config: DecodeConfig, s: BacktrackSettings, digits: set[int]):
     blanks = (puzzle == adapter.mask_id).cpu().numpy()
     stack: list[_Guess] = []
@@ -138,7 +130,8 @@ def _search_row(adapter, puzzle: torch.Tensor, config: DecodeConfig, s: Backtrac
                 if cell is None:
                     continue
                 if stack and flips < s.flips:  # check the canvas this guess was made on
-                    lo, _ = _read(adapter, before, blanks & (before.cpu().numpy() != adapter.mask_id), s.groups)
+                    seen = before.cpu().numpy()
+                    _, lo = grouped_pll(adapter, seen, blanks & (seen != adapter.mask_id), None, s.groups)
                     fwd += s.groups
                     if lo < log_doubt:
                         events.append({"doubt": "before a guess", "step": steps, "least": math.exp(lo)})
@@ -152,7 +145,7 @@ def _search_row(adapter, puzzle: torch.Tensor, config: DecodeConfig, s: Backtrac
                 canvas = doubted
                 continue
             canvas = state.canvas[0]
-        lo, total = _read(adapter, canvas, blanks, s.final_groups)
+        total, lo = grouped_pll(adapter, canvas.cpu().numpy(), blanks, None, s.final_groups)
         fwd += s.final_groups
         if total > best_sum:
             best, best_sum, best_min = canvas.clone(), total, lo

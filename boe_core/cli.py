@@ -118,10 +118,10 @@ def _generate_with_search(model, cfg, kw, a):
         from .backtrack import BacktrackSettings, backtrack
 
         try:
-            BacktrackSettings(flips=a.backtrack).validate()
+            settings = BacktrackSettings(flips=a.backtrack).validate()
         except ConfigError as e:  # say it with the flag the user typed
             raise ConfigError("--backtrack", a.backtrack, e.reason) from None
-        res = backtrack(model, kw["canvas"], config=cfg, settings=BacktrackSettings(flips=a.backtrack))
+        res = backtrack(model, kw["canvas"], config=cfg, settings=settings)
         said = f"{int(res.flips[0])} guess(es) undone"
     else:
         from .restarts import restart

@@ -92,8 +92,9 @@ def restart(adapter, canvas, *, config: DecodeConfig | None = None, attempts: in
     from .bench.cost import row_costs  # the bench's per-row cost rule (imported late: bench imports core)
 
     check(attempts, groups, gate, stride)
-    config = (config or DecodeConfig(policy="view-hop")).replace(**overrides) if overrides else (
-        config or DecodeConfig(policy="view-hop"))
+    config = config or DecodeConfig(policy="view-hop")
+    if overrides:
+        config = config.replace(**overrides)
     settings = config.settings
     if attempts > 1 and not hasattr(settings, "offset"):
         raise ConfigError("policy", config.policy, "restarts need a policy with an `offset` knob (view-hop) to "

@@ -12,7 +12,6 @@ assets/examples/stories_sudoku.json; the other stories are kept.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,13 +20,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_planner_story import where  # noqa: E402
-from make_stories import ROOT, decode, settings_of  # noqa: E402
+from make_stories import decode, hard_val_sudoku, replace_story, settings_of  # noqa: E402
 from make_view_hop_story import PRESET  # noqa: E402
 
-from boe_core import DecodeConfig, load_model  # noqa: E402
+from boe_core import DecodeConfig  # noqa: E402
 from boe_core.backtrack import BacktrackSettings, backtrack  # noqa: E402
-from boe_core.bench.tasks import make_task  # noqa: E402
-from boe_core.tasks.views import get_view  # noqa: E402
 
 KIND = "backtrack-undo"
 
@@ -57,11 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    adapter = load_model("sudoku")
-    view, task = get_view("sudoku"), make_task("sudoku")
-    tok = lambda t: adapter.tokenizer.id_to_token(int(t))  # noqa: E731
-    for i, ex in enumerate(task.load("hard_val", a.n)):
-        values = {"puzzle": ex["puzzle"], "steps": ex["puzzle"].count("0")}
+    adapter, view, task, tok, puzzles = hard_val_sudoku(a.n)
+    for i, ex, values in puzzles:
         hop = decode(adapter, view, values, PRESET)
         if view.solved(hop, hop.num_steps - 1):
             continue
@@ -92,10 +86,7 @@ def main(argv=None) -> int:
         new = {"label": f"hard val {i}: view-hop guesses wrong; backtracking undoes it", "kind": KIND,
                "values": values, "run_preset": PRESET, "run_settings": settings_of(PRESET), "other_preset": "confidence",
                "branch_at": 0, "facts": facts, "explanation": explain(facts)}
-        path = ROOT / "assets" / "examples" / "stories_sudoku.json"
-        doc = json.loads(path.read_text())
-        doc["stories"] = [s for s in doc["stories"] if s.get("kind") != KIND] + [new]
-        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        replace_story("sudoku", new)
         print(new["explanation"])
         return 0
     print(f"no hard val puzzle among the first {a.n} that view-hop loses and backtracking wins")

@@ -212,6 +212,31 @@ def settings_of(preset: str) -> dict:
     return {"policy": policy, **knobs}
 
 
+def replace_story(model: str, new: dict) -> Path:
+    """Put `new` into assets/examples/stories_<model>.json in place of any story of its kind; the
+    other stories are kept (the one-story tools: planner, view-hop, backtracking)."""
+    path = ROOT / "assets" / "examples" / f"stories_{model}.json"
+    doc = json.loads(path.read_text())
+    doc["stories"] = [s for s in doc["stories"] if s.get("kind") != new["kind"]] + [new]
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def hard_val_sudoku(n: int):
+    """The shipped `sudoku` model's adapter, task view and task, a token-to-text function, and the
+    first n hard val puzzles as (index, example, explorer values) (the one-story tools' start)."""
+    from boe_core import load_model
+    from boe_core.bench.tasks import make_task
+    from boe_core.tasks.views import get_view
+
+    adapter = load_model("sudoku")
+    view, task = get_view("sudoku"), make_task("sudoku")
+    tok = lambda t: adapter.tokenizer.id_to_token(int(t))  # noqa: E731
+    puzzles = [(i, ex, {"puzzle": ex["puzzle"], "steps": ex["puzzle"].count("0")})
+               for i, ex in enumerate(task.load("hard_val", n))]
+    return adapter, view, task, tok, puzzles
+
+
 def story(label, kind, values, run_preset, other_preset, branch_at, facts, explanation) -> dict:
     return {"label": label, "kind": kind, "values": {k: v for k, v in values.items() if k != "id"},
             "run_preset": run_preset, "run_settings": settings_of(run_preset), "other_preset": other_preset,

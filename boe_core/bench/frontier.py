@@ -431,7 +431,7 @@ def run_task(task_name: str, families, limit, batch_size, threads, split, quiet,
         if fam.tasks and task_name not in fam.tasks:
             continue
         if fam.search:
-            run_search(fam, split, limit, out, threads, quiet)
+            run_search(fam, split, limit, out, threads)
             continue
         budgets = [CAP[task_name]] if fam.adaptive else list((STEPS_LOW if fam.low_steps else STEPS)[task_name])
         sw = Sweep(task=task, model=task.default_model, specs=parse_specs(fam.specs()), budgets=budgets,
@@ -439,7 +439,7 @@ def run_task(task_name: str, families, limit, batch_size, threads, split, quiet,
         run_sweep(sw)
 
 
-def run_search(fam: Family, split: str, limit, out: Path, threads: int, quiet: bool) -> None:
+def run_search(fam: Family, split: str, limit, out: Path, threads: int) -> None:
     """The points of a search family (Sudoku's backtracking over view-hop's guesses), one per value
     of its knob, on the first `limit` puzzles; appended to the frontier CSV in its columns. A point
     already there for as many puzzles is kept (the sweep resumes)."""
@@ -453,8 +453,7 @@ def run_search(fam: Family, split: str, limit, out: Path, threads: int, quiet: b
     torch.set_num_threads(threads)
     m, puzzles, solutions = sudoku_split(split, limit)
     done = pd.read_csv(out) if out.is_file() else pd.DataFrame(columns=["policy", "n"])
-    for v in fam.values:
-        label = f"{fam.spec}:{fam.knob}={v}"
+    for v, label in zip(fam.values, fam.specs()):
         if ((done["policy"] == label) & (done["n"] == len(puzzles))).any():
             continue
         t0 = time.time()

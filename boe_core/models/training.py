@@ -51,6 +51,30 @@ def save_ckpt(path: Path, model, opt, step, gen, elapsed, args, tokens_seen, **e
     os.replace(tmp, path)
 
 
+def save_rollout_ckpt(path: Path, weights: dict, opt, gen, rng, step: int, seconds: float, args: dict, **extra):
+    """Atomic checkpoint of a recipe that trains on its own rollouts (sudoku-selfplay,
+    sudoku-planner): each of `weights` ({key: module}) under its key, the optimiser, the torch and
+    Python generators (`gen`, `rng`, which draw its puzzles), step and training seconds."""
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save({**{k: m.state_dict() for k, m in weights.items()}, "opt": opt.state_dict(), "gen": gen.get_state(),
+                "py_rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "step": step,
+                "train_seconds": seconds, "args": args, **extra}, tmp)
+    os.replace(tmp, path)
+
+
+def load_rollout_ckpt(path: Path, weights: dict, opt, gen, rng) -> dict:
+    """Load a `save_rollout_ckpt` checkpoint into `weights`, the optimiser and the generators;
+    the checkpoint (its step, training seconds and extras)."""
+    ck = torch.load(path, weights_only=False)
+    for k, m in weights.items():
+        m.load_state_dict(ck[k])
+    opt.load_state_dict(ck["opt"])
+    gen.set_state(ck["gen"])
+    rng.setstate(ck["py_rng"])
+    torch.set_rng_state(ck["torch_rng"])
+    return ck
+
+
 def run_logger(run_dir: Path, enabled: bool = True):
     """A `log(msg)` that prints (through tqdm, so progress bars stay intact) and appends a
     timestamped line to <run_dir>/train.log."""

@@ -26,6 +26,7 @@ import torch
 
 from ..errors import ConfigError, finite
 from ..knobs import knob
+from ..numerics import top_mask
 from ..signals import Signal
 from .base import Policy, PolicyResult, StepContext, masked_scores, register
 from .commits import count_note, fmt
@@ -92,6 +93,12 @@ def sudoku_digits(adapter, n_positions: int, settings, knob: str | None = None) 
     return torch.tensor(digit_ids(adapter.tokenizer), device=adapter.device)
 
 
+def digit_index(tokens: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
+    """0-based digit (0..8) of each token id in `tokens`, by comparison with the digit ids (0 where
+    a token is not a digit)."""
+    return (tokens[..., None] == digits).float().argmax(-1)
+
+
 def own_digit_log_probs(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
     """(R, 81, 9) float32: the step's own forward as log-probabilities over the digits, at the
     masked cells of the (R,) rows (0 elsewhere); no extra pass."""
@@ -112,7 +119,7 @@ def view_scores(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor | Non
     if digits is None:  # the model's own reading: its confidence, on any model
         return ctx.stats.confidence[rows].double().clamp_min(1e-300).log(), 0
     ids, masked = ctx.ids[rows], ctx.masked[rows]
-    prop = (ctx.stats.proposals[rows][..., None] == digits).float().argmax(-1)  # digit index of the proposal
+    prop = digit_index(ctx.stats.proposals[rows], digits)
     if s.head:
         head = head_for(ctx.adapter)
         reader = lambda x: head(input_ids=x)  # noqa: E731
@@ -156,9 +163,7 @@ class PlannerPolicy(Policy):
                 vs, extra = view_scores(ctx, rows, digits)
             row_scores = masked_scores(vs, ctx.eligible[rows])
             scores[rows] = row_scores
-            one = torch.zeros_like(ctx.eligible[rows])
-            one.scatter_(1, row_scores.argmax(1, keepdim=True), True)
-            commit[rows] = one & ctx.eligible[rows]
+            commit[rows] = top_mask(row_scores, ctx.eligible[rows], 1)
             sig = torch.full(conf.shape, float("nan"), dtype=torch.float32, device=conf.device)
             sig[rows] = torch.where(ctx.eligible[rows], vs.float(), torch.full_like(vs.float(), float("nan")))
             signals[SCORE.name] = sig

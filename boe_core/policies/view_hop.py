@@ -31,10 +31,11 @@ import torch
 
 from ..errors import ConfigError, finite, is_int
 from ..knobs import knob
+from ..numerics import top_mask
 from ..signals import Signal
 from .base import Policy, PolicyResult, StepContext, masked_scores, register
 from .commits import count_note, fmt
-from .planner import SCORE, own_digit_log_probs, sudoku_digits
+from .planner import SCORE, digit_index, own_digit_log_probs, sudoku_digits
 from .selection import CANDIDATES
 
 HOP_VIEW = Signal("hop_view", "view-hop: the view that was sure", colorscale="Viridis",
@@ -99,10 +100,9 @@ def hop_rows(ctx: StepContext, rows: torch.Tensor, digits: torch.Tensor):
     guess_score = torch.full(eligible.shape, float("nan"), dtype=torch.float64, device=ids.device)
     left = open_.nonzero().squeeze(1)
     if len(left):  # no view was sure: the planner's rule over the readings taken
-        prop = (ctx.stats.proposals[rows[left]][..., None] == digits).float().argmax(-1)
+        prop = digit_index(ctx.stats.proposals[rows[left]], digits)
         mean = (total[left] / n_read[left]).gather(-1, prop[..., None]).squeeze(-1)
-        scores = masked_scores(mean, eligible[left])
-        one = torch.zeros_like(eligible[left]).scatter_(1, scores.argmax(1, keepdim=True), True) & eligible[left]
+        one = top_mask(masked_scores(mean, eligible[left]), eligible[left], 1)
         commit[left] = one
         view_of[left] = torch.where(one, torch.zeros_like(view_of[left]), view_of[left])
         guess_score[left] = torch.where(eligible[left], mean, guess_score[left])
@@ -138,7 +138,7 @@ class ViewHopPolicy(Policy):
             signals[HOP_VIEW.name] = nan.clone().index_put_((rows,), view_of)
             signals[SCORE.name] = nan.clone().index_put_((rows,), guess.float())
             signals[CANDIDATES.name] = torch.zeros_like(ctx.eligible).index_put_((rows,), ctx.eligible[rows])
-            hopped = int(c.sum(1).gt(0).sum()) - int(guess.isfinite().any(1).sum())
+            hopped = int((c.any(1) & ~guess.isfinite().any(1)).sum())  # one host sync for the note
             notes.append(f"{len(rows)} row(s) had none: {hopped} found a sure view in {extra} read(s), "
                          f"{len(rows) - hopped} guessed")
         return PolicyResult(scores, torch.zeros_like(ask), signals, extra_forwards=extra, notes=notes,

@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 
 from ... import paths
-from .ordering_gap import cells, mcnemar
+from ..paired import paired_counts
+from .ordering_gap import cells
 
 # each decoder at its defaults; its τ decides its steps (81 never binds)
 DECODERS = (("planner", 81), ("view-hop", 81), ("view-hop+restarts", 81), ("view-hop+backtrack", 81))
@@ -47,13 +48,13 @@ def rows() -> list[dict]:
                 if ref not in piv.columns or ref == dec:
                     continue
                 both = piv[[dec, ref]].dropna()
-                a, b = both[dec] == 1, both[ref] == 1
-                only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
-                out.append({"split": split, "n": len(both), "decoder": dec[0], "solved": round(float(a.mean()), 3),
+                pc = paired_counts(both[dec], both[ref])
+                out.append({"split": split, "n": pc["n_paired"], "decoder": dec[0],
+                            "solved": round(float(both[dec].mean()), 3),
                             "fwd_equiv": round(float(fwd.loc[both.index, dec].mean()), 1),
-                            "reference": shown(*ref), "reference_solved": round(float(b.mean()), 3),
+                            "reference": shown(*ref), "reference_solved": round(float(both[ref].mean()), 3),
                             "reference_fwd_equiv": round(float(fwd.loc[both.index, ref].mean()), 1),
-                            "only_decoder": only_a, "only_reference": only_b, "mcnemar_p": mcnemar(only_a, only_b)})
+                            "only_decoder": pc["only_a"], "only_reference": pc["only_b"], "mcnemar_p": pc["mcnemar_p"]})
     return out
 
 

@@ -30,7 +30,6 @@ than the model's own symmetric views within the same compute (docs/ordering_gap.
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -242,12 +241,7 @@ def run(c: SudokuPlannerConfig) -> None:
     step, secs = 0, 0.0
     buf = {"states": torch.zeros(0, 81, dtype=torch.long), "targets": torch.zeros(0, 81, dtype=torch.long)}
     if (c.resume or c.export_only) and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, weights_only=False)
-        head.load_state_dict(ck["head"])
-        opt_.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        rng.setstate(ck["py_rng"])
-        torch.set_rng_state(ck["torch_rng"])
+        ck = training.load_rollout_ckpt(ckpt_path, {"head": head}, opt_, g, rng)
         step, secs, buf = ck["step"], ck["train_seconds"], ck["buffer"]
         say(f"resume at step {step} ({secs / 60:.1f} train-min), {len(buf['states'])} buffered states")
     elif c.export_only:
@@ -257,11 +251,7 @@ def run(c: SudokuPlannerConfig) -> None:
     last: dict = {}
 
     def save_ckpt():
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"head": head.state_dict(), "opt": opt_.state_dict(), "gen": g.get_state(),
-                    "py_rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "step": step,
-                    "train_seconds": secs, "buffer": buf, "args": asdict(c)}, tmp)
-        os.replace(tmp, ckpt_path)
+        training.save_rollout_ckpt(ckpt_path, {"head": head}, opt_, g, rng, step, secs, asdict(c), buffer=buf)
 
     def export():
         out = Path(c.export_dir)

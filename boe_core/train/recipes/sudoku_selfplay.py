@@ -23,7 +23,6 @@ Exports to runs/sudoku_selfplay/export (never over assets/models/sudoku).
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -181,12 +180,7 @@ def run(c: SudokuSelfplayConfig) -> None:
     rng = random.Random(3_000_000 + c.seed)  # puzzle clue removal; grids come from the training pool
     step, secs = 0, 0.0
     if (c.resume or c.export_only) and ckpt_path.is_file():
-        ck = torch.load(ckpt_path, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt_.load_state_dict(ck["opt"])
-        g.set_state(ck["gen"])
-        rng.setstate(ck["py_rng"])
-        torch.set_rng_state(ck["torch_rng"])
+        ck = training.load_rollout_ckpt(ckpt_path, {"model": model}, opt_, g, rng)
         step, secs = ck["step"], ck["train_seconds"]
         say(f"resume at step {step} ({secs / 60:.1f} train-min), args {json.dumps(asdict(c))}")
     elif c.export_only:
@@ -199,11 +193,8 @@ def run(c: SudokuSelfplayConfig) -> None:
     last: dict = {}
 
     def save_ckpt():
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt_.state_dict(), "gen": g.get_state(),
-                    "py_rng": rng.getstate(), "torch_rng": torch.get_rng_state(), "step": step,
-                    "train_seconds": secs, "args": asdict(c), "config": asdict(model.config)}, tmp)
-        os.replace(tmp, ckpt_path)
+        training.save_rollout_ckpt(ckpt_path, {"model": model}, opt_, g, rng, step, secs, asdict(c),
+                                   config=asdict(model.config))
 
     def export():
         out = Path(c.export_dir)
